@@ -1,0 +1,73 @@
+"""`python -m devstack start|stop|status|prepare` — the local real stack without Docker."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import time
+
+from devstack.stack import LocalStack, data_root
+from devstack.toolchain import prepare_all, say
+
+
+def _read_state(name: str) -> dict[str, object] | None:
+    path = data_root() / name / "stack.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _pid_alive(pid: object) -> bool:
+    try:
+        os.kill(int(pid), 0)  # type: ignore[call-overload]
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    parser.add_argument("command", choices=["prepare", "start", "run", "stop", "status"])
+    parser.add_argument("--name", default="local", help="stack name (its data folder)")
+    parser.add_argument("--kafka-port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--mongo-port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args()
+
+    if args.command == "prepare":
+        prepare_all()
+        return
+    if args.command == "status":
+        state = _read_state(args.name)
+        if not state:
+            print("stopped")
+            return
+        alive = _pid_alive(state["kafka_pid"]) and _pid_alive(state["ferretdb_pid"])
+        print(json.dumps({**state, "running": alive}, indent=2))
+        return
+    if args.command == "stop":
+        state = _read_state(args.name)
+        for key in ("ferretdb_pid", "kafka_pid"):
+            if state and _pid_alive(state[key]):
+                os.killpg(int(state[key]), signal.SIGTERM)  # type: ignore[call-overload]
+        (data_root() / args.name / "stack.json").unlink(missing_ok=True)
+        say("stack stopped")
+        return
+
+    stack = LocalStack.create(args.name, args.kafka_port, args.mongo_port)
+    stack.start()
+    for key, value in stack.env.items():
+        print(f"export {key}={value}", flush=True)
+    if args.command == "run":  # foreground until Ctrl-C
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            while stack.kafka.alive() and stack.ferretdb.alive():
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stack.stop()
+            say("stack stopped")
+
+
+if __name__ == "__main__":
+    main()

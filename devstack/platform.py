@@ -1,0 +1,183 @@
+"""Run the platform locally: the real stack plus every service as its own process.
+
+`./hearth demo` runs this module. It prints where to look and stops everything on Ctrl-C.
+End-to-end tests use `Platform` to run the services exactly as operators would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.servers import free_port
+from devstack.stack import REPO_ROOT, LocalStack
+from devstack.toolchain import say
+
+SERVICES = ("referral", "allocation", "support", "reconnection", "notifications")
+DEMO_API_KEYS = {
+    "demo-derby-council": "derby-council",
+    "demo-leeds-council": "leeds-council",
+    "demo-derby-homes": "derby-homes",
+}
+
+
+def available_services() -> list[str]:
+    """Services that have an entry point yet (`services/<name>/__main__.py`)."""
+    return [s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None]
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    log_path: Path
+    replica: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            env={**env, "HEARTH_SERVICE_NAME": self.name, "HEARTH_HTTP_PORT": str(self.port)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def health(self) -> dict[str, object] | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health/ready", timeout=2) as response:
+                return json.loads(response.read())  # type: ignore[no-any-return]
+        except Exception:
+            return None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@dataclass
+class Platform:
+    env: dict[str, str]
+    log_dir: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def start_service(self, name: str, replica: int = 0, port: int = 0) -> ServiceProcess:
+        suffix = f"-{replica}" if replica else ""
+        process = ServiceProcess(
+            name, port or free_port(), self.log_dir / f"{name}{suffix}.log", replica
+        )
+        process.start(self.env)
+        self.services[f"{name}{suffix}"] = process
+        return process
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for key, process in self.services.items():
+            while (process.health() or {}).get("status") != "ok":
+                if process.process and process.process.poll() is not None:
+                    raise RuntimeError(f"{key} exited; see {process.log_path}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{key} not healthy; see {process.log_path}")
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        for process in reversed(list(self.services.values())):
+            process.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="./hearth demo")
+    parser.add_argument("--no-demo", action="store_true", help="start without loading demo data")
+    parser.add_argument("--exit", action="store_true", help="stop after loading (for CI)")
+    args = parser.parse_args()
+
+    stack = LocalStack.create("local")
+    stack.start()
+    env = {
+        **os.environ,
+        **stack.env,
+        "HEARTH_API_KEYS": json.dumps(DEMO_API_KEYS),
+        "HEARTH_LOG_JSON": "true",
+    }
+    platform = Platform(env, stack.data_dir / "logs")
+    stopping = False
+
+    def interrupt(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        names = available_services()
+        for port, name in enumerate(names, start=8101):
+            platform.start_service(name, port=port if _port_free(port) else 0)
+        platform.wait_healthy()
+        _print_summary(stack, platform)
+        if not args.no_demo and importlib.util.find_spec("devstack.demo") is not None:
+            from devstack.demo import load_demo
+
+            load_demo(platform)
+        if args.exit:
+            return
+        say("running; Ctrl-C stops everything")
+        while not stopping:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        say("stopping services and stack")
+        platform.stop()
+        stack.stop()
+        say("stopped cleanly")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _print_summary(stack: LocalStack, platform: Platform) -> None:
+    lines = [
+        "",
+        "Hearth is running locally",
+        f"  Kafka     {stack.kafka.bootstrap}   (Apache Kafka, KRaft)",
+        f"  MongoDB   {stack.ferretdb.url}   (FerretDB, SQLite)",
+    ]
+    for key, process in platform.services.items():
+        health = process.health() or {}
+        lines.append(
+            f"  {key:<14}{process.url}/docs   health: {health.get('status', 'down')}"
+            f"   logs: {process.log_path}"
+        )
+    if not platform.services:
+        lines.append("  (no services have an entry point yet)")
+    lines.append("  API keys: " + ", ".join(f"{k} -> {v}" for k, v in DEMO_API_KEYS.items()))
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Start, wait for and stop one real Kafka broker and one FerretDB on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.toolchain import RESOURCES, ferretdb_binary, kafka_libs, say
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class ManagedProcess:
+    """A child process in its own session so a stop reaches everything it started."""
+
+    name: str
+    data_dir: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"{self.name}.out"
+
+    def _spawn(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+        log.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def kill(self) -> None:
+        """kill -9, for fault tests."""
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class KafkaServer(ManagedProcess):
+    port: int = 0
+    controller_port: int = 0
+    cluster_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port()
+        self.controller_port = self.controller_port or free_port()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        classpath = str(kafka_libs() / "*")
+        return [
+            "java",
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile=file:{RESOURCES / 'kafka-log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.data_dir / 'kafka-logs-app'}",
+            "-cp",
+            classpath,
+            main,
+            *args,
+        ]
+
+    def start(self) -> None:
+        config = self.data_dir / "kafka-server.properties"
+        log_dir = self.data_dir / "kafka-data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        text = (RESOURCES / "kafka-server.properties").read_text()
+        text = (
+            text.replace("@PORT@", str(self.port))
+            .replace("@CONTROLLER_PORT@", str(self.controller_port))
+            .replace("@LOG_DIR@", str(log_dir))
+        )
+        config.write_text(text)
+        if not (log_dir / "meta.properties").exists():
+            self.cluster_id = self.cluster_id or _kafka_cluster_id()
+            subprocess.run(
+                self._java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    self.cluster_id,
+                    "-c",
+                    str(config),
+                    "--ignore-formatted",
+                ),
+                check=True,
+                capture_output=True,
+            )
+        say(f"starting Kafka on {self.bootstrap}")
+        self._spawn(self._java("kafka.Kafka", str(config)))
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"Kafka exited during start:\n{self.tail()}")
+            if _port_open(self.port) and asyncio.run(_kafka_lists_topics(self.bootstrap)):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"Kafka did not answer on {self.bootstrap}:\n{self.tail()}")
+
+
+def _kafka_cluster_id() -> str:
+    # Same shape as `kafka-storage random-uuid`: 16 random bytes, URL-safe base64, no padding.
+    import base64
+
+    while True:  # an id starting with "-" would read as a command-line option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+async def _kafka_lists_topics(bootstrap: str) -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    try:
+        await admin.start()
+        await admin.list_topics()
+        return True
+    except Exception:
+        return False
+    finally:
+        await admin.close()
+
+
+@dataclass
+class FerretDBServer(ManagedProcess):
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port()
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        sqlite_dir = self.data_dir / "ferretdb-sqlite"
+        state_dir = self.data_dir / "ferretdb-state"
+        sqlite_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        say(f"starting FerretDB on 127.0.0.1:{self.port}")
+        self._spawn(
+            [
+                str(ferretdb_binary()),
+                "--handler=sqlite",
+                f"--sqlite-url=file:{sqlite_dir}/",
+                f"--listen-addr=127.0.0.1:{self.port}",
+                f"--state-dir={state_dir}",
+                "--debug-addr=-",
+                "--telemetry=disable",
+                "--log-level=warn",
+            ]
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        from pymongo import MongoClient
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"FerretDB exited during start:\n{self.tail()}")
+            if _port_open(self.port):
+                client: MongoClient[dict[str, object]] = MongoClient(
+                    self.url, serverSelectionTimeoutMS=2000
+                )
+                try:
+                    client.admin.command("ping")
+                    return
+                except Exception:
+                    pass
+                finally:
+                    client.close()
+            time.sleep(0.3)
+        raise TimeoutError(f"FerretDB did not answer on {self.url}:\n{self.tail()}")

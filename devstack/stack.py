@@ -1,0 +1,75 @@
+"""The local stack: one Kafka broker and one FerretDB, started together, stopped together."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.servers import FerretDBServer, KafkaServer
+from devstack.toolchain import prepare_all, say
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """Data lives in an ignored folder of the checkout, never in the cache."""
+    return Path(os.environ.get("HEARTH_DATA_DIR") or REPO_ROOT / ".hearth")
+
+
+@dataclass
+class LocalStack:
+    data_dir: Path
+    kafka: KafkaServer
+    ferretdb: FerretDBServer
+
+    @classmethod
+    def create(cls, name: str, kafka_port: int = 0, mongo_port: int = 0) -> LocalStack:
+        data_dir = data_root() / name
+        return cls(
+            data_dir=data_dir,
+            kafka=KafkaServer("kafka", data_dir, port=kafka_port),
+            ferretdb=FerretDBServer("ferretdb", data_dir, port=mongo_port),
+        )
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"HEARTH_KAFKA": self.kafka.bootstrap, "HEARTH_MONGO_URL": self.ferretdb.url}
+
+    def start(self) -> None:
+        prepare_all()
+        started = time.monotonic()
+        self.kafka.start()
+        self.ferretdb.start()
+        try:
+            self.ferretdb.wait_ready()
+            self.kafka.wait_ready()
+        except Exception:
+            self.stop()
+            raise
+        say(f"stack ready in {time.monotonic() - started:.1f}s: {self.env}")
+        self._write_state()
+
+    def stop(self) -> None:
+        self.ferretdb.stop()
+        self.kafka.stop()
+        (self.data_dir / "stack.json").unlink(missing_ok=True)
+
+    def _write_state(self) -> None:
+        state = {
+            **self.env,
+            "kafka_pid": self.kafka.pid,
+            "ferretdb_pid": self.ferretdb.pid,
+            "kafka_port": self.kafka.port,
+            "mongo_port": self.ferretdb.port,
+        }
+        (self.data_dir / "stack.json").write_text(json.dumps(state, indent=2))
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,150 @@
+"""Fetch and build the real Kafka broker and FerretDB, caching everything outside the repo.
+
+Java 17, Maven and Go are installed from Debian when missing. Kafka's jars come from Maven
+Central (no tarball) and FerretDB is built from the Go module proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+KAFKA_VERSION = os.environ.get("HEARTH_KAFKA_VERSION", "4.1.2")
+FERRETDB_VERSION = "v1.24.2"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+RESOURCES = Path(__file__).parent / "resources"
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("HEARTH_CACHE_DIR") or Path.home() / ".cache" / "hearth"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def say(message: str) -> None:
+    print(f"[hearth] {message}", file=sys.stderr, flush=True)
+
+
+def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+
+
+def _java_major() -> int:
+    if not shutil.which("java"):
+        return 0
+    out = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)', out)
+    return int(match.group(1)) if match else 0
+
+
+_apt_updated = False
+
+
+def _apt_install(*packages: str) -> None:
+    global _apt_updated
+    if not shutil.which("apt-get"):
+        raise SystemExit(f"[hearth] please install {', '.join(packages)} (no apt-get here)")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if not _apt_updated:
+        say("apt-get update (once)")
+        _run([*sudo, "apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        _apt_updated = True
+    say(f"installing {' '.join(packages)} from Debian")
+    _run([*sudo, "apt-get", "install", "-y", "-q", *packages], env=env, stdout=subprocess.DEVNULL)
+
+
+def ensure_toolchains() -> None:
+    """Java 17+, Maven and Go, installed from Debian when missing."""
+    if _java_major() < 17:
+        _apt_install("openjdk-17-jre-headless")
+    if not shutil.which("mvn"):
+        _apt_install("maven")
+    if not shutil.which("go") and not Path("/usr/local/go/bin/go").exists():
+        _apt_install("golang-go")
+
+
+def _go() -> str:
+    return shutil.which("go") or "/usr/local/go/bin/go"
+
+
+def kafka_libs() -> Path:
+    """Directory holding every runtime jar of Apache Kafka, collected once from Maven Central."""
+    target = cache_dir() / f"kafka-{KAFKA_VERSION}"
+    libs = target / "libs"
+    marker = target / ".complete"
+    if marker.exists():
+        return libs
+    ensure_toolchains()
+    say(f"collecting Apache Kafka {KAFKA_VERSION} jars from Maven Central (first run only)")
+    target.mkdir(parents=True, exist_ok=True)
+    pom = (RESOURCES / "kafka-pom.xml").read_text().replace("@KAFKA_VERSION@", KAFKA_VERSION)
+    (target / "pom.xml").write_text(pom)
+    if libs.exists():
+        shutil.rmtree(libs)
+    _run(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(target / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={libs}",
+        ]
+    )
+    jars = sorted(p.name for p in libs.glob("*.jar"))
+    if not any(j.startswith("kafka-server-") for j in jars):
+        raise SystemExit(f"[hearth] Kafka jars incomplete in {libs}: {jars}")
+    marker.write_text("\n".join(jars))
+    say(f"Kafka ready: {len(jars)} jars in {libs}")
+    return libs
+
+
+def ferretdb_binary() -> Path:
+    """FerretDB built from the Go module proxy source, once."""
+    binary = cache_dir() / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+    if binary.exists():
+        return binary
+    ensure_toolchains()
+    say(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy (first run only, ~1-3 min)")
+    env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "auto", "GOFLAGS": "-mod=mod"}
+    info = json.loads(
+        _run(
+            [_go(), "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+            capture_output=True,
+            env=env,
+            cwd=cache_dir(),
+        ).stdout
+    )
+    source = cache_dir() / "build" / f"ferretdb-{FERRETDB_VERSION}"
+    if source.exists():
+        shutil.rmtree(source)
+    shutil.copytree(info["Dir"], source)
+    for path in source.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)
+    # version.txt is git-ignored upstream, so the module zip lacks it and the binary panics.
+    (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    partial = binary.with_suffix(".partial")
+    _run([_go(), "build", "-o", str(partial), "./cmd/ferretdb"], cwd=source, env=env)
+    partial.rename(binary)
+    shutil.rmtree(source, ignore_errors=True)
+    say(f"FerretDB ready: {binary}")
+    return binary
+
+
+def prepare_all() -> None:
+    kafka_libs()
+    ferretdb_binary()
+
+
+if __name__ == "__main__":
+    prepare_all()

@@ -1,0 +1,200 @@
+"""Consuming events: one consumer group per service, offsets committed only after handling.
+
+Failure policy, in one place:
+- a record that cannot be decoded, or whose data fails validation -> dead-letter topic at once;
+- a handler error -> retried with backoff a bounded number of times, then dead-lettered;
+- the database or broker unreachable -> nothing is dead-lettered: the batch is not committed,
+  the consumer seeks back and tries again after a pause, so an outage loses nothing.
+The stream always moves on past a poison message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pymongo.errors import ConnectionFailure
+
+from shared.dlq import send_to_dead_letter
+from shared.events.base import EventData, event_type_name
+from shared.events.envelope import Envelope, EnvelopeError, from_kafka
+from shared.logging import get_logger, log_context
+from shared.metrics import DEAD_LETTERS, HANDLER_FAILURES, HANDLER_SECONDS, MESSAGES_HANDLED
+from shared.settings import HearthSettings
+from shared.topics import Topic, dlq_topic_name, topic_name
+
+Handler = Callable[[Envelope, Any], Awaitable[None]]
+
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+)
+
+log = get_logger(__name__)
+
+
+class PermanentError(Exception):
+    """Input that can never be handled (bad field, broken rule); dead-lettered at once."""
+
+
+class InfrastructureUnavailable(Exception):
+    """Raised out of a batch so it is not committed; the consumer retries it later."""
+
+
+async def _no_decode(_: Any) -> None:
+    # Records are decoded by from_kafka; FastStream's JSON decoder would fail on poison input
+    # before our handler could dead-letter it.
+    return None
+
+
+class EventConsumer:
+    """Routes CloudEvents types to handlers for one consumer group of one service."""
+
+    def __init__(
+        self,
+        settings: HearthSettings,
+        broker: KafkaBroker,
+        topics: Iterable[Topic | str],
+        group: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.service = settings.service_name
+        self.group_id = f"{settings.topic_prefix}{group or settings.service_name}"
+        self.topics = [topic_name(t, settings.topic_prefix) for t in topics]
+        self.dlq_topic = dlq_topic_name(group or settings.service_name, settings.topic_prefix)
+        self.handlers: dict[str, tuple[type[EventData], Handler]] = {}
+        self.concurrency = 16
+        self._subscriber: Any = None
+
+    def on(self, *models: type[EventData]) -> Callable[[Handler], Handler]:
+        """Register `handler(envelope, data)` for these event types."""
+
+        def register(handler: Handler) -> Handler:
+            for model in models:
+                self.handlers[event_type_name(model)] = (model, handler)
+            return handler
+
+        return register
+
+    def attach(self) -> None:
+        """Subscribe on the broker; call before the broker starts."""
+        subscriber = self.broker.subscriber(
+            *self.topics,
+            group_id=self.group_id,
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            batch_timeout_ms=100,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_no_decode,
+        )
+        subscriber(self._on_batch)
+        self._subscriber = subscriber
+
+    async def _on_batch(self, message: KafkaMessage) -> None:
+        records = message.raw_message
+        if not isinstance(records, tuple):
+            records = (records,)
+        await self.handle_records(records)
+
+    async def handle_records(self, records: Iterable[Any]) -> None:
+        # One lane per partition key keeps each case's events in order; lanes run side by side.
+        lanes: dict[bytes | None, list[Any]] = defaultdict(list)
+        for record in records:
+            lanes[record.key].append(record)
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def run_lane(lane: list[Any]) -> None:
+            async with semaphore:
+                for record in lane:
+                    await self.handle_record(record)
+
+        await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
+
+    async def handle_record(self, record: Any) -> str:
+        try:
+            envelope = from_kafka(record.key, record.value, record.headers)
+        except EnvelopeError as exc:
+            await self._dead_letter(record, exc, attempts=0, event_type="undecodable")
+            return "dead_lettered"
+        entry = self.handlers.get(envelope.type)
+        if entry is None:
+            MESSAGES_HANDLED.labels(
+                self.service, self.group_id, envelope.short_type, "ignored"
+            ).inc()
+            return "ignored"
+        _model, handler = entry
+        with log_context(
+            event_id=envelope.id,
+            event_type=envelope.short_type,
+            case_id=envelope.subject,
+            organisation=envelope.organisation,
+            correlation_id=envelope.correlationid,
+            causation_id=envelope.causationid,
+        ):
+            try:
+                data = envelope.payload()
+            except EnvelopeError as exc:
+                await self._dead_letter(record, exc, 0, envelope.short_type)
+                return "dead_lettered"
+            return await self._run_with_retries(record, envelope, data, handler)
+
+    async def _run_with_retries(
+        self, record: Any, envelope: Envelope, data: EventData, handler: Handler
+    ) -> str:
+        attempts = 0
+        backoff = self.settings.retry_backoff_seconds
+        while True:
+            attempts += 1
+            started = time.perf_counter()
+            try:
+                await handler(envelope, data)
+            except INFRASTRUCTURE_ERRORS as exc:
+                HANDLER_FAILURES.labels(self.service, self.group_id, envelope.short_type).inc()
+                log.warning("consumer.infrastructure_unavailable", error=str(exc))
+                await asyncio.sleep(min(backoff * attempts, 5.0))
+                raise InfrastructureUnavailable(str(exc)) from exc
+            except PermanentError as exc:
+                await self._dead_letter(record, exc, attempts, envelope.short_type)
+                return "dead_lettered"
+            except Exception as exc:
+                HANDLER_FAILURES.labels(self.service, self.group_id, envelope.short_type).inc()
+                if attempts >= self.settings.handler_retries:
+                    await self._dead_letter(record, exc, attempts, envelope.short_type)
+                    return "dead_lettered"
+                log.warning("consumer.retry", attempt=attempts, error=repr(exc))
+                await asyncio.sleep(backoff * 2 ** (attempts - 1))
+                continue
+            HANDLER_SECONDS.labels(self.service, self.group_id, envelope.short_type).observe(
+                time.perf_counter() - started
+            )
+            MESSAGES_HANDLED.labels(self.service, self.group_id, envelope.short_type, "ok").inc()
+            return "handled"
+
+    async def _dead_letter(
+        self, record: Any, error: BaseException, attempts: int, event_type: str
+    ) -> None:
+        log.error(
+            "consumer.dead_lettered",
+            reason=str(error),
+            error_type=type(error).__name__,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            dlq=self.dlq_topic,
+        )
+        await send_to_dead_letter(
+            self.broker, self.dlq_topic, record, self.group_id, error, attempts
+        )
+        DEAD_LETTERS.labels(self.service, self.group_id).inc()
+        MESSAGES_HANDLED.labels(self.service, self.group_id, event_type, "dead_lettered").inc()

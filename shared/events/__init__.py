@@ -1,0 +1,1 @@
+"""The event spine: the CloudEvents envelope, its Kafka codec and the versioned catalogue."""

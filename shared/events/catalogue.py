@@ -1,0 +1,46 @@
+"""Import this module to register every event type; it re-exports them for convenience."""
+
+from shared.events.base import EventData, event_type_name, model_for_type, registered_types
+from shared.events.case_events import (
+    CaseAllocated,
+    CaseClosed,
+    CaseEscalated,
+    CaseReallocated,
+    ReviewDue,
+    StageChanged,
+    SupportPlanAgreed,
+)
+from shared.events.notification_events import NotificationFailed, NotificationSent
+from shared.events.reconnection_events import PresentationPackDue, ReconnectionPhaseChanged
+from shared.events.referral_events import (
+    ArrearsAlertSubmitted,
+    ContactDetailsShared,
+    ReferralAssessed,
+    ReferralReceived,
+    Referrer,
+    TenancyAtRisk,
+)
+
+__all__ = [
+    "ArrearsAlertSubmitted",
+    "CaseAllocated",
+    "CaseClosed",
+    "CaseEscalated",
+    "CaseReallocated",
+    "ContactDetailsShared",
+    "EventData",
+    "NotificationFailed",
+    "NotificationSent",
+    "PresentationPackDue",
+    "ReconnectionPhaseChanged",
+    "ReferralAssessed",
+    "ReferralReceived",
+    "Referrer",
+    "ReviewDue",
+    "StageChanged",
+    "SupportPlanAgreed",
+    "TenancyAtRisk",
+    "event_type_name",
+    "model_for_type",
+    "registered_types",
+]

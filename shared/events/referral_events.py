@@ -1,0 +1,124 @@
+"""Events the referral service emits, and what partners may push to it over Kafka."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from shared.codes import LegalStage, RiskLevel, Route, SupportNeed
+from shared.events.base import EventData
+from shared.topics import Topic
+
+
+class Referrer(BaseModel):
+    """The referring agency: a professional contact, so notifications can close the loop."""
+
+    organisation: str
+    source: str = Field(description="referral source code, e.g. outreach_team, probation")
+    name: str | None = None
+    email: str | None = None
+    reference: str | None = None
+
+
+class ReferralReceived(EventData):
+    TYPE: ClassVar[str] = "ReferralReceived"
+    TOPIC: ClassVar[str] = Topic.REFERRAL_EVENTS
+
+    case_id: str = Field(description="the referral id; the case keeps it for life")
+    person_id: str = Field(description="pseudonymous person id")
+    referrer: Referrer
+    received_at: datetime
+    support_needs: list[SupportNeed] = []
+    tenancy_id: str | None = None
+    automatic: bool = Field(False, description="raised by an arrears alert, not a person")
+
+
+class ReferralAssessed(EventData):
+    TYPE: ClassVar[str] = "ReferralAssessed"
+    TOPIC: ClassVar[str] = Topic.REFERRAL_EVENTS
+
+    case_id: str
+    person_id: str
+    route: Route
+    reasons: list[str]
+    referrer: Referrer
+    received_at: datetime
+    support_needs: list[SupportNeed] = []
+    date_facing_homelessness: date | None = None
+    legal_stage: LegalStage = LegalStage.NONE
+    risk_level: RiskLevel | None = None
+    repeat_cycle: bool = False
+    tenancy_id: str | None = None
+    referring_area: str | None = None
+    specialist_service: str | None = None
+
+
+class TenancyAtRisk(EventData):
+    TYPE: ClassVar[str] = "TenancyAtRisk"
+    TOPIC: ClassVar[str] = Topic.TENANCY_RISK
+
+    tenancy_id: str
+    landlord: str
+    alert_id: str
+    risk_level: RiskLevel
+    reasons: list[str]
+    arrears_balance: float
+    weekly_rent: float | None = None
+    weeks_in_arrears: float | None = None
+    legal_stage: LegalStage = LegalStage.NONE
+    eviction_date: date | None = None
+    case_id: str | None = Field(None, description="the open case, when there is one")
+    prevention_case_id: str | None = Field(None, description="referral raised by this alert")
+
+    def subject(self) -> str:
+        return self.tenancy_id
+
+
+class ContactDetailsShared(EventData):
+    """Contact details and preferences, published only with consent, for notifications only."""
+
+    TYPE: ClassVar[str] = "ContactDetailsShared"
+    TOPIC: ClassVar[str] = Topic.CONTACTS
+
+    person_id: str
+    case_id: str
+    display_name: str
+    email: str | None = None
+    mobile: str | None = None
+    postal_address: list[str] = []
+    preferred_channels: list[str] = []
+    consented_channels: list[str] = Field(default=[], description="channels the person allows")
+    share_with: list[str] = Field(default=[], description="organisations consent covers")
+
+    def subject(self) -> str:
+        return self.person_id
+
+
+# --- inbound, from partners with direct broker access -----------------------------------
+
+
+class ArrearsAlertSubmitted(EventData):
+    """A housing association's arrears alert pushed to the arrears.alerts topic."""
+
+    TYPE: ClassVar[str] = "ArrearsAlertSubmitted"
+    TOPIC: ClassVar[str] = Topic.ARREARS_ALERTS
+
+    tenancy_reference: str
+    arrears_balance: float
+    weekly_rent: float | None = None
+    weeks_in_arrears: float | None = None
+    trend: str | None = None
+    last_payment_date: date | None = None
+    last_payment_amount: float | None = None
+    legal_stage: LegalStage = LegalStage.NONE
+    notice_served_date: date | None = None
+    court_date: date | None = None
+    possession_order_date: date | None = None
+    eviction_date: date | None = None
+    asb_issues: bool = False
+    neighbour_issues: bool = False
+
+    def subject(self) -> str:
+        return self.tenancy_reference

@@ -1,0 +1,25 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_HANDLED = Counter(
+    "hearth_messages_handled_total", "Events handled", ["service", "group", "type", "outcome"]
+)
+HANDLER_FAILURES = Counter(
+    "hearth_handler_failures_total", "Handler attempts that raised", ["service", "group", "type"]
+)
+DEAD_LETTERS = Counter(
+    "hearth_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "group"]
+)
+HANDLER_SECONDS = Histogram(
+    "hearth_handler_seconds",
+    "Time to handle one event",
+    ["service", "group", "type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CONSUMER_LAG = Gauge(
+    "hearth_consumer_lag", "Records behind the end of the partition", ["service", "group", "topic"]
+)
+OUTBOX_PUBLISHED = Counter("hearth_outbox_published_total", "Events published", ["service"])

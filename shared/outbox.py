@@ -1,0 +1,190 @@
+"""Transactional outbox without multi-document transactions.
+
+A state change and the events it causes are written in ONE document update: the events go into
+the document's `_outbox` map. The relay publishes them (acks=all) and only then removes them.
+A crash between publish and removal republishes with the same event ids, and consumers'
+inboxes drop the repeat: at-least-once on the wire, exactly-once in effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.events.envelope import Envelope
+from shared.ids import stable_id
+from shared.inbox import mark_seen, unseen
+from shared.kafka import EventPublisher
+from shared.logging import get_logger
+from shared.mongo import Collection, Document
+
+OUTBOX = "_outbox"
+PENDING = "_outbox_pending"
+WRITTEN_AT = "_outbox_at"
+LEASE = "_outbox_lease"
+
+log = get_logger(__name__)
+
+
+def _wall_clock() -> datetime:
+    # Relay timing is operational, so it uses real time even when the domain clock is injected.
+    return datetime.now(UTC)
+
+
+def outbox_update(envelopes: Sequence[Envelope]) -> dict[str, Any]:
+    if not envelopes:
+        return {}
+    now = _wall_clock()
+    base = time.time_ns()
+    entries = {
+        f"{OUTBOX}.{stable_id(e.id)}": {"seq": base + i, "envelope": e.model_dump(mode="json")}
+        for i, e in enumerate(envelopes)
+    }
+    return {"$set": {**entries, PENDING: True, WRITTEN_AT: now}}
+
+
+def merge_updates(*updates: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for update in updates:
+        for operator, fields in update.items():
+            merged.setdefault(operator, {}).update(fields)
+    return merged
+
+
+async def write_once(
+    collection: Collection,
+    doc_filter: dict[str, Any],
+    update: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    events: Sequence[Envelope] = (),
+    upsert: bool = False,
+) -> Document | None:
+    """Apply `update` and queue `events` atomically; with `event_id`, only the first time.
+
+    Returns the document after the update, or None when nothing matched (already applied, or
+    the filter's guard failed).
+    """
+    full_filter = {**doc_filter, **(unseen(event_id) if event_id else {})}
+    full_update = merge_updates(
+        update, mark_seen(event_id) if event_id else {}, outbox_update(events)
+    )
+    try:
+        return await collection.find_one_and_update(
+            full_filter, full_update, upsert=upsert, return_document=ReturnDocument.AFTER
+        )
+    except DuplicateKeyError:
+        return None  # upsert raced a document that already recorded this event
+
+
+async def insert_with_events(
+    collection: Collection, document: Document, events: Sequence[Envelope]
+) -> bool:
+    """Insert a new document with its events; False if its _id exists already."""
+    body = dict(document)
+    if events:
+        for path, value in outbox_update(events)["$set"].items():
+            if path.startswith(f"{OUTBOX}."):
+                body.setdefault(OUTBOX, {})[path.split(".", 1)[1]] = value
+            else:
+                body[path] = value
+    try:
+        await collection.insert_one(body)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def pending_envelopes(document: Document) -> list[tuple[str, Envelope]]:
+    entries = sorted((document.get(OUTBOX) or {}).items(), key=lambda kv: kv[1]["seq"])
+    return [(key, Envelope.model_validate(value["envelope"])) for key, value in entries]
+
+
+class OutboxRelay:
+    """Publishes pending events of the collections it watches.
+
+    `flush` runs right after a write for low latency; `run` sweeps for anything a crash left
+    behind, claiming each document with a lease so replicas do not all publish it at once.
+    """
+
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        collections: Iterable[Collection] = (),
+        grace: timedelta = timedelta(seconds=2),
+        lease: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.publisher = publisher
+        self.collections: list[Collection] = list(collections)
+        self.grace = grace
+        self.lease = lease
+        self.published = 0
+
+    def watch(self, collection: Collection) -> None:
+        if all(c.full_name != collection.full_name for c in self.collections):
+            self.collections.append(collection)
+
+    async def flush_document(self, collection: Collection, document: Document) -> None:
+        pending = pending_envelopes(document)
+        if not pending:
+            return
+        await self.publisher.publish_many(envelope for _, envelope in pending)
+        self.published += len(pending)
+        await collection.update_one(
+            {"_id": document["_id"]}, {"$unset": {f"{OUTBOX}.{key}": "" for key, _ in pending}}
+        )
+        # Clear the flag only if nothing new arrived meanwhile.
+        await collection.update_one(
+            {"_id": document["_id"], OUTBOX: {}}, {"$set": {PENDING: False}, "$unset": {LEASE: ""}}
+        )
+
+    async def flush(self, collection: Collection, document: Document | None) -> None:
+        """Publish what one write queued; failures are left for the sweeper."""
+        if document is None:
+            return
+        try:
+            await self.flush_document(collection, document)
+        except Exception as exc:  # the sweeper retries; the state change is already safe
+            log.warning("outbox.flush_deferred", error=str(exc), doc_id=str(document["_id"]))
+
+    async def sweep_once(self, limit: int = 200) -> int:
+        """Publish events left pending past the grace period. Returns how many documents."""
+        now = _wall_clock()
+        handled = 0
+        for collection in self.collections:
+            while handled < limit:
+                document = await collection.find_one_and_update(
+                    {
+                        PENDING: True,
+                        WRITTEN_AT: {"$lte": now - self.grace},
+                        "$or": [{LEASE: {"$exists": False}}, {LEASE: {"$lte": now}}],
+                    },
+                    {"$set": {LEASE: now + self.lease}},
+                    return_document=ReturnDocument.AFTER,
+                )
+                if document is None:
+                    break
+                await self.flush_document(collection, document)
+                handled += 1
+        return handled
+
+    async def run(self, stop: asyncio.Event, interval: float) -> None:
+        while not stop.is_set():
+            try:
+                await self.sweep_once()
+            except Exception as exc:
+                log.warning("outbox.sweep_failed", error=str(exc))
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+            except TimeoutError:
+                pass
+
+
+async def ensure_outbox_index(collection: Collection) -> None:
+    await collection.create_index([(PENDING, 1), (WRITTEN_AT, 1)])

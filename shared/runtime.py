@@ -1,0 +1,114 @@
+"""One service process: settings, logging, broker, database, consumers, outbox relay and
+scheduler wired the same way in every service. Services add handlers; this runs them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from shared.clock import Clock, SystemClock
+from shared.consumer import EventConsumer
+from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.logging import configure_logging, get_logger
+from shared.mongo import Collection, make_mongo_client
+from shared.outbox import OutboxRelay, ensure_outbox_index
+from shared.settings import HearthSettings
+from shared.timers import FireHandler, Scheduler, TimerStore
+from shared.topics import Topic
+
+log = get_logger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self, settings: HearthSettings, clock: Clock | None = None, configure_logs: bool = True
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        if configure_logs:
+            configure_logging(settings.service_name, settings.log_json, settings.log_level)
+        self.broker = make_broker(settings)
+        self.mongo = make_mongo_client(settings)
+        self.db = self.mongo[settings.database_name]
+        self.publisher = EventPublisher(self.broker, settings)
+        self.relay = OutboxRelay(self.publisher)
+        self.consumers: list[EventConsumer] = []
+        self.schedulers: list[Scheduler] = []
+        self._startup: list[Callable[[], Awaitable[Any]]] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started = False
+
+    # --- wiring ---------------------------------------------------------------------------
+
+    def collection(self, name: str, outbox: bool = False) -> Collection:
+        """A collection this service owns; with outbox=True the relay publishes its events."""
+        collection = self.db[name]
+        if outbox:
+            self.relay.watch(collection)
+            self.on_startup(lambda: ensure_outbox_index(collection))
+        return collection
+
+    def consumer(self, topics: Iterable[Topic | str], group: str | None = None) -> EventConsumer:
+        consumer = EventConsumer(self.settings, self.broker, topics, group)
+        self.consumers.append(consumer)
+        return consumer
+
+    def scheduler(self, collection_name: str, handlers: dict[str, FireHandler]) -> Scheduler:
+        store = TimerStore(self.db[collection_name])
+        scheduler = Scheduler(store, self.clock, self.relay, handlers)
+        self.on_startup(store.ensure_indexes)
+        self.schedulers.append(scheduler)
+        return scheduler
+
+    def on_startup(self, hook: Callable[[], Awaitable[Any]]) -> None:
+        self._startup.append(hook)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, background_loops: bool = True) -> None:
+        if self.started:
+            return
+        await ensure_topics(self.settings, extra=[c.dlq_topic for c in self.consumers])
+        for hook in self._startup:
+            await hook()
+        for consumer in self.consumers:
+            consumer.attach()
+        await self.broker.start()
+        if background_loops:
+            self._tasks.append(
+                asyncio.create_task(self.relay.run(self._stop, self.settings.outbox_sweep_seconds))
+            )
+            for scheduler in self.schedulers:
+                self._tasks.append(
+                    asyncio.create_task(
+                        scheduler.run(self._stop, self.settings.scheduler_interval_seconds)
+                    )
+                )
+        self.started = True
+        log.info("service.started", consumers=[c.group_id for c in self.consumers])
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.broker.stop()
+        await self.mongo.close()
+        self.started = False
+        log.info("service.stopped")
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"database": False, "broker": False}
+        try:
+            await asyncio.wait_for(self.db.command("ping"), 2)
+            checks["database"] = True
+        except Exception:
+            pass
+        try:
+            checks["broker"] = bool(await self.broker.ping(timeout=2))
+        except Exception:
+            pass
+        return checks

@@ -1,0 +1,25 @@
+"""Entry point shared by every service: `python -m services.<name>` calls serve()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.settings import HearthSettings, get_settings
+
+
+def serve(create_app: Callable[[HearthSettings], FastAPI], service_name: str) -> None:
+    settings = get_settings()
+    if settings.service_name == "hearth":
+        settings = settings.model_copy(update={"service_name": service_name})
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,114 @@
+"""Timers that fire exactly once across replicas and restarts (reviews, reminders, packs).
+
+A timer is a document with a due time. When it is due, the scheduler asks the service what
+events it causes, then claims the timer and queues those events in ONE update guarded by
+`fired: false`: only one replica's claim can succeed, and a restart finds unfired timers still
+there. No TTL indexes or change streams are involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import Clock
+from shared.events.envelope import Envelope
+from shared.logging import get_logger
+from shared.mongo import Collection, Document
+from shared.outbox import OutboxRelay, write_once
+
+FireHandler = Callable[[Document], Awaitable[Sequence[Envelope]]]
+
+log = get_logger(__name__)
+
+
+class TimerStore:
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("fired", 1), ("due_at", 1)])
+        await self.collection.create_index([("subject", 1)])
+
+    async def schedule(
+        self, timer_id: str, due_at: datetime, kind: str, subject: str, **payload: Any
+    ) -> None:
+        """Create or move a timer; a timer that already fired is left alone."""
+        try:
+            await self.collection.update_one(
+                {"_id": timer_id, "fired": {"$ne": True}},
+                {
+                    "$set": {
+                        "due_at": due_at,
+                        "kind": kind,
+                        "subject": subject,
+                        "payload": payload,
+                    },
+                    "$setOnInsert": {"fired": False},
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # it fired already: scheduling is idempotent
+
+    async def cancel_for(self, subject: str) -> int:
+        result = await self.collection.update_many(
+            {"subject": subject, "fired": False}, {"$set": {"fired": True, "cancelled": True}}
+        )
+        return int(result.modified_count)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: TimerStore,
+        clock: Clock,
+        relay: OutboxRelay,
+        handlers: dict[str, FireHandler],
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.relay = relay
+        self.handlers = handlers
+        relay.watch(store.collection)
+
+    async def fire_due(self, limit: int = 500) -> int:
+        """Fire every timer due by the clock's now. Returns how many this replica fired."""
+        now = self.clock.now()
+        due = (
+            self.store.collection.find({"fired": False, "due_at": {"$lte": now}})
+            .sort("due_at", 1)
+            .limit(limit)
+        )
+        fired = 0
+        async for timer in due:
+            handler = self.handlers.get(timer["kind"])
+            if handler is None:
+                log.error("timer.unknown_kind", timer_id=timer["_id"], kind=timer["kind"])
+                continue
+            events = await handler(timer)
+            claimed = await write_once(
+                self.store.collection,
+                {"_id": timer["_id"], "fired": False},
+                {"$set": {"fired": True, "fired_at": now}},
+                events=events,
+            )
+            if claimed is not None:
+                fired += 1
+                await self.relay.flush(self.store.collection, claimed)
+        return fired
+
+    async def run(self, stop: asyncio.Event, interval: float) -> None:
+        while not stop.is_set():
+            try:
+                await self.fire_due()
+            except Exception as exc:
+                log.warning("scheduler.failed", error=str(exc))
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+            except TimeoutError:
+                pass

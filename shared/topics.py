@@ -1,0 +1,32 @@
+"""Every Kafka topic name, once. Logical names get the environment prefix from settings."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Topic(StrEnum):
+    # Inbound from partners with direct broker access.
+    REFERRAL_INTAKE = "referral.intake"
+    ARREARS_ALERTS = "arrears.alerts"
+    # Platform events. Keyed by case id (or tenancy id) so each subject's events stay in order.
+    REFERRAL_EVENTS = "referral.events"
+    TENANCY_RISK = "tenancy.risk"
+    CASE_EVENTS = "case.events"
+    RECONNECTION_EVENTS = "reconnection.events"
+    NOTIFICATION_EVENTS = "notification.events"
+    # Contact details for notifications only, shared with consent; keyed by person.
+    CONTACTS = "contacts.restricted"
+
+
+def topic_name(topic: Topic | str, prefix: str) -> str:
+    return f"{prefix}{topic}"
+
+
+def dlq_topic_name(group: str, prefix: str) -> str:
+    """One dead-letter topic per consumer group, so an operator sees whose stream it was."""
+    return f"{prefix}dlq.{group}"
+
+
+def all_topic_names(prefix: str) -> list[str]:
+    return [topic_name(t, prefix) for t in Topic]

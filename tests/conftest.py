@@ -1,0 +1,106 @@
+"""Test fixtures: the real broker and database for everything that crosses a boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from devstack.provision import Infrastructure, provide_infrastructure
+from shared.settings import HearthSettings
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infrastructure]:
+    with provide_infrastructure("tests") as infrastructure:
+        yield infrastructure
+
+
+@pytest.fixture
+def namespace() -> str:
+    """Unique per test: its own topics, consumer groups and databases on the shared servers."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def make_settings(infra: Infrastructure, namespace: str) -> Callable[..., HearthSettings]:
+    def factory(service_name: str, **overrides: Any) -> HearthSettings:
+        values: dict[str, Any] = {
+            "service_name": service_name,
+            "kafka": infra.kafka,
+            "mongo_url": infra.mongo_url,
+            "mongo_db": f"{namespace.rstrip('.')}_{service_name}",
+            "topic_prefix": namespace,
+            "topic_partitions": 3,
+            "log_json": False,
+            "retry_backoff_seconds": 0.01,
+            "scheduler_interval_seconds": 0.2,
+            "outbox_sweep_seconds": 0.2,
+            "api_keys": {"key-derby": "derby-homes", "key-leeds": "leeds-council"},
+        }
+        values.update(overrides)
+        return HearthSettings(**values)
+
+    return factory
+
+
+class TopicReader:
+    """Reads a topic from the beginning, for assertions on what was really published."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        self.records: list[Any] = []
+
+    async def start(self) -> None:
+        await self.consumer.start()
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+
+    async def read_until(
+        self, predicate: Callable[[list[Any]], bool], timeout: float = 30.0
+    ) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate(self.records):
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out; read {len(self.records)} records")
+            batch = await self.consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                self.records.extend(records)
+        return self.records
+
+    async def settle(self, seconds: float = 1.0) -> list[Any]:
+        """Keep reading for a while, to prove nothing more arrives."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            batch = await self.consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                self.records.extend(records)
+        return self.records
+
+
+@pytest.fixture
+async def topic_reader(infra: Infrastructure) -> AsyncIterator[Callable[[str], Any]]:
+    readers: list[TopicReader] = []
+
+    async def open_reader(topic: str) -> TopicReader:
+        reader = TopicReader(infra.kafka, topic)
+        await reader.start()
+        readers.append(reader)
+        return reader
+
+    yield open_reader
+    for reader in readers:
+        await reader.stop()

@@ -1,0 +1,60 @@
+"""A minimal service on the shared runtime, used to prove the spine's guarantees.
+
+It counts ProbeCounted events per case with the same pattern every real handler uses:
+one atomic update that applies the change, records the event id and queues follow-on events.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from shared.clock import Clock
+from shared.events.base import EventData
+from shared.events.envelope import Envelope, follow_on
+from shared.outbox import write_once
+from shared.runtime import ServiceRuntime
+from shared.settings import HearthSettings
+from shared.topics import Topic
+
+
+class ProbeCounted(EventData):
+    TYPE: ClassVar[str] = "ProbeCounted"
+    TOPIC: ClassVar[str] = Topic.CASE_EVENTS
+
+    case_id: str
+    amount: int = 1
+    fail_times: int = 0  # the handler raises this many times before it succeeds
+
+
+class ProbeTallied(EventData):
+    TYPE: ClassVar[str] = "ProbeTallied"
+    TOPIC: ClassVar[str] = Topic.REFERRAL_EVENTS
+
+    case_id: str
+    total: int
+
+
+def build_probe(settings: HearthSettings, clock: Clock | None = None) -> ServiceRuntime:
+    runtime = ServiceRuntime(settings, clock, configure_logs=False)
+    tallies = runtime.collection("tallies", outbox=True)
+    consumer = runtime.consumer([Topic.CASE_EVENTS])
+    attempts: dict[str, int] = {}
+    runtime.attempts = attempts  # type: ignore[attr-defined]
+
+    @consumer.on(ProbeCounted)
+    async def count(envelope: Envelope, data: ProbeCounted) -> None:
+        attempts[envelope.id] = attempts.get(envelope.id, 0) + 1
+        if attempts[envelope.id] <= data.fail_times:
+            raise RuntimeError(f"simulated failure {attempts[envelope.id]}")
+        tally = follow_on(envelope, ProbeTallied(case_id=data.case_id, total=-1), source="probe")
+        document = await write_once(
+            tallies,
+            {"_id": data.case_id},
+            {"$inc": {"total": data.amount, "events": 1}},
+            event_id=envelope.id,
+            events=[tally],
+            upsert=True,
+        )
+        await runtime.relay.flush(tallies, document)
+
+    return runtime
