@@ -28,6 +28,9 @@ class CaseAllocated(EventData):
     support_needs: list[SupportNeed] = []
     tenancy_id: str | None = None
     referrer_organisation: str | None = None
+    # Professional contacts, so notifications can reach the workers without reading allocation.
+    lead_worker_email: str | None = None
+    team_leader_email: str | None = None
 
 
 class CaseReallocated(EventData):
@@ -40,6 +43,8 @@ class CaseReallocated(EventData):
     team_leader_id: str
     reason: str = Field(description="change_of_worker or cover")
     cover_until: date | None = None
+    lead_worker_email: str | None = None
+    team_leader_email: str | None = None
 
 
 class SupportPlanAgreed(EventData):
