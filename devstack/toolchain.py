@@ -12,6 +12,12 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 KAFKA_VERSION = os.environ.get("HEARTH_KAFKA_VERSION", "4.1.2")
@@ -33,6 +39,25 @@ def say(message: str) -> None:
 
 def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+
+
+@contextmanager
+def progress(what: str, every: float = 15.0) -> Iterator[None]:
+    """Say every few seconds that a slow first-run step is still going."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(every):
+            say(f"... still {what} ({time.monotonic() - started:.0f}s)")
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        say(f"{what}: done in {time.monotonic() - started:.0f}s")
 
 
 def _java_major() -> int:
@@ -66,12 +91,43 @@ def ensure_toolchains() -> None:
         _apt_install("openjdk-17-jre-headless")
     if not shutil.which("mvn"):
         _apt_install("maven")
-    if not shutil.which("go") and not Path("/usr/local/go/bin/go").exists():
-        _apt_install("golang-go")
+    _go()
+
+
+GO_TOOLCHAIN = "go1.24.3"  # what FerretDB v1.24.2's go.mod asks for
+
+
+def _go_version(go: str) -> tuple[int, int]:
+    out = subprocess.run([go, "version"], capture_output=True, text=True).stdout
+    match = re.search(r"go(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 def _go() -> str:
-    return shutil.which("go") or "/usr/local/go/bin/go"
+    """A Go that can build FerretDB (>= 1.21 switches toolchains by itself)."""
+    for candidate in (shutil.which("go"), "/usr/local/go/bin/go"):
+        if candidate and Path(candidate).exists() and _go_version(candidate) >= (1, 21):
+            return candidate
+    # Debian's Go is too old for FerretDB; the Go toolchain itself is a module on the proxy.
+    root = cache_dir() / "go-toolchain"
+    go = root / "go" / "bin" / "go"
+    if not go.exists():
+        proxy = os.environ.get("GOPROXY", "https://proxy.golang.org").split(",")[0]
+        url = f"{proxy}/golang.org/toolchain/@v/v0.0.1-{GO_TOOLCHAIN}.linux-amd64.zip"
+        say(f"fetching the Go toolchain {GO_TOOLCHAIN} from the Go module proxy")
+        archive = cache_dir() / "go-toolchain.zip"
+        with progress("downloading Go"):
+            urllib.request.urlretrieve(url, archive)
+        with zipfile.ZipFile(archive) as zipped:
+            prefix = f"golang.org/toolchain@v0.0.1-{GO_TOOLCHAIN}.linux-amd64/"
+            for member in zipped.infolist():
+                if member.filename.startswith(prefix) and not member.is_dir():
+                    target = root / "go" / member.filename[len(prefix) :]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(zipped.read(member))
+                    target.chmod(0o755)
+        archive.unlink()
+    return str(go)
 
 
 def kafka_libs() -> Path:
@@ -88,18 +144,19 @@ def kafka_libs() -> Path:
     (target / "pom.xml").write_text(pom)
     if libs.exists():
         shutil.rmtree(libs)
-    _run(
-        [
-            "mvn",
-            "-B",
-            "-q",
-            "-f",
-            str(target / "pom.xml"),
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={libs}",
-        ]
-    )
+    with progress("collecting Kafka jars"):
+        _run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(target / "pom.xml"),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={libs}",
+            ]
+        )
     jars = sorted(p.name for p in libs.glob("*.jar"))
     if not any(j.startswith("kafka-server-") for j in jars):
         raise SystemExit(f"[hearth] Kafka jars incomplete in {libs}: {jars}")
@@ -134,7 +191,8 @@ def ferretdb_binary() -> Path:
     (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
     binary.parent.mkdir(parents=True, exist_ok=True)
     partial = binary.with_suffix(".partial")
-    _run([_go(), "build", "-o", str(partial), "./cmd/ferretdb"], cwd=source, env=env)
+    with progress("building FerretDB"):
+        _run([_go(), "build", "-o", str(partial), "./cmd/ferretdb"], cwd=source, env=env)
     partial.rename(binary)
     shutil.rmtree(source, ignore_errors=True)
     say(f"FerretDB ready: {binary}")

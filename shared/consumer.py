@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -26,7 +27,13 @@ from shared.dlq import send_to_dead_letter
 from shared.events.base import EventData, event_type_name
 from shared.events.envelope import Envelope, EnvelopeError, from_kafka
 from shared.logging import get_logger, log_context
-from shared.metrics import DEAD_LETTERS, HANDLER_FAILURES, HANDLER_SECONDS, MESSAGES_HANDLED
+from shared.metrics import (
+    CONSUMER_LAG,
+    DEAD_LETTERS,
+    HANDLER_FAILURES,
+    HANDLER_SECONDS,
+    MESSAGES_HANDLED,
+)
 from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name, topic_name
 
@@ -106,6 +113,22 @@ class EventConsumer:
         if not isinstance(records, tuple):
             records = (records,)
         await self.handle_records(records)
+        self._record_lag(message, records)
+
+    def _record_lag(self, message: Any, records: tuple[Any, ...]) -> None:
+        consumer = getattr(message, "consumer", None)
+        if consumer is None or not records:
+            return
+        last_offsets: dict[tuple[str, int], int] = {}
+        for record in records:
+            last_offsets[(record.topic, record.partition)] = record.offset
+        lag_by_topic: dict[str, int] = defaultdict(int)
+        for (topic, partition), offset in last_offsets.items():
+            highwater = consumer.highwater(TopicPartition(topic, partition))
+            if highwater is not None:
+                lag_by_topic[topic] += max(0, highwater - offset - 1)
+        for topic, lag in lag_by_topic.items():
+            CONSUMER_LAG.labels(self.service, self.group_id, topic).set(lag)
 
     async def handle_records(self, records: Iterable[Any]) -> None:
         # One lane per partition key keeps each case's events in order; lanes run side by side.
