@@ -150,6 +150,7 @@ def kafka_libs() -> Path:
                 "mvn",
                 "-B",
                 "-q",
+                "-Dstyle.color=never",
                 "-f",
                 str(target / "pom.xml"),
                 "dependency:copy-dependencies",

@@ -1,0 +1,35 @@
+"""Helpers for benchmark scripts: the real stack, medians, a printed table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from devstack.provision import Infrastructure, provide_infrastructure
+
+
+@contextmanager
+def real_stack() -> Iterator[Infrastructure]:
+    with provide_infrastructure("bench") as infrastructure:
+        yield infrastructure
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    with open("/proc/meminfo") as meminfo:
+        mem_kb = int(meminfo.readline().split()[1])
+    return f"{platform.machine()} {cpus} cores, {mem_kb / 1024 / 1024:.0f} GiB, {platform.system()}"
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{title}")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
