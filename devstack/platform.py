@@ -82,13 +82,17 @@ class Platform:
     env: dict[str, str]
     log_dir: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    database_prefix: str = ""  # tests isolate each run's databases with it
 
     def start_service(self, name: str, replica: int = 0, port: int = 0) -> ServiceProcess:
         suffix = f"-{replica}" if replica else ""
         process = ServiceProcess(
             name, port or free_port(), self.log_dir / f"{name}{suffix}.log", replica
         )
-        process.start(self.env)
+        env = dict(self.env)
+        if self.database_prefix:
+            env["HEARTH_MONGO_DB"] = f"{self.database_prefix}_{name}"
+        process.start(env)
         self.services[f"{name}{suffix}"] = process
         return process
 
