@@ -1,0 +1,32 @@
+"""Operations: every service answers health and metrics, and runs as several replicas."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from devstack.platform import Platform, available_services
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_service_is_ready_and_exposes_metrics(all_services: Platform) -> None:
+    assert all_services.services, "no service has an entry point"
+    for name, process in all_services.services.items():
+        ready = httpx.get(f"{process.url}/health/ready", timeout=5).json()
+        assert ready == {"status": "ok", "checks": {"database": True, "broker": True}}, name
+        metrics = httpx.get(f"{process.url}/metrics", timeout=5).text
+        assert "hearth_messages_handled_total" in metrics, name
+        docs = httpx.get(f"{process.url}/openapi.json", timeout=5).json()
+        assert any(path.startswith("/v1/") for path in docs["paths"]), name
+
+
+def test_a_service_runs_as_two_replicas(platform: Platform) -> None:
+    services = available_services()
+    if not services:
+        pytest.skip("no service yet")
+    first = platform.start_service(services[0])
+    second = platform.start_service(services[0], replica=1)
+    platform.wait_healthy(timeout=90)
+    for process in (first, second):
+        assert httpx.get(f"{process.url}/health/ready", timeout=5).status_code == 200
