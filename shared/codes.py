@@ -83,6 +83,7 @@ class ClosureReason(StrEnum):
     CUSTODY = "custody"
     HOSPITAL = "hospital"
     DECLINED_SUPPORT = "declined_support"
+    SUPPORT_LIMIT_REACHED = "support_limit_reached"  # the two-year limit, no override
 
 
 class TenancyOutcome(StrEnum):

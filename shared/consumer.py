@@ -38,6 +38,8 @@ from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name, topic_name
 
 Handler = Callable[[Envelope, Any], Awaitable[None]]
+# A batch handler gets every decoded event of its types from one poll, in offset order per key.
+BatchHandler = Callable[[list[tuple[Envelope, Any]]], Awaitable[None]]
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionFailure,
@@ -80,6 +82,7 @@ class EventConsumer:
         self.topics = [topic_name(t, settings.topic_prefix) for t in topics]
         self.dlq_topic = dlq_topic_name(group or settings.service_name, settings.topic_prefix)
         self.handlers: dict[str, tuple[type[EventData], Handler]] = {}
+        self.batch_handlers: dict[str, tuple[type[EventData], BatchHandler]] = {}
         self.concurrency = 16
         self._subscriber: Any = None
 
@@ -89,6 +92,18 @@ class EventConsumer:
         def register(handler: Handler) -> Handler:
             for model in models:
                 self.handlers[event_type_name(model)] = (model, handler)
+            return handler
+
+        return register
+
+    def on_batch(self, *models: type[EventData]) -> Callable[[BatchHandler], BatchHandler]:
+        """Register `handler([(envelope, data), ...])` for high-volume types (arrears alerts):
+        one call per poll, so the handler can read and write in bulk. If it raises, the batch
+        is handled again one event at a time, so a poison event is dead-lettered alone."""
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            for model in models:
+                self.batch_handlers[event_type_name(model)] = (model, handler)
             return handler
 
         return register
@@ -131,6 +146,9 @@ class EventConsumer:
             CONSUMER_LAG.labels(self.service, self.group_id, topic).set(lag)
 
     async def handle_records(self, records: Iterable[Any]) -> None:
+        records = list(records)
+        if self.batch_handlers:
+            records = await self._handle_batched(records)
         # One lane per partition key keeps each case's events in order; lanes run side by side.
         lanes: dict[bytes | None, list[Any]] = defaultdict(list)
         for record in records:
@@ -144,6 +162,68 @@ class EventConsumer:
 
         await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
 
+    async def _handle_batched(self, records: list[Any]) -> list[Any]:
+        """Hand batch-handled types to their batch handlers; return the other records.
+
+        Batched types must not share a partition key with per-event types on the same
+        consumer, since the two paths do not interleave."""
+        rest: list[Any] = []
+        groups: dict[str, list[tuple[Any, Envelope]]] = defaultdict(list)
+        for record in records:
+            try:
+                envelope = from_kafka(record.key, record.value, record.headers)
+            except EnvelopeError:
+                rest.append(record)  # the per-event path dead-letters it with the reason
+                continue
+            if envelope.type in self.batch_handlers:
+                groups[envelope.type].append((record, envelope))
+            else:
+                rest.append(record)
+        for type_name, items in groups.items():
+            await self._run_batch(type_name, items)
+        return rest
+
+    async def _run_batch(self, type_name: str, items: list[tuple[Any, Envelope]]) -> None:
+        _model, handler = self.batch_handlers[type_name]
+        decoded: list[tuple[Envelope, Any]] = []
+        for record, envelope in items:
+            try:
+                decoded.append((envelope, envelope.payload()))
+            except EnvelopeError as exc:
+                await self._dead_letter(record, exc, 0, envelope.short_type)
+        if not decoded:
+            return
+        short_type = decoded[0][0].short_type
+        started = time.perf_counter()
+        try:
+            await handler(decoded)
+        except INFRASTRUCTURE_ERRORS as exc:
+            HANDLER_FAILURES.labels(self.service, self.group_id, short_type).inc()
+            log.warning("consumer.infrastructure_unavailable", error=str(exc))
+            await asyncio.sleep(self.settings.retry_backoff_seconds)
+            raise InfrastructureUnavailable(str(exc)) from exc
+        except Exception as exc:
+            # Isolate the failure: each event alone, with the usual retries and dead letters.
+            log.warning("consumer.batch_failed", error=repr(exc), size=len(decoded))
+            by_id = {envelope.id: record for record, envelope in items}
+            for envelope, data in decoded:
+                with log_context(
+                    event_id=envelope.id,
+                    event_type=envelope.short_type,
+                    case_id=envelope.subject,
+                    organisation=envelope.organisation,
+                    correlation_id=envelope.correlationid,
+                ):
+                    await self._run_with_retries(
+                        by_id[envelope.id], envelope, data, _single(handler)
+                    )
+            return
+        elapsed = time.perf_counter() - started
+        HANDLER_SECONDS.labels(self.service, self.group_id, short_type).observe(
+            elapsed / len(decoded)
+        )
+        MESSAGES_HANDLED.labels(self.service, self.group_id, short_type, "ok").inc(len(decoded))
+
     async def handle_record(self, record: Any) -> str:
         try:
             envelope = from_kafka(record.key, record.value, record.headers)
@@ -151,6 +231,9 @@ class EventConsumer:
             await self._dead_letter(record, exc, attempts=0, event_type="undecodable")
             return "dead_lettered"
         entry = self.handlers.get(envelope.type)
+        if entry is None and envelope.type in self.batch_handlers:
+            model, batch_handler = self.batch_handlers[envelope.type]
+            entry = (model, _single(batch_handler))
         if entry is None:
             MESSAGES_HANDLED.labels(
                 self.service, self.group_id, envelope.short_type, "ignored"
@@ -221,3 +304,10 @@ class EventConsumer:
         )
         DEAD_LETTERS.labels(self.service, self.group_id).inc()
         MESSAGES_HANDLED.labels(self.service, self.group_id, event_type, "dead_lettered").inc()
+
+
+def _single(batch_handler: BatchHandler) -> Handler:
+    async def handle(envelope: Envelope, data: Any) -> None:
+        await batch_handler([(envelope, data)])
+
+    return handle

@@ -20,6 +20,7 @@ from shared.events.referral_events import (
     Referrer,
     TenancyAtRisk,
 )
+from shared.events.referral_intake import ReferralSubmission, ReferralSubmitted
 
 __all__ = [
     "ArrearsAlertSubmitted",
@@ -35,6 +36,8 @@ __all__ = [
     "ReconnectionPhaseChanged",
     "ReferralAssessed",
     "ReferralReceived",
+    "ReferralSubmission",
+    "ReferralSubmitted",
     "Referrer",
     "ReviewDue",
     "StageChanged",

@@ -14,6 +14,7 @@ import pytest
 
 from devstack.platform import Platform, available_services
 from devstack.provision import Infrastructure
+from shared.settings import HearthSettings
 
 API_KEYS = {
     "e2e-derby-council": "derby-council",
@@ -51,3 +52,16 @@ def all_services(platform: Platform) -> Platform:
         platform.start_service(name)
     platform.wait_healthy(timeout=90)
     return platform
+
+
+@pytest.fixture
+def e2e_settings(platform: Platform) -> HearthSettings:
+    """Settings of a client of the running platform (same broker, database and topic prefix)."""
+    return HearthSettings(
+        service_name="e2e-client",
+        kafka=platform.env["HEARTH_KAFKA"],
+        mongo_url=platform.env["HEARTH_MONGO_URL"],
+        topic_prefix=platform.env["HEARTH_TOPIC_PREFIX"],
+        topic_partitions=3,
+        log_json=False,
+    )
