@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -30,3 +32,34 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+class OffsetFileClock:
+    """Real time moved forward by the number of seconds written in a file.
+
+    For demos and end-to-end tests of services running as separate processes: writing
+    `7257600` (twelve weeks) into the file makes every service live twelve weeks ahead, so
+    reviews come due without waiting. Set by HEARTH_CLOCK_OFFSET_FILE; never set in production.
+    """
+
+    def __init__(self, path: str | Path, reread_seconds: float = 0.2) -> None:
+        self.path = Path(path)
+        self.reread_seconds = reread_seconds
+        self._offset = 0.0
+        self._read_at = float("-inf")
+
+    def offset(self) -> timedelta:
+        if time.monotonic() - self._read_at > self.reread_seconds:
+            try:
+                self._offset = float(self.path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                self._offset = 0.0
+            self._read_at = time.monotonic()
+        return timedelta(seconds=self._offset)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset()
+
+
+def clock_from_settings(offset_file: str) -> Clock:
+    return OffsetFileClock(offset_file) if offset_file else SystemClock()

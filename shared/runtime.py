@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_from_settings
 from shared.consumer import EventConsumer
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.logging import configure_logging, get_logger
@@ -25,7 +25,7 @@ class ServiceRuntime:
         self, settings: HearthSettings, clock: Clock | None = None, configure_logs: bool = True
     ) -> None:
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or clock_from_settings(settings.clock_offset_file)
         if configure_logs:
             configure_logging(settings.service_name, settings.log_json, settings.log_level)
         self.broker = make_broker(settings)

@@ -26,6 +26,9 @@ class HearthSettings(BaseSettings):
     http_port: int = 8000
     log_json: bool = True
     log_level: str = "INFO"
+    clock_offset_file: str = Field(
+        "", description="demos/tests only: a file holding seconds to move every clock forward"
+    )
     api_keys: dict[str, str] = Field(
         default_factory=dict,
         description='API key -> organisation id, JSON: {"key": "org"}',
