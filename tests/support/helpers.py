@@ -1,0 +1,79 @@
+"""Shared pieces of the support service's integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from shared.codes import Route, Stage
+from shared.events.catalogue import CaseAllocated
+from shared.events.envelope import Envelope, from_kafka, make_event
+from shared.kafka import EventPublisher, make_broker
+from shared.settings import HearthSettings
+
+ORG = "derby-homes"
+DERBY = {"X-API-Key": "key-derby"}
+LEEDS = {"X-API-Key": "key-leeds"}
+
+
+def allocated(
+    case_id: str,
+    at: datetime,
+    *,
+    route: Route = Route.SUPPORT,
+    tenancy_id: str | None = None,
+    stage: Stage = Stage.STAGE_1,
+) -> Envelope:
+    return make_event(
+        CaseAllocated(
+            case_id=case_id,
+            person_id=f"p-{case_id}",
+            route=route,
+            lead_worker_id="worker-1",
+            team_id="team-a",
+            team_leader_id="leader-1",
+            stage=stage,
+            target_hours_per_week=2.0,
+            allocated_at=at,
+            tenancy_id=tenancy_id,
+            referrer_organisation="probation-east",
+        ),
+        source="allocation",
+        organisation=ORG,
+    )
+
+
+async def publish(settings: HearthSettings, *envelopes: Envelope) -> None:
+    broker = make_broker(settings)
+    await broker.connect()
+    try:
+        await EventPublisher(broker, settings).publish_many(envelopes)
+    finally:
+        await broker.stop()
+
+
+async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+def events_of(records: list[Any], short_type: str) -> list[Envelope]:
+    found = []
+    for record in records:
+        envelope = from_kafka(record.key, record.value, record.headers)
+        if envelope.short_type == short_type:
+            found.append(envelope)
+    return found
+
+
+def count_of(short_type: str, n: int) -> Callable[[list[Any]], bool]:
+    return lambda records: len({e.id for e in events_of(records, short_type)}) >= n
