@@ -166,9 +166,30 @@ def kafka_libs() -> Path:
     return libs
 
 
+# Our patch to FerretDB's update path (see resources/ferretdb-patch/); bump when it changes.
+FERRETDB_PATCH = "hearth1"
+_PATCHED_FUNCTIONS = {
+    "internal/handler/msg_findandmodify.go": "func (h *Handler) findAndModifyDocument(",
+    "internal/handler/msg_update.go": "func (h *Handler) updateDocument(",
+}
+
+
+def _patch_ferretdb(source: Path) -> None:
+    """Make update and findAndModify atomic per collection (FerretDB 1.24 loses concurrent
+    updates of one document: it reads, modifies in Go and writes back without a lock)."""
+    shutil.copy(RESOURCES / "ferretdb-patch" / "hearth_write_lock.go", source / "internal/handler")
+    for relative, signature in _PATCHED_FUNCTIONS.items():
+        path = source / relative
+        text = path.read_text()
+        start = text.index(signature)
+        body = text.index("{\n", start) + 2
+        lock = "\tdefer hearthLockCollection(params.DB, params.Collection)()\n\n"
+        path.write_text(text[:body] + lock + text[body:])
+
+
 def ferretdb_binary() -> Path:
-    """FerretDB built from the Go module proxy source, once."""
-    binary = cache_dir() / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+    """FerretDB built from the Go module proxy source, once, with our update-atomicity patch."""
+    binary = cache_dir() / "bin" / f"ferretdb-{FERRETDB_VERSION}-{FERRETDB_PATCH}"
     if binary.exists():
         return binary
     ensure_toolchains()
@@ -190,6 +211,7 @@ def ferretdb_binary() -> Path:
         path.chmod(path.stat().st_mode | 0o200)
     # version.txt is git-ignored upstream, so the module zip lacks it and the binary panics.
     (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+    _patch_ferretdb(source)
     binary.parent.mkdir(parents=True, exist_ok=True)
     partial = binary.with_suffix(".partial")
     with progress("building FerretDB"):

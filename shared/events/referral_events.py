@@ -119,6 +119,10 @@ class ArrearsAlertSubmitted(EventData):
     eviction_date: date | None = None
     asb_issues: bool = False
     neighbour_issues: bool = False
+    reported_on: date | None = Field(None, description="day the figures are for")
+    landlord: str | None = Field(
+        None, description="optional; must equal the envelope's organisation (the landlord)"
+    )
 
     def subject(self) -> str:
         return self.tenancy_reference

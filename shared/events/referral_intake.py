@@ -170,7 +170,7 @@ class ReferralSubmission(_Strict):
     consent: Consent | None = None
     tenancy: TenancyDetails | None = None
     support_needs: list[SupportNeed] = Field(default=[], max_length=len(SupportNeed))
-    urgency: Urgency = Field(default_factory=Urgency)
+    urgency: Urgency = Field(default_factory=lambda: Urgency.model_validate({}))
     housing_history: list[HousingHistoryEntry] = Field(default=[], max_length=50)
     rough_sleeping: RoughSleepingHistory | None = None
     local_connections: list[LocalConnection] = Field(default=[], max_length=20)

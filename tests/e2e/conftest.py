@@ -8,12 +8,16 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from devstack.platform import Platform, available_services
 from devstack.provision import Infrastructure
+from devstack.sinks import MailSink, ProviderSink
 from shared.settings import HearthSettings
 
 API_KEYS = {
@@ -23,12 +27,36 @@ API_KEYS = {
 }
 
 
+NOTIFY_KEY = "hearth_e2e-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
+
+
 @pytest.fixture
-def platform(infra: Infrastructure) -> Iterator[Platform]:
+def mail() -> Iterator[MailSink]:
+    sink = MailSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def provider() -> Iterator[ProviderSink]:
+    sink = ProviderSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def platform(infra: Infrastructure, mail: MailSink, provider: ProviderSink) -> Iterator[Platform]:
     namespace = f"e{uuid.uuid4().hex[:8]}"
     log_dir = Path(tempfile.mkdtemp(prefix="hearth-e2e-"))
     env = {
         **os.environ,
+        "HEARTH_CLOCK_OFFSET_FILE": str(log_dir / "clock-offset"),
+        "HEARTH_SMTP_HOST": "127.0.0.1",
+        "HEARTH_SMTP_PORT": str(mail.port),
+        "HEARTH_NOTIFY_URL": provider.url,
+        "HEARTH_NOTIFY_API_KEY": NOTIFY_KEY,
+        "HEARTH_WEBHOOK_SECRET": "e2e-secret",
+        "HEARTH_DELIVERY_BACKOFF_SECONDS": "0.5",
         "HEARTH_KAFKA": infra.kafka,
         "HEARTH_MONGO_URL": infra.mongo_url,
         "HEARTH_TOPIC_PREFIX": f"{namespace}.",
@@ -65,3 +93,45 @@ def e2e_settings(platform: Platform) -> HearthSettings:
         topic_partitions=3,
         log_json=False,
     )
+
+
+class Api:
+    """HTTP to the running services, as one organisation."""
+
+    def __init__(self, platform: Platform, api_key: str) -> None:
+        self.platform = platform
+        self.headers = {"X-API-Key": api_key}
+
+    def url(self, service: str, path: str) -> str:
+        return f"{self.platform.services[service].url}/v1{path}"
+
+    def get(self, service: str, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.url(service, path), headers=self.headers, timeout=30, **kw)
+
+    def post(self, service: str, path: str, body: Any = None, **kw: Any) -> httpx.Response:
+        return httpx.post(
+            self.url(service, path), json=body, headers=self.headers, timeout=30, **kw
+        )
+
+    def put(self, service: str, path: str, body: Any = None) -> httpx.Response:
+        return httpx.put(self.url(service, path), json=body, headers=self.headers, timeout=30)
+
+
+@pytest.fixture
+def derby(platform: Platform) -> Api:
+    return Api(platform, "e2e-derby-council")
+
+
+@pytest.fixture
+def leeds(platform: Platform) -> Api:
+    return Api(platform, "e2e-leeds-council")
+
+
+@pytest.fixture
+def landlord(platform: Platform) -> Api:
+    return Api(platform, "e2e-derby-homes")
+
+
+def move_clock(platform: Platform, ahead: timedelta) -> None:
+    """Every service process reads this file (HEARTH_CLOCK_OFFSET_FILE) for its clock."""
+    Path(platform.env["HEARTH_CLOCK_OFFSET_FILE"]).write_text(str(ahead.total_seconds()))

@@ -112,3 +112,14 @@ class EventLog:
         deadline = loop.time() + seconds
         while loop.time() < deadline:
             await self.poll()
+
+
+async def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    """Poll a plain condition (an HTTP answer, a received email) until it holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (result := await asyncio.to_thread(condition)):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.3)
+    return result
