@@ -1,0 +1,118 @@
+"""Referral routes (prefix /v1 added by the app). Every route sees only the caller's
+organisation's referrals; another organisation's referral is simply not found (404)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, status
+from fastapi.responses import JSONResponse
+
+from services.referral.intake import ReferralIntake
+from services.referral.status import ReferralStatus
+from services.referral.store import ReferralStore
+from services.referral.views import (
+    ErrorBody,
+    ReferralAccepted,
+    ReferralDetail,
+    ReferralList,
+    accepted,
+    detail,
+    summary,
+)
+from shared.auth import CallerDep
+from shared.events.referral_intake import REFERRAL_ID_PATTERN, ReferralSubmission
+from shared.ids import new_id, stable_id
+
+MAX_SUBMISSION_BYTES = 256_000
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "the body is not JSON"},
+    401: {"model": ErrorBody, "description": "X-API-Key missing or unknown"},
+    422: {"model": ErrorBody, "description": "a field is wrong; the error names it"},
+}
+
+ReferralId = Annotated[str, Path(min_length=1, max_length=200, pattern=REFERRAL_ID_PATTERN)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="a retried POST with the same key creates one referral",
+    ),
+]
+
+
+def _field_error(field: str, message: str, code: int = 422) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"{field}: {message}", "errors": [{"field": field, "message": message}]},
+        status_code=code,
+    )
+
+
+def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
+    router = APIRouter(prefix="/referrals", tags=["referrals"], responses=ERRORS)
+
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ReferralAccepted,
+        responses={
+            409: {"model": ErrorBody, "description": "Idempotency-Key reused, different body"},
+            413: {"model": ErrorBody, "description": "submission too large"},
+        },
+    )
+    async def submit_referral(
+        body: ReferralSubmission, caller: CallerDep, idempotency_key: IdempotencyKey = None
+    ) -> ReferralAccepted | JSONResponse:
+        """Refer a person. Screening happens at once: the answer carries the route and reasons."""
+        if body.automatic:
+            return _field_error("automatic", "automatic referrals come only from arrears alerts")
+        payload = body.model_dump_json()
+        if len(payload) > MAX_SUBMISSION_BYTES:
+            return _field_error("body", f"larger than {MAX_SUBMISSION_BYTES} bytes", 413)
+        request_hash = stable_id(payload)
+        referral_id = (
+            f"ref-{stable_id(caller.organisation, 'idempotency-key', idempotency_key)}"
+            if idempotency_key
+            else new_id("ref")
+        )
+        result = await intake.submit(
+            referral_id=referral_id,
+            organisation=caller.organisation,
+            submission=body,
+            channel="http",
+            extra={"idempotency_key": idempotency_key, "request_hash": request_hash},
+        )
+        existing = result.referral
+        if not result.created and (
+            existing["organisation"] != caller.organisation
+            or existing.get("request_hash") != request_hash
+        ):
+            return _field_error("Idempotency-Key", "already used for a different referral", 409)
+        return accepted(existing)
+
+    @router.get("", response_model=ReferralList)
+    async def list_referrals(
+        caller: CallerDep,
+        status_filter: Annotated[ReferralStatus | None, Query(alias="status")] = None,
+        person_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> ReferralList:
+        """The caller's organisation's referrals, newest first."""
+        docs = await store.list_for(caller.organisation, status_filter, person_id, limit)
+        return ReferralList(referrals=[summary(d) for d in docs])
+
+    @router.get(
+        "/{referral_id}",
+        response_model=ReferralDetail,
+        responses={404: {"model": ErrorBody, "description": "no such referral here"}},
+    )
+    async def get_referral(referral_id: ReferralId, caller: CallerDep) -> ReferralDetail:
+        """Status (received, assessed with route and reasons, allocated, closed) and details."""
+        doc = await store.get_for(caller.organisation, referral_id)
+        if doc is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "referral_id: not found")
+        return detail(doc)
+
+    return router

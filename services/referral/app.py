@@ -1,0 +1,62 @@
+"""The referral service: intake from every source, screening, same-person recognition and
+referral status (this part), plus arrears alerts turned into TenancyAtRisk (`arrears/`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from services.referral import arrears
+from services.referral.api import referrals_router
+from services.referral.handlers import register_handlers
+from services.referral.intake import ReferralIntake
+from services.referral.store import ReferralStore
+from shared.clock import Clock
+from shared.events.base import EventData
+from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
+from shared.http import create_http_app
+from shared.runtime import ServiceRuntime
+from shared.settings import HearthSettings
+from shared.topics import Topic
+
+INTAKE_EMITS: tuple[type[EventData], ...] = (
+    ReferralReceived,
+    ReferralAssessed,
+    ContactDetailsShared,
+)
+EMITS: tuple[type[EventData], ...] = (
+    *INTAKE_EMITS,
+    *(e for e in arrears.EMITS if e not in INTAKE_EMITS),
+)
+
+
+class ReferralRuntime(ServiceRuntime):
+    """The shared runtime plus the routers its parts contribute."""
+
+    routers: list[APIRouter]
+
+
+def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ReferralRuntime:
+    runtime = ReferralRuntime(settings, clock)
+    store = ReferralStore(runtime)
+    intake = ReferralIntake(store, runtime.relay, runtime.clock)
+    consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS])
+    register_handlers(consumer, store, intake)
+    runtime.routers = [referrals_router(store, intake)]
+    runtime.routers.append(arrears.install(runtime))  # its own collections, group and routes
+    return runtime
+
+
+def create_app(
+    settings: HearthSettings, clock: Clock | None = None, manage_runtime: bool = True
+) -> FastAPI:
+    runtime = build_runtime(settings, clock)
+    return create_http_app(
+        runtime,
+        title="Hearth referral service",
+        description=(
+            "Referrals from every source (HTTP and the referral.intake topic), screened to a "
+            "route with reasons; referral status for the referrer; arrears alerts."
+        ),
+        routers=runtime.routers,
+        manage_runtime=manage_runtime,
+    )

@@ -1,0 +1,176 @@
+"""One arrears alert, as every path (JSON webhook, CSV row, Kafka event) delivers it.
+
+All three paths validate into `ArrearsAlert`, so a field is checked once, the same way, and an
+error always names the field (the CSV column of the same name).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.codes import LegalStage
+from shared.ids import stable_id, tenancy_id
+
+MAX_AMOUNT = 10_000_000.0  # no tenancy owes ten million pounds; larger is a data error
+
+
+class Trend(StrEnum):
+    WORSENING = "worsening"
+    STABLE = "stable"
+    IMPROVING = "improving"
+
+
+# Words housing systems use for the arrears trend, mapped to our three values.
+TREND_ALIASES: dict[str, Trend] = {
+    "worsening": Trend.WORSENING,
+    "increasing": Trend.WORSENING,
+    "rising": Trend.WORSENING,
+    "up": Trend.WORSENING,
+    "stable": Trend.STABLE,
+    "steady": Trend.STABLE,
+    "flat": Trend.STABLE,
+    "unchanged": Trend.STABLE,
+    "improving": Trend.IMPROVING,
+    "decreasing": Trend.IMPROVING,
+    "falling": Trend.IMPROVING,
+    "down": Trend.IMPROVING,
+}
+
+
+class ArrearsAlert(BaseModel):
+    """An arrears alert from a housing association about one of its tenancies."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    tenancy_reference: str = Field(
+        min_length=1, max_length=100, description="the landlord's own tenancy reference"
+    )
+    arrears_balance: float = Field(
+        ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="pounds owed; zero or less = arrears cleared"
+    )
+    weekly_rent: float | None = Field(None, gt=0, le=100_000)
+    weeks_in_arrears: float | None = Field(None, ge=0, le=1_000)
+    trend: Trend | None = Field(
+        None, description="worsening, stable or improving (also increasing/decreasing, …)"
+    )
+    last_payment_date: date | None = None
+    last_payment_amount: float | None = Field(None, ge=0, le=MAX_AMOUNT)
+    legal_stage: LegalStage = LegalStage.NONE
+    notice_served_date: date | None = None
+    court_date: date | None = None
+    possession_order_date: date | None = None
+    eviction_date: date | None = None
+    asb_issues: bool = Field(False, description="anti-social behaviour reported")
+    neighbour_issues: bool = Field(False, description="neighbour dispute or complaints")
+    reported_on: date | None = Field(
+        None, description="the day the landlord's figures are for; default: the day received"
+    )
+    alert_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="the sender's id for this alert; default: a fingerprint of its content",
+    )
+    landlord: str | None = Field(
+        None, max_length=200, description="optional; must be the caller's own organisation"
+    )
+
+    @field_validator("trend", mode="before")
+    @classmethod
+    def _trend_word(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if not word:
+                return None
+            if word not in TREND_ALIASES:
+                raise ValueError(f"unknown trend {value!r}; use worsening, stable or improving")
+            return TREND_ALIASES[word]
+        return value
+
+    @field_validator(
+        "arrears_balance", "weekly_rent", "weeks_in_arrears", "last_payment_amount", mode="after"
+    )
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @property
+    def effective_legal_stage(self) -> LegalStage:
+        """The furthest legal stage the alert shows, from its stage or from its dates."""
+        implied = [self.legal_stage]
+        if self.notice_served_date:
+            implied.append(LegalStage.NOTICE_SERVED)
+        if self.court_date:
+            implied.append(LegalStage.COURT_DATE_SET)
+        if self.possession_order_date:
+            implied.append(LegalStage.POSSESSION_ORDER)
+        if self.eviction_date:
+            implied.append(LegalStage.EVICTION_DATE_SET)
+        return max(implied, key=lambda stage: stage.rank)
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"alert_id", "landlord"})
+
+
+@dataclass(frozen=True)
+class AlertSubmission:
+    """An alert ready for the pipeline: whose it is, which tenancy, and its identity."""
+
+    landlord: str
+    tenancy_id: str
+    alert_id: str
+    alert: ArrearsAlert
+    position: int = 0  # index in the request, or CSV line number, for the report
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+class ForeignTenancy(ValueError):
+    """An alert that names a landlord other than the sender; the message names the field."""
+
+
+def submission_for(
+    alert: ArrearsAlert,
+    sender: str,
+    *,
+    position: int = 0,
+    alert_id: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> AlertSubmission:
+    """Bind an alert to its sender, the landlord. A housing association may alert only on its
+    own tenancies, so a different `landlord` is refused rather than believed."""
+    if alert.landlord is not None and alert.landlord != sender:
+        raise ForeignTenancy(
+            f"landlord: {alert.landlord!r} is not your organisation; "
+            "alerts may only be sent for your own tenancies"
+        )
+    identity = alert_id or (
+        stable_id("alert-id", sender, alert.alert_id)
+        if alert.alert_id
+        else content_fingerprint(sender, alert)
+    )
+    return AlertSubmission(
+        landlord=sender,
+        tenancy_id=tenancy_id(sender, alert.tenancy_reference),
+        alert_id=identity,
+        alert=alert,
+        position=position,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+
+
+def content_fingerprint(landlord: str, alert: ArrearsAlert) -> str:
+    """The same figures for the same tenancy give the same id: a re-sent alert is a repeat."""
+    body = json.dumps(alert.fingerprint_fields(), sort_keys=True, separators=(",", ":"))
+    return stable_id("alert", landlord, alert.tenancy_reference.strip().upper(), body)

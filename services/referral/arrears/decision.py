@@ -1,0 +1,137 @@
+"""What a new alert means for a tenancy, given what was already signalled. Pure.
+
+A tenancy's *episode* runs from its first signal until its arrears are cleared. Within an
+episode only a rise above the highest level already signalled is news: the same alert again,
+or one at the same or a lower level, changes nothing that anyone downstream sees. A rise
+raises TenancyAtRisk, and — when no case is open or pending for the tenancy — a prevention
+referral with an id derived from (tenancy, episode, level), so replaying a decision can never
+mint a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from services.referral.arrears.risk_rules import Assessment, RiskRules
+from shared.codes import RiskLevel
+from shared.ids import stable_id
+
+RECENT_ALERTS = 20  # alert ids remembered per tenancy to recognise a re-sent alert
+
+
+class CaseStatus(StrEnum):
+    PENDING = "pending"  # referral received or assessed for support, not yet allocated
+    OPEN = "open"  # allocated to a worker
+    CLOSED = "closed"  # closed, declined or redirected to a specialist
+
+    @property
+    def rank(self) -> int:
+        return list(CaseStatus).index(self)
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"  # changed the tenancy's risk: a rise signalled, or arrears cleared
+    UNCHANGED = "unchanged"  # recorded; nothing new to signal
+    DUPLICATE = "duplicate"  # this very alert was already received
+    REJECTED = "rejected"  # invalid; never reached a decision
+
+
+@dataclass(frozen=True)
+class CaseEntry:
+    case_id: str
+    status: CaseStatus
+    at: datetime | None = None
+
+
+def case_key(case_id: str) -> str:
+    """Case ids become map keys in the tenancy document; hashing keeps dots and $ out."""
+    return stable_id("case", case_id)[:24]
+
+
+@dataclass(frozen=True)
+class TenancyState:
+    tenancy_id: str
+    version: int = 0  # 0: no document yet
+    episode: int = 0
+    signalled_level: RiskLevel | None = None
+    recent_alerts: tuple[str, ...] = ()
+    cases: dict[str, CaseEntry] = field(default_factory=dict)
+
+    def open_case(self) -> str | None:
+        """The most recently allocated case that is still open."""
+        open_cases = [c for c in self.cases.values() if c.status == CaseStatus.OPEN]
+        if not open_cases:
+            return None
+        return max(open_cases, key=lambda c: (c.at is not None, c.at or datetime.min)).case_id
+
+    def has_open_or_pending_case(self) -> bool:
+        return any(c.status != CaseStatus.CLOSED for c in self.cases.values())
+
+
+@dataclass(frozen=True)
+class Signal:
+    level: RiskLevel
+    reasons: tuple[str, ...]
+    episode: int
+    case_id: str | None
+    prevention_referral_id: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    state: TenancyState
+    signal: Signal | None = None
+
+
+def prevention_referral_id(tenancy_id: str, episode: int, level: RiskLevel) -> str:
+    return f"prev-{stable_id('prevention', tenancy_id, str(episode), level.value)}"
+
+
+def decide(
+    state: TenancyState,
+    alert_id: str,
+    assessment: Assessment,
+    rules: RiskRules,
+    now: datetime,
+) -> Decision:
+    if alert_id in state.recent_alerts:
+        return Decision(Outcome.DUPLICATE, state)
+    recent = (*state.recent_alerts, alert_id)[-RECENT_ALERTS:]
+    seen = replace(state, recent_alerts=recent)
+
+    if assessment.level is None:
+        if state.signalled_level is None:
+            return Decision(Outcome.UNCHANGED, seen)
+        # Arrears cleared: the episode ends, so a later rise is news again.
+        ended = replace(seen, episode=state.episode + 1, signalled_level=None)
+        return Decision(Outcome.ACCEPTED, ended)
+
+    level = assessment.level
+    below_threshold = level.rank < rules.signal_from.rank
+    not_higher = state.signalled_level is not None and level.rank <= state.signalled_level.rank
+    if below_threshold or not_higher:
+        return Decision(Outcome.UNCHANGED, seen)
+
+    referral_id = None
+    cases = state.cases
+    if not state.has_open_or_pending_case() and level.rank >= rules.refer_from.rank:
+        referral_id = prevention_referral_id(state.tenancy_id, state.episode, level)
+        # Pending at once, so a second rise before intake answers raises no second referral.
+        cases = {**cases, case_key(referral_id): CaseEntry(referral_id, CaseStatus.PENDING, now)}
+    signal = Signal(
+        level=level,
+        reasons=assessment.reasons,
+        episode=state.episode,
+        case_id=state.open_case(),
+        prevention_referral_id=referral_id,
+    )
+    return Decision(Outcome.ACCEPTED, replace(seen, signalled_level=level, cases=cases), signal)
+
+
+def case_transition(current: CaseStatus | None, new: CaseStatus) -> bool:
+    """Case statuses only move forward (pending -> open -> closed), so events that arrive out
+    of order across topics, or twice, can never reopen a closed case."""
+    return current is None or new.rank > current.rank

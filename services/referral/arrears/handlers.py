@@ -1,0 +1,91 @@
+"""Thin Kafka handlers: arrears alerts from partners, and the case events the projection of
+open cases by tenancy is built from."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from services.referral.arrears.alert import (
+    AlertSubmission,
+    ArrearsAlert,
+    ForeignTenancy,
+    submission_for,
+)
+from services.referral.arrears.decision import CaseStatus
+from services.referral.arrears.pipeline import AlertPipeline
+from services.referral.arrears.store import ArrearsStore
+from shared.codes import Route
+from shared.consumer import EventConsumer, PermanentError
+from shared.events.case_events import CaseAllocated, CaseClosed
+from shared.events.envelope import Envelope
+from shared.events.referral_events import ArrearsAlertSubmitted, ReferralAssessed, ReferralReceived
+
+NOT_OPENED = {Route.DECLINED, Route.SPECIALIST}  # referred elsewhere: no case of ours
+
+
+def validation_reason(exc: ValidationError, prefix: str = "") -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return f"{prefix}{where}: {first['msg']}"
+
+
+def alert_from_event(envelope: Envelope, data: ArrearsAlertSubmitted) -> AlertSubmission:
+    """The landlord is the organisation that published the event; the alert is validated by
+    the same model as the webhook and the CSV rows. Bad input -> PermanentError naming it."""
+    try:
+        alert = ArrearsAlert.model_validate(data.model_dump(exclude_none=True))
+        return submission_for(
+            alert,
+            envelope.organisation,
+            alert_id=envelope.id,
+            correlation_id=envelope.correlationid,
+            causation_id=envelope.id,
+        )
+    except ValidationError as exc:
+        raise PermanentError(validation_reason(exc, "data.")) from exc
+    except ForeignTenancy as exc:
+        raise PermanentError(f"data.{exc}") from exc
+
+
+def register_handlers(
+    consumer: EventConsumer, store: ArrearsStore, pipeline: AlertPipeline
+) -> None:
+    @consumer.on_batch(ArrearsAlertSubmitted)
+    async def alerts_submitted(events: list[tuple[Envelope, ArrearsAlertSubmitted]]) -> None:
+        # One call per poll: the whole batch goes through the pipeline in bulk. Bad alerts
+        # are raised after the good ones are recorded; the consumer then handles the batch
+        # one event at a time, where the good ones are duplicates and the bad one is
+        # dead-lettered alone.
+        subs: list[AlertSubmission] = []
+        problems: list[PermanentError] = []
+        for envelope, data in events:
+            try:
+                subs.append(alert_from_event(envelope, data))
+            except PermanentError as exc:
+                problems.append(exc)
+        await pipeline.process(subs)
+        if problems:
+            raise problems[0]
+
+    @consumer.on(ReferralReceived)
+    async def referral_received(envelope: Envelope, data: ReferralReceived) -> None:
+        if data.tenancy_id:
+            await store.record_case(data.tenancy_id, data.case_id, CaseStatus.PENDING, None)
+
+    @consumer.on(ReferralAssessed)
+    async def referral_assessed(envelope: Envelope, data: ReferralAssessed) -> None:
+        if data.tenancy_id:
+            status = CaseStatus.CLOSED if data.route in NOT_OPENED else CaseStatus.PENDING
+            await store.record_case(data.tenancy_id, data.case_id, status, None)
+
+    @consumer.on(CaseAllocated)
+    async def case_allocated(envelope: Envelope, data: CaseAllocated) -> None:
+        if data.tenancy_id:
+            await store.record_case(
+                data.tenancy_id, data.case_id, CaseStatus.OPEN, data.allocated_at
+            )
+
+    @consumer.on(CaseClosed)
+    async def case_closed(envelope: Envelope, data: CaseClosed) -> None:
+        if data.tenancy_id:
+            await store.record_case(data.tenancy_id, data.case_id, CaseStatus.CLOSED, None)

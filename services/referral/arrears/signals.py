@@ -1,0 +1,92 @@
+"""The events a rise in risk emits: TenancyAtRisk, and the automatic prevention referral.
+
+Their ids derive from (tenancy, episode, level): deciding the same rise twice, after a crash or
+a lost race, yields the same events, which downstream inboxes drop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.referral.arrears.alert import AlertSubmission
+from services.referral.arrears.decision import Signal
+from services.referral.arrears.risk_rules import RiskRules
+from shared.codes import SupportNeed
+from shared.events.envelope import Envelope, make_event
+from shared.events.referral_events import Referrer, TenancyAtRisk
+from shared.events.referral_intake import (
+    ReferralSource,
+    ReferralSubmission,
+    ReferralSubmitted,
+    TenancyDetails,
+    Urgency,
+)
+from shared.ids import stable_id
+
+SOURCE = "referral/arrears"
+
+
+def tenancy_at_risk(sub: AlertSubmission, signal: Signal, now: datetime) -> Envelope:
+    alert = sub.alert
+    data = TenancyAtRisk(
+        tenancy_id=sub.tenancy_id,
+        landlord=sub.landlord,
+        alert_id=sub.alert_id,
+        risk_level=signal.level,
+        reasons=list(signal.reasons),
+        arrears_balance=alert.arrears_balance,
+        weekly_rent=alert.weekly_rent,
+        weeks_in_arrears=alert.weeks_in_arrears,
+        legal_stage=alert.effective_legal_stage,
+        eviction_date=alert.eviction_date,
+        case_id=signal.case_id,
+        prevention_case_id=signal.prevention_referral_id,
+    )
+    return make_event(
+        data,
+        source=SOURCE,
+        organisation=sub.landlord,
+        correlation_id=sub.correlation_id or sub.alert_id,
+        causation_id=sub.causation_id,
+        event_id=stable_id(
+            "TenancyAtRisk", sub.tenancy_id, str(signal.episode), signal.level.value
+        ),
+        time=now,
+    )
+
+
+def prevention_referral(
+    sub: AlertSubmission, signal: Signal, rules: RiskRules, now: datetime
+) -> Envelope:
+    """A minimal automatic referral: no person details, the tenancy and the urgency only."""
+    assert signal.prevention_referral_id is not None
+    alert = sub.alert
+    submission = ReferralSubmission(
+        source=ReferralSource.ARREARS_ALERT,
+        automatic=True,
+        referrer=Referrer(
+            organisation=sub.landlord,
+            source=ReferralSource.ARREARS_ALERT.value,
+            reference=alert.tenancy_reference,
+        ),
+        tenancy=TenancyDetails(
+            landlord_organisation=sub.landlord, tenancy_reference=alert.tenancy_reference
+        ),
+        support_needs=[SupportNeed.BUDGETING_DEBT],
+        urgency=Urgency(
+            date_facing_homelessness=alert.eviction_date,
+            legal_stage=alert.effective_legal_stage,
+            risk_level=signal.level,
+            notes="; ".join(signal.reasons)[:2000],
+        ),
+    )
+    data = ReferralSubmitted(referral_id=signal.prevention_referral_id, submission=submission)
+    return make_event(
+        data,
+        source=SOURCE,
+        organisation=rules.referral_organisation(sub.landlord),
+        correlation_id=sub.correlation_id or sub.alert_id,
+        causation_id=sub.causation_id,
+        event_id=stable_id("ReferralSubmitted", signal.prevention_referral_id),
+        time=now,
+    )

@@ -1,0 +1,63 @@
+"""Thin event handlers of the intake part: referrals pushed to referral.intake, and the case
+events that move a referral's status on and feed the people history."""
+
+from __future__ import annotations
+
+from services.referral.intake import ReferralIntake
+from services.referral.repeat_cycle import Closure
+from services.referral.store import ReferralStore
+from shared.consumer import EventConsumer, PermanentError
+from shared.events.case_events import CaseAllocated, CaseClosed
+from shared.events.envelope import Envelope
+from shared.events.referral_intake import ReferralSubmitted
+
+
+def register_handlers(
+    consumer: EventConsumer, store: ReferralStore, intake: ReferralIntake
+) -> None:
+    @consumer.on(ReferralSubmitted)
+    async def referral_submitted(envelope: Envelope, data: ReferralSubmitted) -> None:
+        existing = await store.get(data.referral_id)
+        if existing is not None:
+            if existing["organisation"] != envelope.organisation:
+                raise PermanentError("referral_id: already used by another organisation")
+            return  # the same referral again: one referral
+        await intake.submit(
+            referral_id=data.referral_id,
+            organisation=envelope.organisation,
+            submission=data.submission,
+            parent=envelope,
+            channel="kafka",
+        )
+
+    @consumer.on(CaseAllocated)
+    async def case_allocated(envelope: Envelope, data: CaseAllocated) -> None:
+        await store.mark_allocated(
+            data.case_id,
+            envelope.id,
+            {
+                "allocated_at": data.allocated_at,
+                "allocated_route": data.route.value,
+                "lead_worker_id": data.lead_worker_id,
+                "team_id": data.team_id,
+            },
+            data.allocated_at,
+        )
+
+    @consumer.on(CaseClosed)
+    async def case_closed(envelope: Envelope, data: CaseClosed) -> None:
+        await store.mark_closed(
+            data.case_id,
+            envelope.id,
+            {
+                "closed_at": data.closed_at,
+                "closure_reason": data.reason.value,
+                "tenancy_outcome": data.tenancy_outcome.value,
+            },
+            data.closed_at,
+        )
+        # Our own record of whose case it was wins; the event's person id is the fallback.
+        referral = await store.get(data.case_id)
+        person_id = str(referral["person_id"]) if referral else data.person_id
+        closure = Closure(data.case_id, data.closed_at, data.reason)
+        await store.record_closure(person_id, envelope.id, closure)

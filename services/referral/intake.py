@@ -1,0 +1,220 @@
+"""One referral in, whatever door it came through (HTTP or the referral.intake topic):
+recognise the person, screen, persist, and queue ReferralReceived + ReferralAssessed (and
+ContactDetailsShared when the person consents) in the same single-document write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.referral.person_matching import MatchDecision, decide, match_keys
+from services.referral.repeat_cycle import repeat_cycle_reason
+from services.referral.screening import ScreeningResult, screen
+from services.referral.status import ReferralStatus
+from services.referral.store import ReferralStore
+from shared.clock import Clock
+from shared.codes import Channel
+from shared.events.envelope import Envelope, follow_on, make_event
+from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
+from shared.events.referral_intake import ReferralSubmission
+from shared.ids import stable_id, tenancy_id
+from shared.mongo import Document
+from shared.outbox import OutboxRelay
+
+SOURCE = "referral"
+CLAIM_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    referral: Document
+    created: bool  # False: this referral id existed already (a repeat delivery or retry)
+
+
+class ReferralIntake:
+    def __init__(self, store: ReferralStore, relay: OutboxRelay, clock: Clock) -> None:
+        self.store = store
+        self.relay = relay
+        self.clock = clock
+
+    async def submit(
+        self,
+        *,
+        referral_id: str,
+        organisation: str,
+        submission: ReferralSubmission,
+        parent: Envelope | None = None,
+        channel: str = "http",
+        extra: dict[str, object] | None = None,
+    ) -> IntakeResult:
+        existing = await self.store.get(referral_id)
+        if existing is not None:
+            return IntakeResult(existing, False)
+        now = self.clock.now()
+        match = await self._recognise(referral_id, submission, now)
+        closures = await self.store.closures_of(match.person_id)
+        repeat_reason = repeat_cycle_reason(closures, now)
+        outcome = screen(submission, now.date())
+        reasons = [*outcome.reasons, *([repeat_reason] if repeat_reason else [])]
+        tenancy = (
+            tenancy_id(
+                submission.tenancy.landlord_organisation, submission.tenancy.tenancy_reference
+            )
+            if submission.tenancy
+            else None
+        )
+        events = self._events(
+            referral_id, organisation, submission, parent, match, outcome, reasons,
+            repeat_reason is not None, tenancy, now,
+        )  # fmt: skip
+        document: Document = {
+            "_id": referral_id,
+            "organisation": organisation,
+            "channel": channel,
+            "status": ReferralStatus.ASSESSED.value,
+            "route": outcome.route.value,
+            "reasons": reasons,
+            "specialist_service": outcome.specialist_service,
+            "repeat_cycle": repeat_reason is not None,
+            "person_id": match.person_id,
+            "matched_on": match.matched_on.value if match.matched_on else None,
+            "possible_matches": match.possible_matches,
+            "source": submission.source.value,
+            "automatic": submission.automatic,
+            "referrer": submission.referrer.model_dump(mode="json"),
+            "tenancy_id": tenancy,
+            "submission": submission.model_dump(mode="json"),
+            "received_at": now,
+            "assessed_at": now,
+            "history": [
+                {"status": ReferralStatus.RECEIVED.value, "at": now},
+                {"status": ReferralStatus.ASSESSED.value, "at": now},
+            ],
+            **(extra or {}),
+        }
+        # The person index first: it is idempotent, so a crash before the insert loses nothing.
+        await self.store.record_referral_of(
+            match.person_id, referral_id, organisation, match.possible_matches, now
+        )
+        if not await self.store.insert(document, events):
+            raced = await self.store.get(referral_id)
+            return IntakeResult(raced or document, False)
+        await self.relay.flush(self.store.referrals, await self.store.get(referral_id))
+        return IntakeResult(document, True)
+
+    async def _recognise(
+        self, referral_id: str, submission: ReferralSubmission, now: datetime
+    ) -> MatchDecision:
+        person = submission.person
+        keys = (
+            match_keys(
+                person.given_name, person.family_name, person.date_of_birth, person.ni_number
+            )
+            if person
+            else []
+        )
+        if not keys:
+            # No strong identifier: never matched. An automatic referral's household is known by
+            # its tenancy, so repeat prevention referrals for one tenancy share a person id.
+            basis = (
+                ("tenancy-household", submission.tenancy.landlord_organisation,
+                 submission.tenancy.tenancy_reference.strip().upper())
+                if person is None and submission.tenancy
+                else ("referral-person", referral_id)
+            )  # fmt: skip
+            return MatchDecision(f"p-{stable_id(*basis)}", None, [])
+        # Derived from the referral id, so a retried intake proposes the same new person.
+        new_person_id = f"p-{stable_id('person', referral_id)}"
+        decision = MatchDecision(new_person_id, None, [])
+        for _ in range(CLAIM_ATTEMPTS):
+            owners = await self.store.key_owners(k.value for k in keys)
+            decision = decide(
+                keys, owners, await self.store.keys_of(owners.values()), new_person_id
+            )
+            holders = [
+                await self.store.claim_key(k.value, decision.person_id, now)
+                for k in decision.keys_to_claim
+            ]
+            if all(h == decision.person_id for h in holders):
+                return decision
+            # Another referral of the same person claimed a key meanwhile: decide again.
+        return decision
+
+    def _events(
+        self,
+        referral_id: str,
+        organisation: str,
+        submission: ReferralSubmission,
+        parent: Envelope | None,
+        match: MatchDecision,
+        outcome: ScreeningResult,
+        reasons: list[str],
+        repeat_cycle: bool,
+        tenancy: str | None,
+        now: datetime,
+    ) -> list[Envelope]:
+        received_data = ReferralReceived(
+            case_id=referral_id,
+            person_id=match.person_id,
+            referrer=submission.referrer,
+            received_at=now,
+            support_needs=submission.support_needs,
+            tenancy_id=tenancy,
+            automatic=submission.automatic,
+        )
+        if parent is None:
+            received = make_event(
+                received_data,
+                source=SOURCE,
+                organisation=organisation,
+                event_id=stable_id(referral_id, SOURCE, "ReferralReceived"),
+                time=now,
+            )
+        else:
+            received = follow_on(
+                parent, received_data, source=SOURCE, time=now, organisation=organisation
+            )
+        assessed = ReferralAssessed(
+            case_id=referral_id,
+            person_id=match.person_id,
+            route=outcome.route,
+            reasons=reasons,
+            referrer=submission.referrer,
+            received_at=now,
+            support_needs=submission.support_needs,
+            date_facing_homelessness=submission.urgency.date_facing_homelessness,
+            legal_stage=submission.urgency.legal_stage,
+            risk_level=submission.urgency.risk_level,
+            repeat_cycle=repeat_cycle,
+            tenancy_id=tenancy,
+            referring_area=submission.referring_area,
+            specialist_service=outcome.specialist_service,
+        )
+        events = [received, follow_on(received, assessed, source=SOURCE, time=now)]
+        contact = contact_details(referral_id, match.person_id, submission)
+        if contact is not None:
+            events.append(follow_on(received, contact, source=SOURCE, time=now))
+        return events
+
+
+def contact_details(
+    referral_id: str, person_id: str, submission: ReferralSubmission
+) -> ContactDetailsShared | None:
+    """What notifications may know, only with consent to share, and only for the channels the
+    person allows (no channels listed: the ones they gave details for)."""
+    person, contact, consent = submission.person, submission.contact, submission.consent
+    if person is None or contact is None or consent is None or not consent.to_share:
+        return None
+    allowed = set(consent.channels_allowed) or set(Channel)
+    phone_ok = bool(allowed & {Channel.SMS, Channel.WHATSAPP, Channel.PHONE})
+    return ContactDetailsShared(
+        person_id=person_id,
+        case_id=referral_id,
+        display_name=person.display_name,
+        email=contact.email if Channel.EMAIL in allowed else None,
+        mobile=(contact.mobile or None) if phone_ok else None,
+        postal_address=contact.postal_address if Channel.LETTER in allowed else [],
+        preferred_channels=[c.value for c in contact.preferred_channels if c in allowed],
+        consented_channels=[c.value for c in consent.channels_allowed],
+        share_with=consent.share_with,
+    )

@@ -1,0 +1,178 @@
+"""The referral service's own collections (intake part); the only module that talks to MongoDB.
+
+- `referrals`: one document per referral (_id = referral id = case id), with the submission
+  (personal data stays here), screening outcome, status and its history. Outbox-enabled.
+- `people`: the people index, one document per pseudonymous person id: which referrals and
+  organisations, possible matches (linked, not merged), closed cases (for the repeat cycle).
+- `person_keys`: hashed match keys (_id) -> person id; the unique _id makes claiming atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.referral.locks import KeyedLocks
+from services.referral.repeat_cycle import Closure
+from services.referral.status import ReferralStatus, statuses_before
+from shared.codes import ClosureReason
+from shared.events.envelope import Envelope
+from shared.mongo import Collection, Document
+from shared.outbox import insert_with_events, write_once
+from shared.runtime import ServiceRuntime
+
+
+class ReferralStore:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.referrals: Collection = runtime.collection("referrals", outbox=True)
+        self.people: Collection = runtime.collection("people")
+        self.person_keys: Collection = runtime.collection("person_keys")
+        self._locks = KeyedLocks()  # see locks.py: one writer per document at a time
+        runtime.on_startup(self.ensure_indexes)
+
+    async def ensure_indexes(self) -> None:
+        await self.referrals.create_index([("organisation", ASCENDING), ("status", ASCENDING)])
+        await self.referrals.create_index([("organisation", ASCENDING), ("person_id", ASCENDING)])
+        await self.referrals.create_index([("person_id", ASCENDING)])
+        await self.person_keys.create_index([("person_id", ASCENDING)])
+
+    # --- referrals ------------------------------------------------------------------------
+
+    async def get(self, referral_id: str) -> Document | None:
+        return await self.referrals.find_one({"_id": referral_id})
+
+    async def get_for(self, organisation: str, referral_id: str) -> Document | None:
+        return await self.referrals.find_one({"_id": referral_id, "organisation": organisation})
+
+    async def list_for(
+        self,
+        organisation: str,
+        status: ReferralStatus | None,
+        person_id: str | None,
+        limit: int,
+    ) -> list[Document]:
+        query: dict[str, Any] = {"organisation": organisation}
+        if status is not None:
+            query["status"] = status.value
+        if person_id is not None:
+            query["person_id"] = person_id
+        cursor = self.referrals.find(query).sort("received_at", DESCENDING).limit(limit)
+        return await cursor.to_list()
+
+    async def insert(self, document: Document, events: Sequence[Envelope]) -> bool:
+        """False when a referral with this id exists already."""
+        return await insert_with_events(self.referrals, document, events)
+
+    async def mark_allocated(
+        self, case_id: str, event_id: str, fields: dict[str, Any], at: datetime
+    ) -> Document | None:
+        return await self._advance(case_id, event_id, ReferralStatus.ALLOCATED, fields, at)
+
+    async def mark_closed(
+        self, case_id: str, event_id: str, fields: dict[str, Any], at: datetime
+    ) -> Document | None:
+        return await self._advance(case_id, event_id, ReferralStatus.CLOSED, fields, at)
+
+    async def _advance(
+        self,
+        case_id: str,
+        event_id: str,
+        status: ReferralStatus,
+        fields: dict[str, Any],
+        at: datetime,
+    ) -> Document | None:
+        # Guarded on the earlier statuses, so a late event never moves a referral backwards.
+        async with self._locks.hold(f"referral:{case_id}"):
+            return await write_once(
+                self.referrals,
+                {"_id": case_id, "status": {"$in": statuses_before(status)}},
+                {
+                    "$set": {"status": status.value, **fields},
+                    "$push": {"history": {"status": status.value, "at": at, "event_id": event_id}},
+                },
+                event_id=event_id,
+            )
+
+    # --- people index ---------------------------------------------------------------------
+
+    async def key_owners(self, keys: Iterable[str]) -> dict[str, str]:
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        docs = await self.person_keys.find({"_id": {"$in": wanted}}).to_list()
+        return {d["_id"]: d["person_id"] for d in docs}
+
+    async def keys_of(self, person_ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = list(set(person_ids))
+        if not ids:
+            return {}
+        result: dict[str, list[str]] = {p: [] for p in ids}
+        async for doc in self.person_keys.find({"person_id": {"$in": ids}}):
+            result[doc["person_id"]].append(doc["_id"])
+        return result
+
+    async def claim_key(self, key: str, person_id: str, at: datetime) -> str:
+        """Give `key` to `person_id` unless someone holds it already; returns the holder."""
+        try:
+            await self.person_keys.insert_one({"_id": key, "person_id": person_id, "at": at})
+        except DuplicateKeyError:
+            existing = await self.person_keys.find_one({"_id": key})
+            return str(existing["person_id"]) if existing else person_id
+        return person_id
+
+    async def record_referral_of(
+        self,
+        person_id: str,
+        referral_id: str,
+        organisation: str,
+        possible_matches: Sequence[str],
+        at: datetime,
+    ) -> None:
+        """Idempotent: the sets only grow, so a retried intake adds nothing twice."""
+        update: dict[str, Any] = {
+            "$addToSet": {"referral_ids": referral_id, "organisations": organisation},
+            "$setOnInsert": {"created_at": at},
+        }
+        if possible_matches:
+            update["$addToSet"]["possible_matches"] = {"$each": list(possible_matches)}
+        async with self._locks.hold(f"person:{person_id}"):
+            try:
+                await self.people.update_one({"_id": person_id}, update, upsert=True)
+            except DuplicateKeyError:  # two upserts raced; the second one now updates
+                await self.people.update_one({"_id": person_id}, update)
+        for other in possible_matches:
+            async with self._locks.hold(f"person:{other}"):
+                await self.people.update_one(
+                    {"_id": other}, {"$addToSet": {"possible_matches": person_id}}
+                )
+
+    async def get_person(self, person_id: str) -> Document | None:
+        return await self.people.find_one({"_id": person_id})
+
+    async def closures_of(self, person_id: str) -> list[Closure]:
+        person = await self.get_person(person_id)
+        if person is None:
+            return []
+        return [
+            Closure(c["case_id"], c["closed_at"], ClosureReason(c["reason"]))
+            for c in person.get("closures", [])
+        ]
+
+    async def record_closure(self, person_id: str, event_id: str, closure: Closure) -> None:
+        entry = {
+            "case_id": closure.case_id,
+            "closed_at": closure.closed_at,
+            "reason": closure.reason.value,
+        }
+        async with self._locks.hold(f"person:{person_id}"):
+            await write_once(
+                self.people,
+                {"_id": person_id},
+                {"$push": {"closures": entry}, "$setOnInsert": {"created_at": closure.closed_at}},
+                event_id=event_id,
+                upsert=True,
+            )

@@ -1,0 +1,87 @@
+"""A batch's alerts for one tenancy, folded in order into its events. Pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.referral.arrears.alert import ArrearsAlert, ForeignTenancy, submission_for
+from services.referral.arrears.decision import Outcome, TenancyState
+from services.referral.arrears.planning import plan_tenancy
+from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def sub(position: int, **fields):
+    alert = ArrearsAlert(**{"tenancy_reference": "t-1", "arrears_balance": 100.0, **fields})
+    return submission_for(alert, "derby-homes", position=position)
+
+
+def test_a_batch_folds_in_order_and_emits_each_rise_once() -> None:
+    subs = [
+        sub(0, weeks_in_arrears=5),  # medium: signal + referral
+        sub(1, weeks_in_arrears=5),  # the very same alert: duplicate
+        sub(2, weeks_in_arrears=4),  # still medium: unchanged
+        sub(3, legal_stage="notice_served"),  # high: signal, referral already pending
+        sub(4, arrears_balance=0),  # cleared: episode ends
+        sub(5, weeks_in_arrears=6),  # new episode: signal; the first referral is still pending
+    ]
+    plan = plan_tenancy(TenancyState("derby-homes:T-1"), subs, DEFAULT_RULES, NOW)
+    assert [r.status for r in plan.results] == [
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+        Outcome.UNCHANGED,
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+    ]
+    types = [e.type for e in plan.events]
+    assert types == [
+        "hearth.TenancyAtRisk.v1",
+        "hearth.ReferralSubmitted.v1",
+        "hearth.TenancyAtRisk.v1",
+        "hearth.TenancyAtRisk.v1",
+    ]
+    assert len({e.id for e in plan.events}) == 4
+    assert plan.results[5].prevention_case_id is None
+    assert plan.after.episode == 1 and plan.after.signalled_level == "medium"
+    first_referral = plan.events[1]
+    assert first_referral.subject == plan.results[0].prevention_case_id
+    assert first_referral.data["submission"]["tenancy"]["tenancy_reference"] == "t-1"
+    at_risk = plan.events[0]
+    assert at_risk.subject == "derby-homes:T-1" and at_risk.partitionkey == "derby-homes:T-1"
+    assert at_risk.data["prevention_case_id"] == plan.results[0].prevention_case_id
+
+
+def test_deciding_the_same_batch_again_gives_the_same_event_ids() -> None:
+    subs = [sub(0, weeks_in_arrears=9), sub(1, eviction_date="2026-02-01")]
+    first = plan_tenancy(TenancyState("derby-homes:T-1"), subs, DEFAULT_RULES, NOW)
+    second = plan_tenancy(TenancyState("derby-homes:T-1"), subs, DEFAULT_RULES, NOW)
+    assert [e.id for e in first.events] == [e.id for e in second.events]
+
+
+def test_prevention_referral_goes_to_the_organisation_the_rules_name() -> None:
+    rules = RiskRules(prevention_organisation="south-norfolk")
+    plan = plan_tenancy(TenancyState("derby-homes:T-1"), [sub(0, asb_issues=True)], rules, NOW)
+    at_risk, referral = plan.events
+    assert at_risk.organisation == "derby-homes"
+    assert referral.organisation == "south-norfolk"
+    assert referral.data["submission"]["referrer"]["organisation"] == "derby-homes"
+
+
+def test_only_duplicates_need_no_write() -> None:
+    first = plan_tenancy(TenancyState("derby-homes:T-1"), [sub(0)], DEFAULT_RULES, NOW)
+    again = plan_tenancy(first.after, [sub(0)], DEFAULT_RULES, NOW)
+    assert first.needs_write and not again.needs_write
+
+
+def test_a_landlord_field_naming_someone_else_is_refused() -> None:
+    alert = ArrearsAlert(tenancy_reference="t-1", arrears_balance=1, landlord="leeds-council")
+    try:
+        submission_for(alert, "derby-homes")
+    except ForeignTenancy as exc:
+        assert str(exc).startswith("landlord:")
+    else:
+        raise AssertionError("a foreign landlord was believed")
+    own = submission_for(alert.model_copy(update={"landlord": "derby-homes"}), "derby-homes")
+    assert own.tenancy_id == "derby-homes:T-1"
