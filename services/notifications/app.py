@@ -1,0 +1,95 @@
+"""The notifications service: who hears what on every platform event, by which channel, once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import httpx
+from fastapi import FastAPI
+
+from services.notifications.api import router
+from services.notifications.channels import ChannelSender
+from services.notifications.channels.notify import NotifyChannel
+from services.notifications.channels.smtp import SmtpEmailChannel
+from services.notifications.channels.webhook import WebhookChannel
+from services.notifications.handlers import NotificationHandlers
+from services.notifications.settings import NotificationSettings, notification_settings
+from services.notifications.store import NotificationStore
+from services.notifications.worker import DeliveryWorker
+from shared.clock import Clock
+from shared.events.catalogue import NotificationFailed, NotificationSent
+from shared.http import create_http_app
+from shared.runtime import ServiceRuntime
+from shared.settings import HearthSettings
+from shared.topics import Topic
+
+EMITS = (NotificationSent, NotificationFailed)
+SUBSCRIBES = (
+    Topic.REFERRAL_EVENTS,
+    Topic.CASE_EVENTS,
+    Topic.TENANCY_RISK,
+    Topic.RECONNECTION_EVENTS,
+    Topic.CONTACTS,
+)
+
+
+class NotificationRuntime(ServiceRuntime):
+    """The shared runtime plus the delivery worker and the providers' HTTP client."""
+
+    settings: NotificationSettings
+
+    def __init__(self, settings: NotificationSettings, clock: Clock | None = None) -> None:
+        super().__init__(settings, clock)
+        self.http = httpx.AsyncClient()
+        self.store = NotificationStore(self, settings.cache_seconds)
+        notify = NotifyChannel(settings, self.http)
+        senders: dict[str, ChannelSender] = {
+            "email": SmtpEmailChannel(settings),
+            "sms": notify,
+            "letter": notify,
+            "webhook": WebhookChannel(settings, self.http),
+        }
+        self.worker = DeliveryWorker(self.store, senders, self.clock, self.relay, settings)
+        self._worker_stop = asyncio.Event()
+        self._worker_task: asyncio.Task[None] | None = None
+
+    async def start(self, background_loops: bool = True) -> None:
+        await super().start(background_loops)
+        if background_loops and self._worker_task is None:
+            self._worker_stop = asyncio.Event()
+            self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop))
+
+    async def stop(self) -> None:
+        if self._worker_task is not None:
+            self._worker_stop.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._worker_task, 10)
+            self._worker_task = None
+        await self.http.aclose()
+        await super().stop()
+
+
+def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> NotificationRuntime:
+    runtime = NotificationRuntime(notification_settings(settings), clock)
+    handlers = NotificationHandlers(runtime.store, runtime.clock, runtime.worker.wake)
+    handlers.register(runtime.consumer(list(SUBSCRIBES)))
+    return runtime
+
+
+def create_app(
+    settings: HearthSettings, clock: Clock | None = None, manage_runtime: bool = True
+) -> FastAPI:
+    runtime = build_runtime(settings, clock)
+    app = create_http_app(
+        runtime,
+        title="Hearth notifications",
+        description=(
+            "The right message to the right people on every event, never twice, never lost: "
+            "delivery log, parked failures and resend, templates and organisation settings."
+        ),
+        routers=[router],
+        manage_runtime=manage_runtime,
+    )
+    app.state.store = runtime.store
+    return app

@@ -1,0 +1,253 @@
+"""Thin event handlers: keep the small projections, plan with the routing rules, record one
+delivery per (event, recipient, channel). Sending happens in the worker, not here."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import AutoReconnect, OperationFailure
+
+from services.notifications.routing import (
+    CaseFacts,
+    PlannedDelivery,
+    RoutingInput,
+    landlord_of,
+    needs_client_contact,
+)
+from services.notifications.routing import personalisation as personalise
+from services.notifications.routing import plan as plan_deliveries
+from services.notifications.routing_rules import Role
+from services.notifications.store import PENDING, SUPPRESSED, NotificationStore
+from services.notifications.templates import render
+from shared.clock import Clock
+from shared.consumer import EventConsumer, Handler
+from shared.events.catalogue import (
+    CaseAllocated,
+    CaseClosed,
+    CaseEscalated,
+    CaseReallocated,
+    ContactDetailsShared,
+    EventData,
+    ReferralAssessed,
+    ReferralReceived,
+    ReviewDue,
+    TenancyAtRisk,
+)
+from shared.events.envelope import Envelope
+from shared.ids import stable_id
+from shared.mongo import Document
+
+BUSY_MARKERS = ("database is locked", "SQLITE_BUSY")
+
+
+def busy_is_transient(handler: Handler) -> Handler:
+    """A database too busy to write (FerretDB on SQLite under load) is an outage, not bad
+    input: re-raised as a connection failure so the consumer pauses and retries the batch
+    instead of dead-lettering the event."""
+
+    @functools.wraps(handler)
+    async def wrapped(envelope: Envelope, data: Any) -> None:
+        try:
+            await handler(envelope, data)
+        except OperationFailure as exc:
+            if any(marker in str(exc) for marker in BUSY_MARKERS):
+                raise AutoReconnect(f"database busy: {exc}") from exc
+            raise
+
+    return wrapped
+
+
+def delivery_id(event_id: str, recipient_key: str, channel: str | None) -> str:
+    """One notification per (event, recipient, channel): the unique key of the delivery log."""
+    return stable_id(event_id, recipient_key, channel or "none")
+
+
+class NotificationHandlers:
+    def __init__(self, store: NotificationStore, clock: Clock, wake: Callable[[], None]) -> None:
+        self.store = store
+        self.clock = clock
+        self.wake = wake
+
+    def register(self, consumer: EventConsumer) -> None:
+        on = consumer.on
+        on(ReferralReceived, ReferralAssessed)(busy_is_transient(self.on_referral))
+        on(CaseAllocated)(busy_is_transient(self.on_allocated))
+        on(CaseReallocated)(busy_is_transient(self.on_reallocated))
+        on(CaseClosed)(busy_is_transient(self.on_closed))
+        on(CaseEscalated, ReviewDue)(busy_is_transient(self.on_case_event))
+        on(TenancyAtRisk)(busy_is_transient(self.on_tenancy_at_risk))
+        on(ContactDetailsShared)(busy_is_transient(self.on_contact_details))
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    async def on_contact_details(self, envelope: Envelope, data: ContactDetailsShared) -> None:
+        await self.store.record_contact(envelope.id, data.model_dump(mode="json"))
+
+    async def on_referral(
+        self, envelope: Envelope, data: ReferralReceived | ReferralAssessed
+    ) -> None:
+        await self.store.record_case(
+            envelope.id,
+            data.case_id,
+            {
+                "organisation": envelope.organisation,
+                "person_id": data.person_id,
+                "referrer_organisation": data.referrer.organisation,
+                "referrer_email": data.referrer.email,
+                "tenancy_id": data.tenancy_id,
+            },
+        )
+        await self.route(envelope, data, data.case_id, data.person_id)
+
+    async def on_allocated(self, envelope: Envelope, data: CaseAllocated) -> None:
+        await self.store.record_case(
+            envelope.id,
+            data.case_id,
+            {
+                "organisation": envelope.organisation,
+                "person_id": data.person_id,
+                "lead_worker_id": data.lead_worker_id,
+                "lead_worker_email": data.lead_worker_email,
+                "team_leader_id": data.team_leader_id,
+                "team_leader_email": data.team_leader_email,
+                "tenancy_id": data.tenancy_id,
+                "referrer_organisation": data.referrer_organisation,
+                "open": True,
+            },
+        )
+        await self.route(envelope, data, data.case_id, data.person_id)
+
+    async def on_reallocated(self, envelope: Envelope, data: CaseReallocated) -> None:
+        await self.store.record_case(
+            envelope.id,
+            data.case_id,
+            {
+                "organisation": envelope.organisation,
+                "lead_worker_id": data.lead_worker_id,
+                "lead_worker_email": data.lead_worker_email,
+                "team_leader_id": data.team_leader_id,
+                "team_leader_email": data.team_leader_email,
+            },
+        )
+        await self.route(envelope, data, data.case_id, None)
+
+    async def on_closed(self, envelope: Envelope, data: CaseClosed) -> None:
+        await self.store.record_case(
+            envelope.id,
+            data.case_id,
+            {"organisation": envelope.organisation, "person_id": data.person_id, "open": False},
+        )
+        await self.route(envelope, data, data.case_id, data.person_id)
+
+    async def on_case_event(self, envelope: Envelope, data: CaseEscalated | ReviewDue) -> None:
+        await self.route(envelope, data, data.case_id, None)
+
+    async def on_tenancy_at_risk(self, envelope: Envelope, data: TenancyAtRisk) -> None:
+        # The busiest stream: a read of the case, cached settings, one insert.
+        if data.case_id:
+            case = await self.store.case_facts(data.case_id)
+        else:
+            case = await self.store.open_case_for_tenancy(data.tenancy_id)
+        if case is None:
+            return  # no open case known here: referral raises a prevention referral instead
+        await self.route(envelope, data, case.case_id, None, case=case)
+
+    # --- routing ------------------------------------------------------------------------------
+
+    async def route(
+        self,
+        envelope: Envelope,
+        data: EventData,
+        case_id: str,
+        person_id: str | None,
+        case: CaseFacts | None = None,
+    ) -> None:
+        fields = data.model_dump(mode="json")
+        if case is None:
+            case = await self.store.case_facts(case_id)
+        event_type = type(data).TYPE
+        probe = RoutingInput(event_type, envelope.organisation, fields, case)
+        referrer = fields.get("referrer") or {}
+        organisations = [
+            probe.case_org,
+            referrer.get("organisation") or (case.referrer_organisation if case else None),
+            landlord_of(probe),
+            *(fields.get("involved_organisations") or []),
+        ]
+        settings = await self.store.org_settings_for([o for o in organisations if o])
+        inp = RoutingInput(event_type, envelope.organisation, fields, case, None, settings)
+        planned = plan_deliveries(inp)
+        # The person's contact details and consent are read only when a plan involves them
+        # (keeps the busy TenancyAtRisk path to one read and one insert).
+        if needs_client_contact(planned, inp.case_org):
+            client = await self.store.contact(
+                case_id, person_id or (case.person_id if case else None)
+            )
+            inp = replace(inp, client=client)
+            planned = plan_deliveries(inp)
+        now = self.clock.now()
+        documents = [
+            await self.delivery_document(envelope, inp, delivery, case_id, now)
+            for delivery in planned
+        ]
+        if await self.store.insert_deliveries(documents):
+            self.wake()
+
+    async def delivery_document(
+        self,
+        envelope: Envelope,
+        inp: RoutingInput,
+        planned: PlannedDelivery,
+        case_id: str,
+        now: datetime,
+    ) -> Document:
+        template = await self.store.template(inp.case_org, planned.template)
+        values = personalise(inp, planned)
+        channel = str(planned.channel) if planned.channel else None
+        document: dict[str, Any] = {
+            "_id": delivery_id(envelope.id, planned.recipient_key, channel),
+            "organisation": inp.case_org,
+            "case_id": case_id,
+            "trigger_event_id": envelope.id,
+            "trigger_event_type": inp.event_type,
+            "correlation_id": envelope.correlationid,
+            "recipient_role": str(planned.recipient_role),
+            "recipient_key": planned.recipient_key,
+            "recipient_org": planned.recipient_org,
+            "channel": channel,
+            "address": planned.address,
+            "template": template.key,
+            "urgent": planned.urgent,
+            "created_at": now,
+            "updated_at": now,
+            "attempts": 0,
+            "cycle_attempts": 0,
+            "attempt_log": [],
+        }
+        if planned.suppressed_reason:
+            document.update(
+                status=SUPPRESSED,
+                reason=planned.suppressed_reason,
+                attempt_log=[
+                    {"at": now, "outcome": "suppressed", "reason": planned.suppressed_reason}
+                ],
+            )
+            return document
+        document.update(
+            status=PENDING,
+            due_at=now,
+            subject=render(template.subject, values),
+            body=render(template.body, values),
+            letter=template.letter,
+            provider_template_id=template.provider_template_id,
+        )
+        if channel in ("sms", "letter"):
+            document["personalisation"] = values
+        if template.letter and planned.recipient_role is Role.CLIENT and inp.client:
+            lines = [inp.client.display_name, *inp.client.postal_address]
+            document["letter_address"] = [line for line in lines if line]
+        return document

@@ -1,0 +1,129 @@
+"""Message templates: defaults here, overridden per organisation (stored by store.py).
+
+Placeholders are written ((name)), as in GOV.UK Notify; an unknown placeholder renders empty
+rather than failing, so an organisation's edit can never stop a message going.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PLACEHOLDER = re.compile(r"\(\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\)")
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    subject: str
+    body: str
+    letter: bool = False  # rendered to PDF (posted, or attached to an email)
+    notify_template_id: str | None = None  # the provider's template id for SMS and letters
+
+    @property
+    def provider_template_id(self) -> str:
+        return self.notify_template_id or f"hearth-{self.key.replace('_', '-')}"
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), text)
+
+
+def placeholders(text: str) -> list[str]:
+    return list(dict.fromkeys(PLACEHOLDER.findall(text)))
+
+
+def _t(key: str, subject: str, body: str, letter: bool = False) -> Template:
+    return Template(key=key, subject=subject, body=body, letter=letter)
+
+
+DEFAULT_TEMPLATES: dict[str, Template] = {
+    t.key: t
+    for t in (
+        _t(
+            "referral_acknowledgement",
+            "Referral received - ((case_id))",
+            "Thank you for your referral (your reference: ((referrer_reference))). It was "
+            "received on ((received_on)) and will be screened shortly.\n\n"
+            "Hearth case reference: ((case_id)).",
+        ),
+        _t(
+            "referral_status",
+            "Referral screened - ((case_id)): ((route))",
+            "Your referral ((referrer_reference)) has been screened.\n\nOutcome: ((route))\n"
+            "Reasons: ((reasons))\n\nHearth case reference: ((case_id)).",
+        ),
+        _t(
+            "client_introduction",
+            "Your support worker from ((organisation))",
+            "Hello ((client_name)),\n\nYou now have a support worker from ((organisation)). "
+            "They will contact you soon to arrange your first meeting. You can reach them at "
+            "((caseworker_email)).\n\nYour reference: ((case_id)).",
+        ),
+        _t(
+            "caseworker_allocation",
+            "New case allocated to you - ((case_id))",
+            "You are the lead caseworker for case ((case_id)) (client: ((client_name))).\n"
+            "Stage: ((stage)), ((target_hours_per_week)) hours a week.\n"
+            "Support needs: ((support_needs)).\nTeam leader: ((team_leader_email)).",
+        ),
+        _t(
+            "team_leader_allocation",
+            "Case ((case_id)) allocated",
+            "Case ((case_id)) was allocated on ((allocated_on)) to ((caseworker_email)) "
+            "(lead worker ((lead_worker_id))), stage ((stage)).",
+        ),
+        _t(
+            "urgent_tenancy_alert",
+            "URGENT: tenancy at risk - case ((case_id))",
+            "Tenancy ((tenancy_id)) is at ((risk_level)) risk: ((reasons)).\n"
+            "Arrears: ((arrears_balance)); legal stage: ((legal_stage)); eviction date: "
+            "((eviction_on)).\n\nSafety net: designate a crisis worker, raise contact "
+            "frequency, and speak to the housing officer early about the arrears.",
+        ),
+        _t(
+            "urgent_escalation_alert",
+            "URGENT: case ((case_id)) escalated (((risk_level)))",
+            "Case ((case_id)) has been escalated to ((risk_level)) risk: ((reasons)).\n"
+            "Crisis worker: ((crisis_worker_id)); contact per week: "
+            "((contact_frequency_per_week)); plan to leave: ((plan_to_leave)).",
+        ),
+        _t(
+            "housing_officer_alert",
+            "Tenancy ((tenancy_id)): support service alerted",
+            "The support service for tenancy ((tenancy_id)) has been alerted "
+            "(((risk_level)) risk). Tenant: ((client_name)).\nThe caseworker, "
+            "((caseworker_email)), will contact you to work on the arrears together.",
+        ),
+        _t(
+            "review_reminder",
+            "Review coming up - case ((case_id)) on ((due_on))",
+            "The ((review_point)) review of case ((case_id)) is due on ((due_on)). "
+            "Please book it with the client.",
+        ),
+        _t(
+            "review_due",
+            "Review due today - case ((case_id))",
+            "The ((review_point)) review of case ((case_id)) is due today (((due_on))).",
+        ),
+        _t(
+            "closure_letter",
+            "Your support from ((organisation)) has ended",
+            "Dear ((client_name)),\n\nWe are writing to confirm that your support from "
+            "((organisation)) ended on ((closed_on)).\n\n"
+            "Your support from now on:\n((local_support))\n\n"
+            "What to do in a crisis:\n((crisis_support))\n\n"
+            "If things start to go wrong with your home, please get in touch early - you can "
+            "be referred back at any time.\n\nYour reference: ((case_id))",
+            letter=True,
+        ),
+        _t(
+            "agency_closure_notice",
+            "Case closed - ((case_id))",
+            "Case ((case_id)) held by ((organisation)) was closed on ((closed_on)).\n"
+            "Reason: ((reason)); tenancy outcome: ((tenancy_outcome)).\n"
+            "Client: ((client_name)).\n\nThank you for your part in this case.",
+        ),
+    )
+}

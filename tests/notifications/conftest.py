@@ -1,0 +1,124 @@
+"""A notifications service in-process over the real broker and database, with real SMTP and
+HTTP servers on the other side of its channels."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from services.notifications.app import NotificationRuntime, create_app
+from services.notifications.settings import NotificationSettings
+from shared.clock import ManualClock
+from shared.events.envelope import Envelope
+from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.mongo import Document
+from tests.notifications.servers import HttpRecorder, SmtpServer, free_port
+
+NOTIFY_KEY = "hearth_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
+WEBHOOK_SECRET = "partner-shared-secret"
+API_KEYS = {
+    "key-derby": "derby-council",
+    "key-leeds": "leeds-council",
+    "key-homes": "derby-homes",
+    "key-probation": "probation-east",
+}
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+class Harness:
+    def __init__(
+        self, settings: NotificationSettings, smtp: SmtpServer, provider: HttpRecorder
+    ) -> None:
+        self.settings = settings
+        self.smtp = smtp
+        self.provider = provider
+        self.clock = ManualClock()
+        self.app = create_app(settings, self.clock, manage_runtime=False)
+        self.runtime: NotificationRuntime = self.app.state.runtime
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://notifications"
+        )
+        self.broker = make_broker(settings)
+        self.publisher = EventPublisher(self.broker, settings)
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings)
+        await self.broker.connect()
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+        await self.broker.stop()
+        await self.http.aclose()
+
+    async def publish(self, *envelopes: Envelope) -> None:
+        await self.publisher.publish_many(envelopes)
+
+    async def deliveries(self, **query: Any) -> list[Document]:
+        return await self.runtime.store.deliveries.find(query).to_list()
+
+    async def api(self, method: str, path: str, key: str = "key-derby", **kw: Any) -> Any:
+        return await self.http.request(method, path, headers={"X-API-Key": key}, **kw)
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[HttpRecorder]:
+    recorder = HttpRecorder()
+    await recorder.start()
+    yield recorder
+    await recorder.stop()
+
+
+@pytest.fixture
+def notification_settings(make_settings, provider: HttpRecorder) -> Callable[..., Any]:
+    def factory(smtp_port: int, **overrides: Any) -> NotificationSettings:
+        base = make_settings("notifications", api_keys=API_KEYS).model_dump()
+        values = {
+            **base,
+            "smtp_port": smtp_port,
+            "smtp_timeout_seconds": 3.0,
+            "notify_url": provider.url,
+            "notify_api_key": NOTIFY_KEY,
+            "webhook_secret": WEBHOOK_SECRET,
+            "delivery_poll_seconds": 0.1,
+            "delivery_backoff_seconds": 60.0,
+            "cache_seconds": 0.0,
+            **overrides,
+        }
+        return NotificationSettings(**values)
+
+    return factory
+
+
+@pytest.fixture
+async def harness(notification_settings, smtp, provider) -> AsyncIterator[Harness]:
+    running = Harness(notification_settings(smtp.port), smtp, provider)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+__all__ = ["Harness", "eventually", "free_port"]
