@@ -4,7 +4,7 @@ each step owes the referrer, the caseworker and the client."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -88,12 +88,17 @@ async def test_referral_allocated_planned_reviewed_and_closed_with_notifications
                     "domain": "budgeting_and_arrears",
                     "goal": "Arrears repayment plan agreed with the landlord",
                     "actions": [
-                        {"description": "Call the housing officer", "owner": "worker"},
+                        {
+                            "description": "Call the housing officer",
+                            "owner": "worker",
+                            "due_on": (date.today() + timedelta(days=7)).isoformat(),
+                        },
                     ],
                 }
             ],
         }
-        assert derby.put("support", f"/cases/{case_id}/plan", plan).status_code == 200
+        r = derby.put("support", f"/cases/{case_id}/plan", plan)
+        assert r.status_code == 200, r.text
         agree = {"agreed_by": "jo", "client_agreed": True}
         assert derby.post("support", f"/cases/{case_id}/plan/agree", agree).status_code == 200
         await log.wait_for(
@@ -122,8 +127,8 @@ async def test_referral_allocated_planned_reviewed_and_closed_with_notifications
 
     # Notifications: the referrer heard at each step, the caseworker was introduced and
     # reminded, the client (SMS and letter by preference) was introduced and sent a letter.
-    await log.wait_for(
-        lambda _: (
+    await eventually(
+        lambda: (
             len(mail.to(REFERRER_EMAIL)) >= 2
             and len(mail.to(WORKER_EMAIL)) >= 2
             and provider.on("/v2/notifications/sms")
