@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.servers import free_port
+from devstack.sinks import MailSink, ProviderSink
 from devstack.stack import REPO_ROOT, LocalStack
 from devstack.toolchain import say
 
 SERVICES = ("referral", "allocation", "support", "reconnection", "notifications")
+DEMO_NOTIFY_KEY = "demo-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 DEMO_API_KEYS = {
     "demo-derby-council": "derby-council",
     "demo-leeds-council": "leeds-council",
@@ -115,15 +118,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="./hearth demo")
     parser.add_argument("--no-demo", action="store_true", help="start without loading demo data")
     parser.add_argument("--exit", action="store_true", help="stop after loading (for CI)")
+    parser.add_argument("--keep-data", action="store_true", help="keep the last run's data")
     args = parser.parse_args()
 
     stack = LocalStack.create("local")
+    if not args.keep_data:
+        shutil.rmtree(stack.data_dir, ignore_errors=True)  # a fresh demo every time
     stack.start()
+    # The far side of the notification channels: emails and provider calls land in files.
+    outbox = stack.data_dir / "outbox"
+    mail = MailSink(folder=outbox / "email").start()
+    provider = ProviderSink(folder=outbox / "sms-and-letters").start()
     env = {
         **os.environ,
         **stack.env,
         "HEARTH_API_KEYS": json.dumps(DEMO_API_KEYS),
         "HEARTH_LOG_JSON": "true",
+        "HEARTH_SMTP_HOST": "127.0.0.1",
+        "HEARTH_SMTP_PORT": str(mail.port),
+        "HEARTH_NOTIFY_URL": provider.url,
+        "HEARTH_NOTIFY_API_KEY": DEMO_NOTIFY_KEY,
+        "HEARTH_WEBHOOK_SECRET": "demo-webhook-secret",
     }
     platform = Platform(env, stack.data_dir / "logs")
     stopping = False
@@ -139,6 +154,7 @@ def main() -> None:
             platform.start_service(name, port=port if _port_free(port) else 0)
         platform.wait_healthy()
         _print_summary(stack, platform)
+        say(f"emails, SMS and letters the platform sends are written to {outbox}")
         if not args.no_demo and importlib.util.find_spec("devstack.demo") is not None:
             from devstack.demo import load_demo
 
@@ -153,6 +169,8 @@ def main() -> None:
     finally:
         say("stopping services and stack")
         platform.stop()
+        mail.stop()
+        provider.stop()
         stack.stop()
         say("stopped cleanly")
 

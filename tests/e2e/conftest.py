@@ -15,12 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.platform import Platform, available_services
+from devstack.platform import DEMO_API_KEYS, Platform, available_services
 from devstack.provision import Infrastructure
 from devstack.sinks import MailSink, ProviderSink
 from shared.settings import HearthSettings
 
 API_KEYS = {
+    **DEMO_API_KEYS,
     "e2e-derby-council": "derby-council",
     "e2e-leeds-council": "leeds-council",
     "e2e-derby-homes": "derby-homes",
