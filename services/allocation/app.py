@@ -1,0 +1,77 @@
+"""The allocation service: a need-ranked waiting list and capacity-aware assignment of cases
+to caseworkers (flow 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from services.allocation import api, handlers
+from services.allocation.allocator import SWEEP_EVERY, Allocator
+from services.allocation.store import AllocationStore
+from shared.clock import Clock
+from shared.events.catalogue import CaseAllocated, CaseReallocated
+from shared.events.envelope import Envelope
+from shared.http import create_http_app
+from shared.mongo import Document
+from shared.runtime import ServiceRuntime
+from shared.settings import HearthSettings
+from shared.topics import Topic
+
+EMITS = (CaseAllocated, CaseReallocated)
+SWEEP = "sweep"
+
+
+def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ServiceRuntime:
+    runtime = ServiceRuntime(settings, clock)
+    store = AllocationStore(runtime)
+    allocator = Allocator(runtime, store)
+    consumer = runtime.consumer([Topic.REFERRAL_EVENTS, Topic.TENANCY_RISK, Topic.CASE_EVENTS])
+    handlers.register(consumer, runtime, store, allocator)
+
+    # A periodic pass over every organisation with cases waiting: leave that ended, hours a
+    # crash left claimed. Each pass schedules the next, so there is always one timer.
+    # Timer ids are the start of a sweep period, so replicas schedule the same timer.
+    async def schedule_sweep(due: datetime) -> None:
+        await scheduler.store.schedule(f"{SWEEP}:{due.isoformat()}", due, SWEEP, SWEEP)
+
+    async def sweep(timer: Document) -> Sequence[Envelope]:
+        await allocator.sweep()
+        await schedule_sweep(_period_start(runtime.clock.now()) + SWEEP_EVERY)
+        return []
+
+    scheduler = runtime.scheduler("timers", {SWEEP: sweep})
+
+    async def first_sweep() -> None:
+        await schedule_sweep(_period_start(runtime.clock.now()))
+
+    runtime.on_startup(first_sweep)
+    runtime.allocation_store = store  # type: ignore[attr-defined]
+    runtime.allocator = allocator  # type: ignore[attr-defined]
+    return runtime
+
+
+def _period_start(moment: datetime) -> datetime:
+    period = SWEEP_EVERY.total_seconds()
+    return datetime.fromtimestamp(moment.timestamp() // period * period, tz=UTC)
+
+
+def create_app(
+    settings: HearthSettings, clock: Clock | None = None, manage_runtime: bool = True
+) -> FastAPI:
+    runtime = build_runtime(settings, clock)
+    app = create_http_app(
+        runtime,
+        title="Hearth allocation",
+        description=(
+            "Teams and caseworkers, the need-ranked waiting list, allocation and reallocation "
+            "of cases, and demand against capacity."
+        ),
+        routers=[api.router],
+        manage_runtime=manage_runtime,
+    )
+    app.state.store = runtime.allocation_store  # type: ignore[attr-defined]
+    app.state.allocator = runtime.allocator  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,60 @@
+"""Demand against capacity: Derby sized its service at about 200 tenants for 24 staff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.allocation.capacity import capacity_view
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def worker(n: int, team: str, open_cases: int, skills: list[str]) -> dict[str, object]:
+    return {
+        "_id": f"w{n}",
+        "team_id": team,
+        "specialisms": skills,
+        "contracted_hours": 18.0,
+        "free_hours": 18.0 - 2.0 * open_cases,
+        "open_cases": open_cases,
+        "max_caseload": 9,
+        "active": True,
+    }
+
+
+def test_derby_sized_service_shows_demand_against_capacity() -> None:
+    teams = [
+        {"_id": f"team-{t}", "name": f"Team {t}", "team_leader_id": f"tl{t}"} for t in range(4)
+    ]
+    skills = [["generalist"], ["mental_health"], ["domestic_abuse"]]
+    workers = [worker(n, f"team-{n % 4}", 8, skills[n % 3]) for n in range(24)]  # 192 open
+    waiting = [
+        {
+            "_id": f"c{n}",
+            "route": "support",
+            "support_needs": ["mental_health"] if n % 2 else [],
+            "waiting_since": NOW - timedelta(days=n),
+        }
+        for n in range(1, 9)  # 8 more waiting: 200 tenants in all
+    ]
+    view = capacity_view("derby-homes", teams, workers, waiting, 2, NOW)
+    totals = view["organisation_totals"]
+    assert totals["caseworkers"] == 24 and totals["teams"] == 4
+    assert totals["contracted_hours"] == 432.0 and totals["hours_committed"] == 384.0
+    assert totals["open_cases"] == 192 and totals["waiting"] == 8
+    assert totals["longest_wait_days"] == 8.0 and totals["median_wait_days"] == 4.5
+    assert totals["waiting_demand_hours"] == 16.0 and totals["hours_short"] == 0.0
+    assert totals["caseworkers_short"] == 0 and totals["cases_per_caseworker"] == 8.0
+    assert totals["reviews_weighed"] == 2 and totals["utilisation"] == 0.889
+    team0 = view["teams"][0]
+    assert team0["caseworkers"] == 6 and team0["open_cases"] == 48
+    # Team 0 has generalists, mental-health and domestic-abuse workers: it can take all 8.
+    assert team0["waiting"] == 8
+
+
+def test_shortfall_in_hours_and_caseworkers() -> None:
+    teams = [{"_id": "team-0"}]
+    workers = [worker(0, "team-0", 9, ["generalist"])]  # 0 h free
+    waiting = [{"_id": f"c{n}", "route": "support", "waiting_since": NOW} for n in range(10)]
+    totals = capacity_view("org", teams, workers, waiting, 0, NOW)["organisation_totals"]
+    assert totals["hours_short"] == 20.0 and totals["caseworkers_short"] == 2
