@@ -135,4 +135,7 @@ def landlord(platform: Platform) -> Api:
 
 def move_clock(platform: Platform, ahead: timedelta) -> None:
     """Every service process reads this file (HEARTH_CLOCK_OFFSET_FILE) for its clock."""
-    Path(platform.env["HEARTH_CLOCK_OFFSET_FILE"]).write_text(str(ahead.total_seconds()))
+    target = Path(platform.env["HEARTH_CLOCK_OFFSET_FILE"])
+    partial = target.with_suffix(".partial")
+    partial.write_text(str(ahead.total_seconds()))
+    partial.replace(target)  # atomic: a service never reads a half-written offset
