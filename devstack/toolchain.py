@@ -167,7 +167,7 @@ def kafka_libs() -> Path:
 
 
 # Our patch to FerretDB's update path (see resources/ferretdb-patch/); bump when it changes.
-FERRETDB_PATCH = "hearth1"
+FERRETDB_PATCH = "hearth3"
 _PATCHED_FUNCTIONS = {
     "internal/handler/msg_findandmodify.go": "func (h *Handler) findAndModifyDocument(",
     "internal/handler/msg_update.go": "func (h *Handler) updateDocument(",
@@ -175,8 +175,8 @@ _PATCHED_FUNCTIONS = {
 
 
 def _patch_ferretdb(source: Path) -> None:
-    """Make update and findAndModify atomic per collection (FerretDB 1.24 loses concurrent
-    updates of one document: it reads, modifies in Go and writes back without a lock)."""
+    """Make update and findAndModify atomic per collection, and push `_id` down to SQLite in
+    guarded filters; why: resources/ferretdb-patch/README.md."""
     shutil.copy(RESOURCES / "ferretdb-patch" / "hearth_write_lock.go", source / "internal/handler")
     for relative, signature in _PATCHED_FUNCTIONS.items():
         path = source / relative
@@ -185,6 +185,22 @@ def _patch_ferretdb(source: Path) -> None:
         body = text.index("{\n", start) + 2
         lock = "\tdefer hearthLockCollection(params.DB, params.Collection)()\n\n"
         path.write_text(text[:body] + lock + text[body:])
+    # Push `_id` down to SQLite even when the filter has other keys (callers re-filter).
+    query = source / "internal/backends/sqlite/collection.go"
+    text = query.read_text()
+    narrowed = text.replace("if params.Filter.Len() == 1 {", "if params.Filter.Len() >= 1 {", 1)
+    if narrowed == text:
+        raise SystemExit("[hearth] FerretDB source changed: the _id pushdown patch does not apply")
+    query.write_text(narrowed)
+    # Look `_id` up with the very expression its unique index is built on, so SQLite uses the
+    # index instead of scanning the table on every update.
+    metadata = source / "internal/backends/sqlite/metadata/metadata.go"
+    text = metadata.read_text()
+    stock, ours = """DefaultColumn + "->'$._id'\"""", """DefaultColumn + `->"_id"`"""
+    indexed = text.replace(f"IDColumn = {stock}", f"IDColumn = {ours}", 1)
+    if indexed == text:
+        raise SystemExit("[hearth] FerretDB source changed: the _id index patch does not apply")
+    metadata.write_text(indexed)
 
 
 def ferretdb_binary() -> Path:

@@ -20,7 +20,7 @@ from tests.e2e.streams import EventLog, alert, publish
 
 pytestmark = pytest.mark.integration
 
-ALERTS = 1500
+ALERTS = 400
 LANDLORD = "derby-homes"
 
 
