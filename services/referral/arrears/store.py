@@ -32,6 +32,9 @@ TENANCY_RISK = "tenancy_risk"
 RISK_RULES = "arrears_risk_rules"
 BATCHES = "arrears_batches"
 MAX_REJECTED_KEPT = 1000  # rejected rows kept on a batch document; the count stays exact
+# FerretDB 1.24 (SQLite) never answers an update command of 100 or more statements, and the
+# stuck command wedges the server for everyone; every bulk write here stays well below that.
+BULK_CHUNK = 90
 
 log = get_logger(__name__)
 
@@ -46,6 +49,10 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
             target = target.setdefault(part, {})
         target[leaf] = value
     return nested
+
+
+def _chunks(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + BULK_CHUNK] for i in range(0, len(items), BULK_CHUNK)]
 
 
 def state_from_document(tenancy_id: str, document: Document | None) -> TenancyState:
@@ -146,19 +153,20 @@ class ArrearsStore:
             body = _nest({**self._state_fields(plan, now, token), **outbox})
             body.update(_id=plan.tenancy_id, version=1, created_at=now)
             documents.append(body)
-        try:
-            await self.tenancies.insert_many(documents, ordered=False)
-        except BulkWriteError as exc:
-            # Duplicate keys only (anything else is re-raised): those tenancies now exist.
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
-                raise
-            taken = {e["op"]["_id"] for e in errors}
-            return (
-                [p for p in plans if p.tenancy_id not in taken],
-                [p for p in plans if p.tenancy_id in taken],
-            )
-        return plans, []
+        taken: set[str] = set()
+        for chunk in _chunks(documents):
+            try:
+                await self.tenancies.insert_many(chunk, ordered=False)
+            except BulkWriteError as exc:
+                # Duplicate keys only (anything else is re-raised): those tenancies exist now.
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != 11000 for e in errors):
+                    raise
+                taken.update(e["op"]["_id"] for e in errors)
+        return (
+            [p for p in plans if p.tenancy_id not in taken],
+            [p for p in plans if p.tenancy_id in taken],
+        )
 
     async def _update(
         self, plans: list[TenancyPlan], now: datetime, token: str
@@ -177,8 +185,10 @@ class ArrearsStore:
                     {"$set": {**fields, **outbox}, "$inc": {"version": 1}},
                 )
             )
-        result = await self.tenancies.bulk_write(ops, ordered=False)
-        if result.matched_count == len(plans):
+        matched = 0
+        for chunk in _chunks(ops):
+            matched += (await self.tenancies.bulk_write(chunk, ordered=False)).matched_count
+        if matched == len(plans):
             return plans, []
         ids = [p.tenancy_id for p in plans]
         mine = {
