@@ -14,6 +14,7 @@ import pytest
 
 from devstack.platform import Platform
 from devstack.provision import Infrastructure
+from shared.ids import tenancy_id
 from shared.settings import HearthSettings
 from shared.topics import Topic
 from tests.e2e.streams import EventLog, alert, publish
@@ -25,7 +26,7 @@ LANDLORD = "derby-homes"
 
 
 def assert_exactly_one_effect(log: EventLog, references: list[str]) -> None:
-    tenancies = {f"{LANDLORD}:{ref}" for ref in references}
+    tenancies = {tenancy_id(LANDLORD, ref) for ref in references}
     risk = log.grouped("TenancyAtRisk", "tenancy_id", "alert_id")
     assert set(risk) == tenancies, "every tenancy signalled, and only those"
     assert all(len(ids) == 1 for ids in risk.values()), "one TenancyAtRisk per tenancy"

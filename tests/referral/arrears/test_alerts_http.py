@@ -50,10 +50,6 @@ def big_file() -> tuple[str, int, int]:
     return HEADER + "\n".join(rows) + "\n", signals, referrals
 
 
-@pytest.mark.skip(
-    reason="too slow on FerretDB 1.24/SQLite: ~8 ms per document update, and flushing one "
-    "2,000-row chunk took 27 s; see the arrears report (insert-only signal documents planned)"
-)
 async def test_ten_thousand_row_csv_signals_once_and_a_second_upload_adds_nothing(
     make_settings, topic_reader
 ) -> None:
@@ -89,11 +85,12 @@ async def test_ten_thousand_row_csv_signals_once_and_a_second_upload_adds_nothin
         await risk.settle(1.5)
         await intake.settle(0.5)
         at_risk = of_type(risk.records, "TenancyAtRisk")
-        assert len(at_risk) == signals
+        # At least once on the wire (a relay sweep may republish), exactly once by event id.
         assert len({headers_of(r)["ce_id"] for r in at_risk}) == signals
         submitted = of_type(intake.records, "ReferralSubmitted")
-        assert len(submitted) == referrals
-        rises = [data_of(r) for r in at_risk if data_of(r)["risk_level"] == "critical"]
+        assert len({headers_of(r)["ce_id"] for r in submitted}) == referrals
+        unique = {headers_of(r)["ce_id"]: data_of(r) for r in at_risk}.values()
+        rises = [d for d in unique if d["risk_level"] == "critical"]
         assert sum(1 for d in rises if d["prevention_case_id"] is None) == 500
 
         progress = await svc.client.get(
