@@ -1,0 +1,346 @@
+"""The platform's pipeline measured beside the raw clients' ceilings, in one run.
+
+    .venv/bin/python -m bench.pipeline [--alerts 20000] [--referrals 100]
+                                       [--backlog 1000000] [--backlog-tenancies 50000]
+
+Against the real stack (the project's own Kafka + FerretDB, or HEARTH_KAFKA/HEARTH_MONGO_URL),
+with every service running as its own process, it prints:
+- the ceilings: aiokafka consume->produce and PyMongo insert_many on the same servers;
+- arrears alerts end to end per second: Kafka ingest -> TenancyAtRisk -> prevention referral
+  -> a notification record for the landlord's housing officer, and the ratios to the ceilings;
+- referral -> CaseAllocated latency p50/p99, idle and while an arrears batch runs;
+- the time to drain a backlog of alerts that piled up while the referral service was down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.ceilings import measure
+from bench.common import machine, print_table, real_stack
+from devstack.platform import Platform
+from devstack.sinks import MailSink
+from shared.codes import LegalStage
+from shared.events.envelope import make_event
+from shared.events.referral_events import ArrearsAlertSubmitted
+from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.mongo import make_mongo_client
+from shared.settings import HearthSettings
+from shared.topics import Topic, topic_name
+
+COUNCIL, LANDLORD = "bench-council", "bench-homes"
+KEYS = {"bench-council-key": COUNCIL, "bench-homes-key": LANDLORD}
+
+
+def alert(reference: str, balance: float = 1450.0) -> Any:
+    return make_event(
+        ArrearsAlertSubmitted(
+            tenancy_reference=reference,
+            arrears_balance=balance,
+            weekly_rent=110.0,
+            weeks_in_arrears=13,
+            trend="worsening",
+            legal_stage=LegalStage.NOTICE_SERVED,
+        ),
+        source="urn:hearth:bench",
+        organisation=LANDLORD,
+    )
+
+
+async def produce_alerts(settings: HearthSettings, references: list[str]) -> float:
+    broker = make_broker(settings)
+    await broker.connect()
+    started = time.perf_counter()
+    try:
+        publisher = EventPublisher(broker, settings)
+        for start in range(0, len(references), 5000):
+            await publisher.publish_many(alert(ref) for ref in references[start : start + 5000])
+    finally:
+        await broker.stop()
+    return time.perf_counter() - started
+
+
+async def group_lag(settings: HearthSettings, group: str, topic: Topic) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka)
+    await admin.start()
+    await consumer.start()
+    try:
+        name = topic_name(topic, settings.topic_prefix)
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
+        if not partitions:
+            await consumer.topics()
+            partitions = [
+                TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []
+            ]
+        ends = await consumer.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(
+            f"{settings.topic_prefix}{group}", partitions=partitions
+        )
+        return sum(
+            ends[tp]
+            - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+            for tp in partitions
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_until(check: Any, timeout: float, every: float = 0.2) -> float:
+    started = time.perf_counter()
+    while not await check():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("benchmark condition not reached")
+        await asyncio.sleep(every)
+    return time.perf_counter()
+
+
+class Counts:
+    def __init__(self, settings: HearthSettings, prefix: str) -> None:
+        self.client = make_mongo_client(settings)
+        self.deliveries = self.client[f"{prefix}_notifications"]["deliveries"]
+        self.referrals = self.client[f"{prefix}_referral"]["referrals"]
+
+    async def alert_notifications(self) -> int:
+        return await self.deliveries.count_documents({"trigger_event_type": "TenancyAtRisk"})
+
+    async def prevention_referrals(self) -> int:
+        return await self.referrals.count_documents({"automatic": True})
+
+
+async def end_to_end_rate(
+    settings: HearthSettings, counts: Counts, n: int, tag: str
+) -> dict[str, float]:
+    before_notes = await counts.alert_notifications()
+    before_refs = await counts.prevention_referrals()
+    references = [f"{tag}-{i:07d}" for i in range(n)]
+    started = time.perf_counter()
+    produce_seconds = await produce_alerts(settings, references)
+
+    async def done() -> bool:
+        return (
+            await counts.alert_notifications() - before_notes >= n
+            and await counts.prevention_referrals() - before_refs >= n
+        )
+
+    finished = await wait_until(done, timeout=max(120, n / 50))
+    return {"rate": n / (finished - started), "produce_seconds": produce_seconds}
+
+
+async def referral_latencies(
+    settings: HearthSettings, referral_url: str, samples: int
+) -> list[float]:
+    reader = AIOKafkaConsumer(
+        topic_name(Topic.CASE_EVENTS, settings.topic_prefix),
+        bootstrap_servers=settings.kafka,
+        group_id=None,
+        auto_offset_reset="latest",
+    )
+    await reader.start()
+    seen: dict[str, float] = {}
+    waiting: dict[str, asyncio.Event] = {}
+    stop = asyncio.Event()
+
+    async def read() -> None:
+        while not stop.is_set():
+            batch = await reader.getmany(timeout_ms=50)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    headers = dict(record.headers)
+                    if headers.get("ce_type") == b"hearth.CaseAllocated.v1":
+                        case_id = headers["ce_subject"].decode()
+                        seen.setdefault(case_id, now)
+                        if case_id in waiting:
+                            waiting[case_id].set()
+
+    task = asyncio.create_task(read())
+    await asyncio.sleep(1)  # the reader joins at the end of the topic
+    latencies = []
+    async with httpx.AsyncClient(headers={"X-API-Key": "bench-council-key"}) as http:
+        for i in range(samples):
+            body = _referral(i)
+            sent = time.perf_counter()
+            answer = await http.post(f"{referral_url}/v1/referrals", json=body, timeout=30)
+            case_id = answer.json()["id"]
+            arrived = waiting.setdefault(case_id, asyncio.Event())
+            if case_id not in seen:
+                try:
+                    await asyncio.wait_for(arrived.wait(), 30)
+                except TimeoutError:
+                    continue
+            if case_id in seen:
+                latencies.append((seen[case_id] - sent) * 1000)
+    stop.set()
+    await task
+    await reader.stop()
+    return latencies
+
+
+def _referral(i: int) -> dict[str, Any]:
+    return {
+        "source": "housing_officer",
+        "referrer": {"organisation": COUNCIL, "source": "housing_officer"},
+        "person": {
+            "given_name": f"Bench{i}",
+            "family_name": "Person",
+            "date_of_birth": "1980-01-01",
+        },
+        "consent": {"to_record": True, "to_share": True, "share_with": [], "channels_allowed": []},
+        "support_needs": ["budgeting_debt", "benefits"],
+        "urgency": {"legal_stage": "notice_served"},
+        "referring_area": "Derby",
+        "recourse_to_public_funds": True,
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def set_up(platform: Platform) -> None:
+    council = {"X-API-Key": "bench-council-key"}
+    homes = {"X-API-Key": "bench-homes-key"}
+    url = {name: f"{p.url}/v1" for name, p in platform.services.items()}
+    httpx.put(
+        f"{url['referral']}/risk-rules", json={"prevention_organisation": COUNCIL}, headers=homes
+    )
+    httpx.put(
+        f"{url['notifications']}/settings",
+        json={"housing_officer_email": "officers@bench-homes.test"},
+        headers=homes,
+    )
+    httpx.put(
+        f"{url['notifications']}/settings", json={"sharing_agreements": [LANDLORD]}, headers=council
+    )
+    team = {
+        "id": "t",
+        "name": "Bench team",
+        "team_leader": {"id": "tl", "name": "TL", "email": "tl@b.test"},
+    }
+    httpx.post(f"{url['allocation']}/teams", json=team, headers=council)
+    for i in range(40):
+        worker = {
+            "id": f"w{i}",
+            "team_id": "t",
+            "name": f"Worker {i}",
+            "email": f"w{i}@b.test",
+            "specialisms": ["generalist"],
+            "contracted_hours": 60,
+            "max_caseload": 500,
+        }
+        httpx.post(f"{url['allocation']}/caseworkers", json=worker, headers=council)
+
+
+async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tuple[str, str]]:
+    ceilings = await measure(kafka, mongo_url, messages=min(args.alerts * 2, 100_000), runs=1)
+    prefix = f"b{uuid.uuid4().hex[:8]}"
+    settings = HearthSettings(
+        service_name="bench", kafka=kafka, mongo_url=mongo_url, topic_prefix=f"{prefix}."
+    )
+    await ensure_topics(settings)
+    log_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
+    mail = MailSink().start()
+    env = {
+        **os.environ,
+        "HEARTH_KAFKA": kafka,
+        "HEARTH_MONGO_URL": mongo_url,
+        "HEARTH_TOPIC_PREFIX": f"{prefix}.",
+        "HEARTH_API_KEYS": json.dumps(KEYS),
+        "HEARTH_LOG_LEVEL": "WARNING",
+        "HEARTH_SMTP_HOST": "127.0.0.1",
+        "HEARTH_SMTP_PORT": str(mail.port),
+    }
+    platform = Platform(env, log_dir, database_prefix=prefix)
+    rows: list[tuple[str, str]] = []
+    counts = Counts(settings, prefix)
+    try:
+        for name in ("referral", "allocation", "support", "notifications"):
+            platform.start_service(name)
+        platform.wait_healthy(timeout=120)
+        set_up(platform)
+        referral_url = platform.services["referral"].url
+
+        idle = await referral_latencies(settings, referral_url, args.referrals)
+        e2e = await end_to_end_rate(settings, counts, args.alerts, "e2e")
+        rate = e2e["rate"]
+        load = asyncio.create_task(end_to_end_rate(settings, counts, args.alerts, "load"))
+        await asyncio.sleep(2)
+        busy = await referral_latencies(settings, referral_url, args.referrals)
+        await load
+
+        platform.services["referral"].stop()  # the outage
+        references = [f"backlog-{i % args.backlog_tenancies:07d}" for i in range(args.backlog)]
+        produce_seconds = await produce_alerts(settings, references)
+        restarted = time.perf_counter()
+        platform.start_service("referral")
+        platform.wait_healthy(timeout=120)
+
+        async def drained(group: str, topic: Topic) -> bool:
+            return await group_lag(settings, group, topic) == 0
+
+        ingest_done = await wait_until(
+            lambda: drained("referral-arrears", Topic.ARREARS_ALERTS), timeout=3600, every=1
+        )
+        notes_done = await wait_until(
+            lambda: drained("notifications", Topic.TENANCY_RISK), timeout=3600, every=1
+        )
+        rows = [
+            ("machine", machine()),
+            ("ceiling: aiokafka consume->produce", f"{ceilings['relay']:,.0f} msg/s"),
+            ("ceiling: aiokafka produce", f"{ceilings['produce']:,.0f} msg/s"),
+            ("ceiling: PyMongo insert_many", f"{ceilings['insert']:,.0f} docs/s"),
+            (f"alerts end to end ({args.alerts:,} alerts)", f"{rate:,.0f} alerts/s"),
+            ("  ratio to the Kafka ceiling", f"{rate / ceilings['relay']:.1%}"),
+            ("  ratio to the database ceiling", f"{rate / ceilings['insert']:.1%}"),
+            (
+                f"referral -> CaseAllocated, idle (n={len(idle)})",
+                f"p50 {statistics.median(idle):.1f} ms, p99 {percentile(idle, 99):.1f} ms",
+            ),
+            (
+                f"referral -> CaseAllocated, under an alert batch (n={len(busy)})",
+                f"p50 {statistics.median(busy):.1f} ms, p99 {percentile(busy, 99):.1f} ms",
+            ),
+            (
+                f"backlog of {args.backlog:,} alerts ({args.backlog_tenancies:,} tenancies)",
+                f"produced in {produce_seconds:.0f} s; ingested {ingest_done - restarted:.0f} s "
+                f"after restart ({args.backlog / (ingest_done - restarted):,.0f} alerts/s); "
+                f"notifications caught up at {notes_done - restarted:.0f} s",
+            ),
+        ]
+    finally:
+        platform.stop()
+        mail.stop()
+        await counts.client.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline")
+    parser.add_argument("--alerts", type=int, default=20_000)
+    parser.add_argument("--referrals", type=int, default=100)
+    parser.add_argument("--backlog", type=int, default=1_000_000)
+    parser.add_argument("--backlog-tenancies", type=int, default=50_000)
+    args = parser.parse_args()
+    with real_stack() as infra:
+        rows = asyncio.run(run(args, infra.kafka, infra.mongo_url))
+    print_table("Hearth pipeline beside its ceilings (one run)", rows)
+
+
+if __name__ == "__main__":
+    main()
