@@ -8,13 +8,13 @@ from datetime import datetime
 
 from services.reconnection.actions import involved_organisations
 from services.reconnection.decisions import Decision, NotFound
-from services.reconnection.locks import KeyedLocks
 from services.reconnection.model import ReconnectionCase
 from services.reconnection.store import CaseStore
 from shared.codes import Route
 from shared.events.base import EventData
 from shared.events.catalogue import CaseClosed, ReconnectionPhaseChanged
 from shared.events.envelope import Envelope, follow_on, make_event
+from shared.locks import KeyedLocks
 from shared.runtime import ServiceRuntime
 from shared.timers import TimerStore
 

@@ -16,11 +16,11 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.referral.locks import KeyedLocks
 from services.referral.repeat_cycle import Closure
 from services.referral.status import ReferralStatus, statuses_before
 from shared.codes import ClosureReason
 from shared.events.envelope import Envelope
+from shared.locks import KeyedLocks
 from shared.mongo import Collection, Document
 from shared.outbox import insert_with_events, write_once
 from shared.runtime import ServiceRuntime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.referral.locks import KeyedLocks
+from shared.locks import KeyedLocks
 
 
 async def test_one_writer_per_key_and_idle_keys_forgotten() -> None:

@@ -1,10 +1,9 @@
-"""One writer per case inside a process.
+"""Per-key locks inside one process: one writer at a time for a case or a person.
 
-FerretDB 1.24 applies a conditional update as read-modify-write without a transaction, so the
-version guard in store.save is not enough there: measured, several of 8 concurrent guarded
-find_one_and_update calls on one document all "win". Consumer lanes and HTTP requests can touch
-one case at the same moment, so every change of a case is serialised here; the version guard
-still protects replicas on MongoDB proper.
+A service serialises its own read-decide-write sequences on one document (a case, a person) so
+consumer lanes and HTTP requests of the same process do not race each other's version guards and
+retry. Across processes the database's atomic single-document updates decide (on FerretDB, with
+devstack's write-lock patch); these locks only save the losing writer a wasted round trip.
 """
 
 from __future__ import annotations
