@@ -80,12 +80,8 @@ async def group_lag(settings: HearthSettings, group: str, topic: Topic) -> int:
     await consumer.start()
     try:
         name = topic_name(topic, settings.topic_prefix)
+        await consumer.topics()  # loads the cluster metadata partitions_for_topic reads
         partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
-        if not partitions:
-            await consumer.topics()
-            partitions = [
-                TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []
-            ]
         ends = await consumer.end_offsets(partitions)
         committed = await admin.list_consumer_group_offsets(
             f"{settings.topic_prefix}{group}", partitions=partitions

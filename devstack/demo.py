@@ -78,7 +78,10 @@ def load_demo(platform: Platform) -> None:
     )
     if upload:
         say(f"demo: arrears batch {upload.get('batch_id')}: {upload.get('counts')}")
-    time.sleep(3)  # let escalations and prevention referrals flow through
+    _wait(
+        "the tenancy with an open case to be escalated",
+        lambda: bool(council.call("GET", "support", "/escalated-cases")["cases"]),
+    )
 
     lines = ["", "Demo loaded. What happened:"]
     for key, rid in referral_ids:

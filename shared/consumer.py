@@ -146,39 +146,40 @@ class EventConsumer:
             CONSUMER_LAG.labels(self.service, self.group_id, topic).set(lag)
 
     async def handle_records(self, records: Iterable[Any]) -> None:
-        records = list(records)
+        pending: list[tuple[Any, Envelope | None]] = [(record, None) for record in records]
         if self.batch_handlers:
-            records = await self._handle_batched(records)
+            pending = await self._handle_batched([record for record, _ in pending])
         # One lane per partition key keeps each case's events in order; lanes run side by side.
-        lanes: dict[bytes | None, list[Any]] = defaultdict(list)
-        for record in records:
-            lanes[record.key].append(record)
+        lanes: dict[bytes | None, list[tuple[Any, Envelope | None]]] = defaultdict(list)
+        for record, envelope in pending:
+            lanes[record.key].append((record, envelope))
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def run_lane(lane: list[Any]) -> None:
+        async def run_lane(lane: list[tuple[Any, Envelope | None]]) -> None:
             async with semaphore:
-                for record in lane:
-                    await self.handle_record(record)
+                for record, envelope in lane:
+                    await self.handle_record(record, envelope)
 
         await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
 
-    async def _handle_batched(self, records: list[Any]) -> list[Any]:
-        """Hand batch-handled types to their batch handlers; return the other records.
+    async def _handle_batched(self, records: list[Any]) -> list[tuple[Any, Envelope | None]]:
+        """Hand batch-handled types to their batch handlers; return the other records with
+        their envelope already decoded (None: undecodable, dead-lettered by the per-event path).
 
         Batched types must not share a partition key with per-event types on the same
         consumer, since the two paths do not interleave."""
-        rest: list[Any] = []
+        rest: list[tuple[Any, Envelope | None]] = []
         groups: dict[str, list[tuple[Any, Envelope]]] = defaultdict(list)
         for record in records:
             try:
                 envelope = from_kafka(record.key, record.value, record.headers)
             except EnvelopeError:
-                rest.append(record)  # the per-event path dead-letters it with the reason
+                rest.append((record, None))
                 continue
             if envelope.type in self.batch_handlers:
                 groups[envelope.type].append((record, envelope))
             else:
-                rest.append(record)
+                rest.append((record, envelope))
         for type_name, items in groups.items():
             await self._run_batch(type_name, items)
         return rest
@@ -224,12 +225,13 @@ class EventConsumer:
         )
         MESSAGES_HANDLED.labels(self.service, self.group_id, short_type, "ok").inc(len(decoded))
 
-    async def handle_record(self, record: Any) -> str:
-        try:
-            envelope = from_kafka(record.key, record.value, record.headers)
-        except EnvelopeError as exc:
-            await self._dead_letter(record, exc, attempts=0, event_type="undecodable")
-            return "dead_lettered"
+    async def handle_record(self, record: Any, envelope: Envelope | None = None) -> str:
+        if envelope is None:
+            try:
+                envelope = from_kafka(record.key, record.value, record.headers)
+            except EnvelopeError as exc:
+                await self._dead_letter(record, exc, attempts=0, event_type="undecodable")
+                return "dead_lettered"
         entry = self.handlers.get(envelope.type)
         if entry is None and envelope.type in self.batch_handlers:
             model, batch_handler = self.batch_handlers[envelope.type]

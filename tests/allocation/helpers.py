@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,7 +13,6 @@ from shared.clock import ManualClock
 from shared.codes import LegalStage, RiskLevel, Route, SupportNeed
 from shared.events.catalogue import ReferralAssessed, Referrer
 from shared.events.envelope import Envelope, make_event
-from shared.kafka import EventPublisher, make_broker
 from shared.mongo import make_mongo_client
 from shared.settings import HearthSettings
 
@@ -110,29 +107,6 @@ def assessed(
 
 def event(data: Any, organisation: str = DERBY) -> Envelope:
     return make_event(data, source="tests", organisation=organisation)
-
-
-async def publish(settings: HearthSettings, *envelopes: Envelope) -> None:
-    broker = make_broker(settings)
-    await broker.connect()
-    try:
-        await EventPublisher(broker, settings).publish_many(envelopes)
-    finally:
-        await broker.stop()
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.1
-) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met in {timeout} s (last: {result!r})")
-        await asyncio.sleep(interval)
 
 
 async def collection(settings: HearthSettings, name: str) -> list[dict[str, Any]]:

@@ -14,15 +14,8 @@ from shared.clock import ManualClock
 from shared.codes import RiskLevel, Route, SupportNeed
 from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
-from tests.allocation.helpers import (
-    START,
-    Service,
-    assessed,
-    collection,
-    publish,
-    records_of,
-    wait_for,
-)
+from tests.allocation.helpers import START, Service, assessed, collection, records_of
+from tests.helpers import publish, wait_for
 
 pytestmark = pytest.mark.integration
 

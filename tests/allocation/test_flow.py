@@ -11,16 +11,8 @@ from shared.codes import ClosureReason, LegalStage, RiskLevel, Route, Stage, Sup
 from shared.events.catalogue import CaseClosed, ReviewDue, StageChanged, TenancyAtRisk
 from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
-from tests.allocation.helpers import (
-    START,
-    Service,
-    assessed,
-    collection,
-    event,
-    publish,
-    records_of,
-    wait_for,
-)
+from tests.allocation.helpers import START, Service, assessed, collection, event, records_of
+from tests.helpers import publish, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -3,8 +3,7 @@ HTTP servers on the other side of its channels."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from shared.clock import ManualClock
 from shared.events.envelope import Envelope
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.mongo import Document
+from tests.helpers import wait_for as eventually
 from tests.notifications.servers import HttpRecorder, SmtpServer, free_port
 
 NOTIFY_KEY = "hearth_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
@@ -26,18 +26,6 @@ API_KEYS = {
     "key-homes": "derby-homes",
     "key-probation": "probation-east",
 }
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 class Harness:

@@ -17,9 +17,10 @@ from shared.clock import ManualClock
 from shared.codes import Route, SupportNeed
 from shared.events.catalogue import CaseAllocated, ReferralAssessed, Referrer
 from shared.events.envelope import Envelope, make_event
-from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.kafka import ensure_topics
 from shared.settings import HearthSettings
 from shared.topics import Topic, topic_name
+from tests.helpers import publish
 
 pytestmark = pytest.mark.integration
 
@@ -59,15 +60,6 @@ def case_allocated(case_id: str, at: datetime) -> Envelope:
         allocated_at=at,
     )
     return make_event(data, source="tests", organisation=ORG, time=at)
-
-
-async def publish(settings: HearthSettings, *envelopes: Envelope) -> None:
-    broker = make_broker(settings)
-    await broker.connect()
-    try:
-        await EventPublisher(broker, settings).publish_many(envelopes)
-    finally:
-        await broker.stop()
 
 
 class Harness:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,8 +11,6 @@ import httpx
 
 from services.referral.app import ReferralRuntime, create_app
 from shared.clock import Clock
-from shared.events.envelope import Envelope
-from shared.kafka import EventPublisher, make_broker
 from shared.settings import HearthSettings
 
 DERBY = {"X-API-Key": "key-derby"}  # organisation derby-homes
@@ -33,27 +30,6 @@ async def running_referral(
             yield runtime, client
     finally:
         await runtime.stop()
-
-
-async def publish(settings: HearthSettings, *envelopes: Envelope) -> None:
-    broker = make_broker(settings)
-    await broker.connect()
-    try:
-        await EventPublisher(broker, settings).publish_many(envelopes)
-    finally:
-        await broker.stop()
-
-
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 def header(record: Any, name: str) -> str:

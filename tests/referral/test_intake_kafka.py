@@ -14,17 +14,9 @@ from shared.events.envelope import make_event
 from shared.events.referral_intake import ReferralSubmission, ReferralSubmitted
 from shared.kafka import ensure_topics
 from shared.topics import Topic, dlq_topic_name, topic_name
+from tests.helpers import publish, wait_for
 from tests.referral.factories import referral_json
-from tests.referral.service import (
-    DERBY,
-    LEEDS,
-    data,
-    header,
-    of_type,
-    publish,
-    running_referral,
-    wait_for,
-)
+from tests.referral.service import DERBY, LEEDS, data, header, of_type, running_referral
 
 pytestmark = pytest.mark.integration
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from shared.codes import Route, Stage
 from shared.events.catalogue import CaseAllocated
 from shared.events.envelope import Envelope, from_kafka, make_event
-from shared.kafka import EventPublisher, make_broker
-from shared.settings import HearthSettings
 
 ORG = "derby-homes"
 DERBY = {"X-API-Key": "key-derby"}
@@ -43,27 +40,6 @@ def allocated(
         source="allocation",
         organisation=ORG,
     )
-
-
-async def publish(settings: HearthSettings, *envelopes: Envelope) -> None:
-    broker = make_broker(settings)
-    await broker.connect()
-    try:
-        await EventPublisher(broker, settings).publish_many(envelopes)
-    finally:
-        await broker.stop()
-
-
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 def events_of(records: list[Any], short_type: str) -> list[Envelope]:

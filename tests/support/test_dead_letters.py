@@ -12,7 +12,8 @@ from shared.events.catalogue import CaseAllocated
 from shared.events.envelope import make_event
 from shared.kafka import ensure_topics
 from shared.topics import dlq_topic_name
-from tests.support.helpers import ORG, allocated, publish, wait_for
+from tests.helpers import publish, wait_for
+from tests.support.helpers import ORG, allocated
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ from shared.events.catalogue import TenancyAtRisk
 from shared.events.envelope import Envelope, make_event
 from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
-from tests.support.helpers import DERBY, LEEDS, allocated, count_of, events_of, publish, wait_for
+from tests.helpers import publish, wait_for
+from tests.support.helpers import DERBY, LEEDS, allocated, count_of, events_of
 
 pytestmark = pytest.mark.integration
 

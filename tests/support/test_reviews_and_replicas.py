@@ -12,7 +12,8 @@ from shared.clock import ManualClock
 from shared.codes import Route
 from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
-from tests.support.helpers import allocated, count_of, events_of, publish, wait_for
+from tests.helpers import publish, wait_for
+from tests.support.helpers import allocated, count_of, events_of
 
 pytestmark = pytest.mark.integration
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,9 +13,7 @@ import httpx
 
 from services.referral.arrears import install
 from shared.clock import ManualClock
-from shared.events.envelope import Envelope
 from shared.http import create_http_app
-from shared.kafka import EventPublisher, make_broker
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 
@@ -47,27 +44,6 @@ async def running(settings: HearthSettings) -> AsyncIterator[Arrears]:
             yield Arrears(runtime, client, settings, clock)
     finally:
         await runtime.stop()
-
-
-async def publish(settings: HearthSettings, *envelopes: Envelope) -> None:
-    broker = make_broker(settings)
-    await broker.connect()
-    try:
-        await EventPublisher(broker, settings).publish_many(envelopes)
-    finally:
-        await broker.stop()
-
-
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def headers_of(record: Any) -> dict[str, str]:

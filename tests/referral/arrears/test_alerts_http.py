@@ -12,6 +12,7 @@ from shared.codes import RiskLevel, Route
 from shared.events.case_events import CaseAllocated, CaseClosed
 from shared.events.envelope import make_event
 from shared.topics import Topic, topic_name
+from tests.helpers import publish, wait_for
 from tests.referral.arrears.harness import (
     DERBY,
     LEEDS,
@@ -19,9 +20,7 @@ from tests.referral.arrears.harness import (
     data_of,
     headers_of,
     of_type,
-    publish,
     running,
-    wait_for,
 )
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,8 @@ from shared.events.envelope import make_event
 from shared.events.referral_events import ArrearsAlertSubmitted
 from shared.kafka import ensure_topics
 from shared.topics import Topic, dlq_topic_name, topic_name
-from tests.referral.arrears.harness import data_of, headers_of, of_type, publish, running
+from tests.helpers import publish
+from tests.referral.arrears.harness import data_of, headers_of, of_type, running
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,36 @@
+"""Helpers every integration test shares: publish real events, poll until a condition holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shared.events.envelope import Envelope
+from shared.kafka import EventPublisher, make_broker
+from shared.settings import HearthSettings
+
+
+async def publish(settings: HearthSettings, *envelopes: Envelope) -> None:
+    """Publish through the same producer setup the services use (acks=all, idempotent)."""
+    broker = make_broker(settings)
+    await broker.connect()
+    try:
+        await EventPublisher(broker, settings).publish_many(envelopes)
+    finally:
+        await broker.stop()
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.1
+) -> Any:
+    """Await `check()` until it returns something truthy; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met in {timeout} s (last: {result!r})")
+        await asyncio.sleep(interval)
