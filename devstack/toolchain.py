@@ -167,7 +167,7 @@ def kafka_libs() -> Path:
 
 
 # Our patch to FerretDB's update path (see resources/ferretdb-patch/); bump when it changes.
-FERRETDB_PATCH = "hearth3"
+FERRETDB_PATCH = "hearth4"
 _PATCHED_FUNCTIONS = {
     "internal/handler/msg_findandmodify.go": "func (h *Handler) findAndModifyDocument(",
     "internal/handler/msg_update.go": "func (h *Handler) updateDocument(",
@@ -185,6 +185,17 @@ def _patch_ferretdb(source: Path) -> None:
         body = text.index("{\n", start) + 2
         lock = "\tdefer hearthLockCollection(params.DB, params.Collection)()\n\n"
         path.write_text(text[:body] + lock + text[body:])
+    # Close each statement's query when the statement is done, not when the whole command
+    # is: stock 1.24 defers every close to the end, so an update of more than 100 statements
+    # (bulk_write) holds all 100 pooled SQLite connections and waits for a 101st forever.
+    update = source / "internal/handler/msg_update.go"
+    text = update.read_text()
+    stock_close = "\t\tdefer closer.Close()\n"
+    stock_apply = '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n'
+    if text.count(stock_close) != 1 or text.count(stock_apply) != 1:
+        raise SystemExit("[hearth] FerretDB source changed: the bulk update patch does not apply")
+    text = text.replace(stock_close, "").replace(stock_apply, stock_apply + "\t\tcloser.Close()\n")
+    update.write_text(text)
     # Push `_id` down to SQLite even when the filter has other keys (callers re-filter).
     query = source / "internal/backends/sqlite/collection.go"
     text = query.read_text()

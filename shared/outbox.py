@@ -4,6 +4,10 @@ A state change and the events it causes are written in ONE document update: the 
 the document's `_outbox` map. The relay publishes them (acks=all) and only then removes them.
 A crash between publish and removal republishes with the same event ids, and consumers'
 inboxes drop the repeat: at-least-once on the wire, exactly-once in effect.
+
+Every write stamps the document with a fresh `_outbox_token`; after publishing, one update
+guarded on that token empties the outbox. If another write queued events meanwhile the token
+differs, and only the published events are removed: the other write's flush sends its own.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.events.envelope import Envelope
-from shared.ids import stable_id
+from shared.ids import new_id, stable_id
 from shared.inbox import mark_seen, unseen
 from shared.kafka import EventPublisher
 from shared.logging import get_logger
@@ -28,6 +32,7 @@ OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 WRITTEN_AT = "_outbox_at"
 LEASE = "_outbox_lease"
+TOKEN = "_outbox_token"
 
 log = get_logger(__name__)
 
@@ -37,7 +42,9 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def outbox_update(envelopes: Sequence[Envelope]) -> dict[str, Any]:
+def outbox_update(envelopes: Sequence[Envelope], token: str | None = None) -> dict[str, Any]:
+    """The `$set` that queues `envelopes`; writes of one batch may share a `token` so one
+    `update_many` clears them all (`clear_outboxes`)."""
     if not envelopes:
         return {}
     now = _wall_clock()
@@ -46,7 +53,20 @@ def outbox_update(envelopes: Sequence[Envelope]) -> dict[str, Any]:
         f"{OUTBOX}.{stable_id(e.id)}": {"seq": base + i, "envelope": e.model_dump(mode="json")}
         for i, e in enumerate(envelopes)
     }
-    return {"$set": {**entries, PENDING: True, WRITTEN_AT: now}}
+    return {"$set": {**entries, PENDING: True, WRITTEN_AT: now, TOKEN: token or new_id()}}
+
+
+def document_with_events(
+    document: Document, events: Sequence[Envelope], token: str | None = None
+) -> Document:
+    """`document` to insert whole, with `events` queued in its outbox."""
+    body = dict(document)
+    for path, value in outbox_update(events, token).get("$set", {}).items():
+        if path.startswith(f"{OUTBOX}."):
+            body.setdefault(OUTBOX, {})[path.split(".", 1)[1]] = value
+        else:
+            body[path] = value
+    return body
 
 
 def merge_updates(*updates: dict[str, Any]) -> dict[str, Any]:
@@ -87,15 +107,8 @@ async def insert_with_events(
     collection: Collection, document: Document, events: Sequence[Envelope]
 ) -> bool:
     """Insert a new document with its events; False if its _id exists already."""
-    body = dict(document)
-    if events:
-        for path, value in outbox_update(events)["$set"].items():
-            if path.startswith(f"{OUTBOX}."):
-                body.setdefault(OUTBOX, {})[path.split(".", 1)[1]] = value
-            else:
-                body[path] = value
     try:
-        await collection.insert_one(body)
+        await collection.insert_one(document_with_events(document, events))
     except DuplicateKeyError:
         return False
     return True
@@ -132,17 +145,32 @@ class OutboxRelay:
 
     async def flush_document(self, collection: Collection, document: Document) -> None:
         pending = pending_envelopes(document)
-        if not pending:
+        if not pending and not document.get(PENDING):
             return
-        await self.publisher.publish_many(envelope for _, envelope in pending)
-        self.published += len(pending)
-        await collection.update_one(
-            {"_id": document["_id"]}, {"$unset": {f"{OUTBOX}.{key}": "" for key, _ in pending}}
+        if pending:
+            await self.publisher.publish_many(envelope for _, envelope in pending)
+            self.published += len(pending)
+        cleared = await collection.update_one(
+            {"_id": document["_id"], TOKEN: document.get(TOKEN)}, _CLEAR
         )
-        # Clear the flag only if nothing new arrived meanwhile.
-        await collection.update_one(
-            {"_id": document["_id"], OUTBOX: {}}, {"$set": {PENDING: False}, "$unset": {LEASE: ""}}
-        )
+        if pending and not cleared.matched_count:  # written again since: remove what was sent
+            await collection.update_one(
+                {"_id": document["_id"]},
+                {"$unset": {f"{OUTBOX}.{key}": "" for key, _ in pending}},
+            )
+
+    async def flush_batch(self, collection: Collection, documents: Sequence[Document]) -> None:
+        """Publish what one batch of writes queued, then clear it in one update per token;
+        failures are left for the sweeper."""
+        envelopes = [envelope for doc in documents for _, envelope in pending_envelopes(doc)]
+        if not envelopes:
+            return
+        try:
+            await self.publisher.publish_many(envelopes)
+            self.published += len(envelopes)
+            await clear_outboxes(collection, documents)
+        except Exception as exc:
+            log.warning("outbox.flush_deferred", error=str(exc), documents=len(documents))
 
     async def flush(self, collection: Collection, document: Document | None) -> None:
         """Publish what one write queued; failures are left for the sweeper."""
@@ -184,6 +212,19 @@ class OutboxRelay:
                 await asyncio.wait_for(stop.wait(), interval)
             except TimeoutError:
                 pass
+
+
+_CLEAR = {"$set": {OUTBOX: {}, PENDING: False}, "$unset": {LEASE: "", TOKEN: ""}}
+
+
+async def clear_outboxes(collection: Collection, documents: Sequence[Document]) -> None:
+    """Empty the outboxes of documents whose events were published, unless written since
+    (those keep theirs for the later write's flush or the sweeper: sent twice, never lost)."""
+    by_token: dict[Any, list[Any]] = {}
+    for doc in documents:
+        by_token.setdefault(doc.get(TOKEN), []).append(doc["_id"])
+    for token, ids in by_token.items():
+        await collection.update_many({"_id": {"$in": ids}, TOKEN: token}, _CLEAR)
 
 
 async def ensure_outbox_index(collection: Collection) -> None:

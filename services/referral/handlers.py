@@ -3,7 +3,7 @@ events that move a referral's status on and feed the people history."""
 
 from __future__ import annotations
 
-from services.referral.intake import ReferralIntake
+from services.referral.intake import IntakeRequest, ReferralIntake
 from services.referral.repeat_cycle import Closure
 from services.referral.store import ReferralStore
 from shared.consumer import EventConsumer, PermanentError
@@ -15,20 +15,25 @@ from shared.events.referral_intake import ReferralSubmitted
 def register_handlers(
     consumer: EventConsumer, store: ReferralStore, intake: ReferralIntake
 ) -> None:
-    @consumer.on(ReferralSubmitted)
-    async def referral_submitted(envelope: Envelope, data: ReferralSubmitted) -> None:
-        existing = await store.get(data.referral_id)
-        if existing is not None:
-            if existing["organisation"] != envelope.organisation:
-                raise PermanentError("referral_id: already used by another organisation")
-            return  # the same referral again: one referral
-        await intake.submit(
-            referral_id=data.referral_id,
-            organisation=envelope.organisation,
-            submission=data.submission,
-            parent=envelope,
-            channel="kafka",
+    @consumer.on_batch(ReferralSubmitted)
+    async def referrals_submitted(batch: list[tuple[Envelope, ReferralSubmitted]]) -> None:
+        results = await intake.submit_many(
+            [
+                IntakeRequest(
+                    referral_id=data.referral_id,
+                    organisation=envelope.organisation,
+                    submission=data.submission,
+                    parent=envelope,
+                    channel="kafka",
+                )
+                for envelope, data in batch
+            ]
         )
+        for envelope, data in batch:
+            # The same referral again is one referral; another organisation's id is refused
+            # (raised, the batch is retried event by event and only this one is dead-lettered).
+            if results[data.referral_id].referral["organisation"] != envelope.organisation:
+                raise PermanentError("referral_id: already used by another organisation")
 
     @consumer.on(CaseAllocated)
     async def case_allocated(envelope: Envelope, data: CaseAllocated) -> None:

@@ -4,11 +4,12 @@ ContactDetailsShared when the person consents) in the same single-document write
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.referral.person_matching import MatchDecision, decide, match_keys
-from services.referral.repeat_cycle import repeat_cycle_reason
+from services.referral.repeat_cycle import Closure, repeat_cycle_reason
 from services.referral.screening import ScreeningResult, screen
 from services.referral.status import ReferralStatus
 from services.referral.store import ReferralStore
@@ -31,6 +32,16 @@ class IntakeResult:
     created: bool  # False: this referral id existed already (a repeat delivery or retry)
 
 
+@dataclass(frozen=True)
+class IntakeRequest:
+    referral_id: str
+    organisation: str
+    submission: ReferralSubmission
+    parent: Envelope | None = None
+    channel: str = "http"
+    extra: dict[str, object] | None = None
+
+
 class ReferralIntake:
     def __init__(self, store: ReferralStore, relay: OutboxRelay, clock: Clock) -> None:
         self.store = store
@@ -47,12 +58,48 @@ class ReferralIntake:
         channel: str = "http",
         extra: dict[str, object] | None = None,
     ) -> IntakeResult:
-        existing = await self.store.get(referral_id)
-        if existing is not None:
-            return IntakeResult(existing, False)
+        request = IntakeRequest(referral_id, organisation, submission, parent, channel, extra)
+        return (await self.submit_many([request]))[referral_id]
+
+    async def submit_many(self, requests: Sequence[IntakeRequest]) -> dict[str, IntakeResult]:
+        """Take referrals in bulk (a poll of referral.intake: thousands of prevention referrals
+        in an arrears batch): a handful of round trips for the batch, not per referral."""
+        unique = list({r.referral_id: r for r in reversed(requests)}.values())[::-1]
+        existing = await self.store.get_many(r.referral_id for r in unique)
+        results = {rid: IntakeResult(doc, False) for rid, doc in existing.items()}
+        fresh = [r for r in unique if r.referral_id not in existing]
+        if not fresh:
+            return results
         now = self.clock.now()
-        match = await self._recognise(referral_id, submission, now)
-        closures = await self.store.closures_of(match.person_id)
+        # Only people with strong identifiers need the key claims; the rest cost no I/O here.
+        matches = [await self._recognise(r.referral_id, r.submission, now) for r in fresh]
+        closures = await self.store.closures_of_many(m.person_id for m in matches)
+        prepared = [
+            self._prepare(request, match, closures.get(match.person_id, []), now)
+            for request, match in zip(fresh, matches, strict=True)
+        ]
+        # The people index first: it is idempotent, so a crash before the insert loses nothing.
+        await self.store.record_referrals_of(
+            [
+                (m.person_id, r.referral_id, r.organisation, m.possible_matches)
+                for r, m in zip(fresh, matches, strict=True)
+            ],
+            now,
+        )
+        inserted = await self.store.insert_many(prepared)
+        await self.relay.flush_batch(self.store.referrals, inserted)
+        results.update({doc["_id"]: IntakeResult(doc, True) for doc in inserted})
+        raced = [r.referral_id for r in fresh if r.referral_id not in results]
+        if raced:  # another replica took these meanwhile
+            for rid, doc in (await self.store.get_many(raced)).items():
+                results[rid] = IntakeResult(doc, False)
+        return results
+
+    def _prepare(
+        self, request: IntakeRequest, match: MatchDecision, closures: list[Closure], now: datetime
+    ) -> tuple[Document, list[Envelope]]:
+        """The referral document and its events, decided by the pure rules."""
+        submission = request.submission
         repeat_reason = repeat_cycle_reason(closures, now)
         outcome = screen(submission, now.date())
         reasons = [*outcome.reasons, *([repeat_reason] if repeat_reason else [])]
@@ -64,13 +111,13 @@ class ReferralIntake:
             else None
         )
         events = self._events(
-            referral_id, organisation, submission, parent, match, outcome, reasons,
-            repeat_reason is not None, tenancy, now,
+            request.referral_id, request.organisation, submission, request.parent, match,
+            outcome, reasons, repeat_reason is not None, tenancy, now,
         )  # fmt: skip
         document: Document = {
-            "_id": referral_id,
-            "organisation": organisation,
-            "channel": channel,
+            "_id": request.referral_id,
+            "organisation": request.organisation,
+            "channel": request.channel,
             "status": ReferralStatus.ASSESSED.value,
             "route": outcome.route.value,
             "reasons": reasons,
@@ -90,17 +137,9 @@ class ReferralIntake:
                 {"status": ReferralStatus.RECEIVED.value, "at": now},
                 {"status": ReferralStatus.ASSESSED.value, "at": now},
             ],
-            **(extra or {}),
+            **(request.extra or {}),
         }
-        # The person index first: it is idempotent, so a crash before the insert loses nothing.
-        await self.store.record_referral_of(
-            match.person_id, referral_id, organisation, match.possible_matches, now
-        )
-        if not await self.store.insert(document, events):
-            raced = await self.store.get(referral_id)
-            return IntakeResult(raced or document, False)
-        await self.relay.flush(self.store.referrals, await self.store.get(referral_id))
-        return IntakeResult(document, True)
+        return document, events
 
     async def _recognise(
         self, referral_id: str, submission: ReferralSubmission, now: datetime

@@ -13,17 +13,28 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.referral.repeat_cycle import Closure
 from services.referral.status import ReferralStatus, statuses_before
 from shared.codes import ClosureReason
 from shared.events.envelope import Envelope
+from shared.ids import new_id
 from shared.locks import KeyedLocks
 from shared.mongo import Collection, Document
-from shared.outbox import insert_with_events, write_once
+from shared.outbox import document_with_events, write_once
 from shared.runtime import ServiceRuntime
+
+DUPLICATE_KEY = 11000
+
+
+def _duplicate_ids(error: BulkWriteError) -> set[str]:
+    """The ids an unordered insert found taken; any other failure is raised again."""
+    failures = error.details.get("writeErrors", [])
+    if any(f.get("code") != DUPLICATE_KEY for f in failures):
+        raise error
+    return {f["op"]["_id"] for f in failures}
 
 
 class ReferralStore:
@@ -63,9 +74,25 @@ class ReferralStore:
         cursor = self.referrals.find(query).sort("received_at", DESCENDING).limit(limit)
         return await cursor.to_list()
 
-    async def insert(self, document: Document, events: Sequence[Envelope]) -> bool:
-        """False when a referral with this id exists already."""
-        return await insert_with_events(self.referrals, document, events)
+    async def get_many(self, referral_ids: Iterable[str]) -> dict[str, Document]:
+        ids = list(referral_ids)
+        return {d["_id"]: d async for d in self.referrals.find({"_id": {"$in": ids}})}
+
+    async def insert_many(
+        self, prepared: Sequence[tuple[Document, Sequence[Envelope]]]
+    ) -> list[Document]:
+        """Insert new referrals with their events; returns those inserted (an id that exists
+        already is skipped: another replica or an earlier attempt took it)."""
+        token = new_id()  # one token for the batch, so one update clears every outbox
+        documents = [document_with_events(doc, events, token) for doc, events in prepared]
+        if not documents:
+            return []
+        try:
+            await self.referrals.insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            taken = _duplicate_ids(exc)
+            return [d for d in documents if d["_id"] not in taken]
+        return documents
 
     async def mark_allocated(
         self, case_id: str, event_id: str, fields: dict[str, Any], at: datetime
@@ -124,43 +151,47 @@ class ReferralStore:
             return str(existing["person_id"]) if existing else person_id
         return person_id
 
-    async def record_referral_of(
-        self,
-        person_id: str,
-        referral_id: str,
-        organisation: str,
-        possible_matches: Sequence[str],
-        at: datetime,
+    async def record_referrals_of(
+        self, entries: Sequence[tuple[str, str, str, Sequence[str]]], at: datetime
     ) -> None:
-        """Idempotent: the sets only grow, so a retried intake adds nothing twice."""
-        update: dict[str, Any] = {
-            "$addToSet": {"referral_ids": referral_id, "organisations": organisation},
-            "$setOnInsert": {"created_at": at},
-        }
-        if possible_matches:
-            update["$addToSet"]["possible_matches"] = {"$each": list(possible_matches)}
-        async with self._locks.hold(f"person:{person_id}"):
-            try:
-                await self.people.update_one({"_id": person_id}, update, upsert=True)
-            except DuplicateKeyError:  # two upserts raced; the second one now updates
-                await self.people.update_one({"_id": person_id}, update)
-        for other in possible_matches:
-            async with self._locks.hold(f"person:{other}"):
-                await self.people.update_one(
-                    {"_id": other}, {"$addToSet": {"possible_matches": person_id}}
-                )
+        """(person id, referral id, organisation, possible matches) into the people index, in
+        one bulk write. Idempotent: the sets only grow, so a retry adds nothing twice."""
+        ops: list[UpdateOne] = []
+        for person_id, referral_id, organisation, possible_matches in entries:
+            update: dict[str, Any] = {
+                "$addToSet": {"referral_ids": referral_id, "organisations": organisation},
+                "$setOnInsert": {"created_at": at},
+            }
+            if possible_matches:
+                update["$addToSet"]["possible_matches"] = {"$each": list(possible_matches)}
+            ops.append(UpdateOne({"_id": person_id}, update, upsert=True))
+            ops.extend(
+                UpdateOne({"_id": other}, {"$addToSet": {"possible_matches": person_id}})
+                for other in possible_matches
+            )
+        if not ops:
+            return
+        try:
+            await self.people.bulk_write(ops, ordered=True)
+        except BulkWriteError as exc:
+            # Two upserts of one new person raced; replay from the failed one (the sets
+            # only grow, so repeating the ones before it changes nothing).
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+            await self.people.bulk_write(ops, ordered=True)
 
     async def get_person(self, person_id: str) -> Document | None:
         return await self.people.find_one({"_id": person_id})
 
-    async def closures_of(self, person_id: str) -> list[Closure]:
-        person = await self.get_person(person_id)
-        if person is None:
-            return []
-        return [
-            Closure(c["case_id"], c["closed_at"], ClosureReason(c["reason"]))
-            for c in person.get("closures", [])
-        ]
+    async def closures_of_many(self, person_ids: Iterable[str]) -> dict[str, list[Closure]]:
+        ids = list(set(person_ids))
+        return {
+            person["_id"]: [
+                Closure(c["case_id"], c["closed_at"], ClosureReason(c["reason"]))
+                for c in person.get("closures", [])
+            ]
+            async for person in self.people.find({"_id": {"$in": ids}, "closures": {"$ne": []}})
+        }
 
     async def record_closure(self, person_id: str, event_id: str, closure: Closure) -> None:
         entry = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pymongo import UpdateOne
 
 from shared.mongo import make_mongo_client
 
@@ -54,6 +55,22 @@ async def test_a_guarded_claim_has_exactly_one_winner(make_settings) -> None:
                 )
             )
             assert sum(claim is not None for claim in claims) == 1
+    finally:
+        await client.drop_database(settings.database_name)
+        await client.close()
+
+
+async def test_a_bulk_write_of_many_updates_completes(make_settings) -> None:
+    # Stock FerretDB 1.24 kept every statement's SQLite connection until the command ended and
+    # hung forever past its pool of 100; the outbox and the arrears store update in bulk.
+    settings = make_settings("atomicity")
+    client = make_mongo_client(settings)
+    collection = client[settings.database_name]["bulk"]
+    try:
+        await collection.insert_many([{"_id": f"d-{i}", "n": 0} for i in range(500)])
+        updates = [UpdateOne({"_id": f"d-{i}"}, {"$inc": {"n": 1}}) for i in range(500)]
+        result = await asyncio.wait_for(collection.bulk_write(updates, ordered=False), 30)
+        assert result.modified_count == 500
     finally:
         await client.drop_database(settings.database_name)
         await client.close()

@@ -32,9 +32,9 @@ TENANCY_RISK = "tenancy_risk"
 RISK_RULES = "arrears_risk_rules"
 BATCHES = "arrears_batches"
 MAX_REJECTED_KEPT = 1000  # rejected rows kept on a batch document; the count stays exact
-# FerretDB 1.24 (SQLite) never answers an update command of 100 or more statements, and the
-# stuck command wedges the server for everyone; every bulk write here stays well below that.
-BULK_CHUNK = 90
+# Bounds one request's size. (Stock FerretDB 1.24 hung on updates of 100+ statements; the
+# devstack build fixes that, see devstack/resources/ferretdb-patch/README.md.)
+BULK_CHUNK = 1000
 
 log = get_logger(__name__)
 
