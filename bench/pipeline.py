@@ -241,6 +241,26 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def handler_profile(platform: Platform) -> list[str]:
+    """Where the handlers' time went: per service and event type, from /metrics."""
+    lines = []
+    for name, service in platform.services.items():
+        sums: dict[str, float] = {}
+        counts: dict[str, float] = {}
+        for line in httpx.get(f"{service.url}/metrics", timeout=10).text.splitlines():
+            if line.startswith(("hearth_handler_seconds_sum", "hearth_handler_seconds_count")):
+                labels, value = line.rsplit(" ", 1)
+                kind = "sum" if "_sum{" in labels else "count"
+                event_type = labels.split('type="', 1)[1].split('"', 1)[0]
+                (sums if kind == "sum" else counts)[event_type] = float(value)
+        for event_type, total in sorted(sums.items(), key=lambda kv: -kv[1]):
+            n = counts.get(event_type, 0)
+            if n:
+                mean = total / n * 1000
+                lines.append(f"{name}: {event_type} x{n:,.0f}, {total:.1f} s, {mean:.2f} ms each")
+    return lines
+
+
 def set_up(platform: Platform) -> None:
     council = {"X-API-Key": "bench-council-key"}
     homes = {"X-API-Key": "bench-homes-key"}
@@ -308,6 +328,8 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
         print(f"  referral -> CaseAllocated idle: {_latency(idle)}", flush=True)
         e2e = await end_to_end_rate(settings, counts, args.alerts, "e2e", args.timeout)
         rate = e2e["rate"]
+        for line in handler_profile(platform):
+            print(f"    {line}", flush=True)
         load = asyncio.create_task(
             end_to_end_rate(settings, counts, args.alerts, "load", args.timeout)
         )
