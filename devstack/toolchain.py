@@ -167,7 +167,7 @@ def kafka_libs() -> Path:
 
 
 # Our patch to FerretDB's update path (see resources/ferretdb-patch/); bump when it changes.
-FERRETDB_PATCH = "hearth4"
+FERRETDB_PATCH = "hearth5"
 _PATCHED_FUNCTIONS = {
     "internal/handler/msg_findandmodify.go": "func (h *Handler) findAndModifyDocument(",
     "internal/handler/msg_update.go": "func (h *Handler) updateDocument(",
@@ -196,13 +196,27 @@ def _patch_ferretdb(source: Path) -> None:
         raise SystemExit("[hearth] FerretDB source changed: the bulk update patch does not apply")
     text = text.replace(stock_close, "").replace(stock_apply, stock_apply + "\t\tcloser.Close()\n")
     update.write_text(text)
-    # Push `_id` down to SQLite even when the filter has other keys (callers re-filter).
+    # Push the filter's top-level equalities down to SQLite (hearth_pushdown.go).
+    shutil.copy(
+        RESOURCES / "ferretdb-patch" / "hearth_pushdown.go", source / "internal/backends/sqlite"
+    )
     query = source / "internal/backends/sqlite/collection.go"
     text = query.read_text()
-    narrowed = text.replace("if params.Filter.Len() == 1 {", "if params.Filter.Len() >= 1 {", 1)
-    if narrowed == text:
-        raise SystemExit("[hearth] FerretDB source changed: the _id pushdown patch does not apply")
-    query.write_text(narrowed)
+    stock_where = """	if params.Filter.Len() == 1 {
+		v, _ := params.Filter.Get("_id")
+		switch v.(type) {
+		case string, types.ObjectID:
+			whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}
+	}
+"""
+    if stock_where not in text:
+        raise SystemExit("[hearth] FerretDB source changed: the pushdown patch does not apply")
+    # The first one is Query's (Explain has its own copy, left as it is).
+    query.write_text(
+        text.replace(stock_where, "\twhereClause, args = hearthWhereClause(params.Filter)\n", 1)
+    )
     # Look `_id` up with the very expression its unique index is built on, so SQLite uses the
     # index instead of scanning the table on every update.
     metadata = source / "internal/backends/sqlite/metadata/metadata.go"
