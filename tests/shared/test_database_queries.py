@@ -34,6 +34,9 @@ CASES = [
     ({"nested.status": "open"}, {"d"}),
     ({"status": {"$ne": "open"}}, {"b", "d", "e"}),
     ({"missing": "x"}, set()),
+    ({"status": {"$in": ["closed", "waiting"]}}, {"b", "c"}),
+    ({"flag": {"$in": [False]}, "tags": {"$in": ["x", "[x]"]}}, {"b"}),
+    ({"status": {"$in": ["open", 1]}}, {"a", "c"}),
 ]
 
 

@@ -16,7 +16,7 @@ import (
 // top-level equalities. The WHERE clause is a superset of the matches, never a subset: the
 // handler filters the rows again with the full filter, so results are unchanged.
 //   - _id: <string|ObjectID> and _id: {$in: [<string|ObjectID>...]} use the _id index;
-//   - field: <string|bool> matches the stored value, or any array (an array field matches
+//   - field: <string|bool> or {$in: [<string|bool>...]} matches the stored value, or any array (an array field matches
 //     if it contains the value, which only the handler's filter can tell); written so that
 //     SQLite can use an index on the field (createIndex) for both.
 
@@ -93,19 +93,19 @@ func hearthWhereClause(filter *types.Document) (string, []any) {
 			continue
 		}
 
-		switch value.(type) {
-		case string, bool:
-			b, err := sjson.MarshalSingleValue(value)
-			if err != nil {
-				continue
-			}
-
-			// An array's JSON text, and only an array's, starts with "[": a range on the
-			// same expression as the field's index, so SQLite can use that index for both.
-			field := fmt.Sprintf("%s->%q", metadata.DefaultColumn, key)
-			conds = append(conds, fmt.Sprintf("(%s = ? OR (%s >= '[' AND %s < '\\'))", field, field, field))
-			args = append(args, string(b))
+		values := hearthFieldValues(value)
+		if values == nil {
+			continue
 		}
+
+		// An array's JSON text, and only an array's, starts with "[": a range on the same
+		// expression as the field's index, so SQLite can use that index for both parts.
+		field := fmt.Sprintf("%s->%q", metadata.DefaultColumn, key)
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")
+		conds = append(conds, fmt.Sprintf(
+			"(%s IN (%s) OR (%s >= '[' AND %s < '\\'))", field, marks, field, field,
+		))
+		args = append(args, values...)
 	}
 
 	if len(conds) == 0 {
@@ -113,4 +113,46 @@ func hearthWhereClause(filter *types.Document) (string, []any) {
 	}
 
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// hearthFieldValues returns the sjson texts a field must equal for `value` (a string or a
+// boolean, or {$in: [...]} of those), or nil when the condition is not pushed down.
+func hearthFieldValues(value any) []any {
+	switch value.(type) {
+	case string, bool:
+		b, err := sjson.MarshalSingleValue(value)
+		if err != nil {
+			return nil
+		}
+
+		return []any{string(b)}
+	}
+
+	operators, ok := value.(*types.Document)
+	if !ok || operators.Len() != 1 {
+		return nil
+	}
+
+	in, _ := operators.Get("$in")
+	list, ok := in.(*types.Array)
+	if !ok || list.Len() == 0 {
+		return nil
+	}
+
+	values := make([]any, 0, list.Len())
+	for i := 0; i < list.Len(); i++ {
+		element, _ := list.Get(i)
+		switch element.(type) {
+		case string, bool:
+			b, err := sjson.MarshalSingleValue(element)
+			if err != nil {
+				return nil
+			}
+			values = append(values, string(b))
+		default:
+			return nil
+		}
+	}
+
+	return values
 }
