@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pymongo.errors import AutoReconnect, OperationFailure
 
@@ -24,7 +24,7 @@ from services.notifications.routing_rules import Role
 from services.notifications.store import PENDING, SUPPRESSED, NotificationStore
 from services.notifications.templates import render
 from shared.clock import Clock
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import BatchHandler, EventConsumer, Handler
 from shared.events.catalogue import (
     CaseAllocated,
     CaseClosed,
@@ -42,23 +42,24 @@ from shared.ids import stable_id
 from shared.mongo import Document
 
 BUSY_MARKERS = ("database is locked", "SQLITE_BUSY")
+HandlerT = TypeVar("HandlerT", Handler, BatchHandler)
 
 
-def busy_is_transient(handler: Handler) -> Handler:
+def busy_is_transient(handler: HandlerT) -> HandlerT:
     """A database too busy to write (FerretDB on SQLite under load) is an outage, not bad
     input: re-raised as a connection failure so the consumer pauses and retries the batch
     instead of dead-lettering the event."""
 
     @functools.wraps(handler)
-    async def wrapped(envelope: Envelope, data: Any) -> None:
+    async def wrapped(*args: Any) -> None:
         try:
-            await handler(envelope, data)
+            await handler(*args)
         except OperationFailure as exc:
             if any(marker in str(exc) for marker in BUSY_MARKERS):
                 raise AutoReconnect(f"database busy: {exc}") from exc
             raise
 
-    return wrapped
+    return cast(HandlerT, wrapped)
 
 
 def delivery_id(event_id: str, recipient_key: str, channel: str | None) -> str:
@@ -74,7 +75,7 @@ class NotificationHandlers:
 
     def register(self, consumer: EventConsumer) -> None:
         on = consumer.on
-        on(ReferralReceived, ReferralAssessed)(busy_is_transient(self.on_referral))
+        consumer.on_batch(ReferralReceived, ReferralAssessed)(busy_is_transient(self.on_referrals))
         on(CaseAllocated)(busy_is_transient(self.on_allocated))
         on(CaseReallocated)(busy_is_transient(self.on_reallocated))
         on(CaseClosed)(busy_is_transient(self.on_closed))
@@ -87,21 +88,36 @@ class NotificationHandlers:
     async def on_contact_details(self, envelope: Envelope, data: ContactDetailsShared) -> None:
         await self.store.record_contact(envelope.id, data.model_dump(mode="json"))
 
-    async def on_referral(
-        self, envelope: Envelope, data: ReferralReceived | ReferralAssessed
+    async def on_referrals(
+        self, batch: list[tuple[Envelope, ReferralReceived | ReferralAssessed]]
     ) -> None:
-        await self.store.record_case(
-            envelope.id,
-            data.case_id,
-            {
-                "organisation": envelope.organisation,
-                "person_id": data.person_id,
-                "referrer_organisation": data.referrer.organisation,
-                "referrer_email": data.referrer.email,
-                "tenancy_id": data.tenancy_id,
-            },
+        # An arrears batch raises thousands of referrals: a few round trips per poll.
+        await self.store.record_cases(
+            [
+                (
+                    envelope.id,
+                    data.case_id,
+                    {
+                        "organisation": envelope.organisation,
+                        "person_id": data.person_id,
+                        "referrer_organisation": data.referrer.organisation,
+                        "referrer_email": data.referrer.email,
+                        "tenancy_id": data.tenancy_id,
+                    },
+                )
+                for envelope, data in batch
+            ]
         )
-        await self.route(envelope, data, data.case_id, data.person_id)
+        cases = await self.store.cases_facts(data.case_id for _, data in batch)
+        documents = [
+            document
+            for envelope, data in batch
+            for document in await self.deliveries(
+                envelope, data, data.case_id, data.person_id, cases.get(data.case_id)
+            )
+        ]
+        if await self.store.insert_deliveries(documents):
+            self.wake()
 
     async def on_allocated(self, envelope: Envelope, data: CaseAllocated) -> None:
         await self.store.record_case(
@@ -166,9 +182,22 @@ class NotificationHandlers:
         person_id: str | None,
         case: CaseFacts | None = None,
     ) -> None:
-        fields = data.model_dump(mode="json")
         if case is None:
             case = await self.store.case_facts(case_id)
+        documents = await self.deliveries(envelope, data, case_id, person_id, case)
+        if await self.store.insert_deliveries(documents):
+            self.wake()
+
+    async def deliveries(
+        self,
+        envelope: Envelope,
+        data: EventData,
+        case_id: str,
+        person_id: str | None,
+        case: CaseFacts | None,
+    ) -> list[Document]:
+        """The delivery records the routing rules plan for one event (not yet stored)."""
+        fields = data.model_dump(mode="json")
         event_type = type(data).TYPE
         probe = RoutingInput(event_type, envelope.organisation, fields, case)
         referrer = fields.get("referrer") or {}
@@ -190,12 +219,10 @@ class NotificationHandlers:
             inp = replace(inp, client=client)
             planned = plan_deliveries(inp)
         now = self.clock.now()
-        documents = [
+        return [
             await self.delivery_document(envelope, inp, delivery, case_id, now)
             for delivery in planned
         ]
-        if await self.store.insert_deliveries(documents):
-            self.wake()
 
     async def delivery_document(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from services.notifications.templates import DEFAULT_TEMPLATES, Template
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
-from shared.outbox import write_once
+from shared.outbox import bulk_write_once, write_once, write_once_op
 from shared.runtime import ServiceRuntime
 
 PENDING, SENDING, SENT, PARKED, SUPPRESSED = "pending", "sending", "sent", "parked", "suppressed"
@@ -87,6 +88,28 @@ class NotificationStore:
             event_id=event_id,
             upsert=True,
         )
+
+    async def record_cases(self, facts: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """`record_case` for (event id, case id, values) of a whole poll, in one round trip."""
+        await bulk_write_once(
+            self.cases,
+            [
+                write_once_op(
+                    {"_id": case_id},
+                    {"$set": _without_none(values)},
+                    event_id=event_id,
+                    upsert=True,
+                )
+                for event_id, case_id, values in facts
+            ],
+        )
+
+    async def cases_facts(self, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
+        ids = list(set(case_ids))
+        found = [
+            _case_from(doc) async for doc in self.cases.find({"_id": {"$in": ids}}, {"_inbox": 0})
+        ]
+        return {facts.case_id: facts for facts in found if facts is not None}
 
     async def case_facts(self, case_id: str) -> CaseFacts | None:
         doc = await self.cases.find_one({"_id": case_id}, {"_inbox": 0})

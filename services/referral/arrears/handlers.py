@@ -13,7 +13,7 @@ from services.referral.arrears.alert import (
 )
 from services.referral.arrears.decision import CaseStatus
 from services.referral.arrears.pipeline import AlertPipeline
-from services.referral.arrears.store import ArrearsStore
+from services.referral.arrears.store import ArrearsStore, CaseChange
 from shared.codes import Route
 from shared.consumer import EventConsumer, PermanentError
 from shared.events.case_events import CaseAllocated, CaseClosed
@@ -67,25 +67,24 @@ def register_handlers(
         if problems:
             raise problems[0]
 
-    @consumer.on(ReferralReceived)
-    async def referral_received(envelope: Envelope, data: ReferralReceived) -> None:
-        if data.tenancy_id:
-            await store.record_case(data.tenancy_id, data.case_id, CaseStatus.PENDING, None)
+    @consumer.on_batch(ReferralReceived, ReferralAssessed, CaseAllocated, CaseClosed)
+    async def case_events(events: list[tuple[Envelope, CaseEvent]]) -> None:
+        # An arrears batch raises thousands of referrals: one bulk write per poll.
+        changes = [change for _, data in events if (change := case_change(data)) is not None]
+        await store.record_cases(changes)
 
-    @consumer.on(ReferralAssessed)
-    async def referral_assessed(envelope: Envelope, data: ReferralAssessed) -> None:
-        if data.tenancy_id:
-            status = CaseStatus.CLOSED if data.route in NOT_OPENED else CaseStatus.PENDING
-            await store.record_case(data.tenancy_id, data.case_id, status, None)
 
-    @consumer.on(CaseAllocated)
-    async def case_allocated(envelope: Envelope, data: CaseAllocated) -> None:
-        if data.tenancy_id:
-            await store.record_case(
-                data.tenancy_id, data.case_id, CaseStatus.OPEN, data.allocated_at
-            )
+CaseEvent = ReferralReceived | ReferralAssessed | CaseAllocated | CaseClosed
 
-    @consumer.on(CaseClosed)
-    async def case_closed(envelope: Envelope, data: CaseClosed) -> None:
-        if data.tenancy_id:
-            await store.record_case(data.tenancy_id, data.case_id, CaseStatus.CLOSED, None)
+
+def case_change(data: CaseEvent) -> CaseChange | None:
+    """What a case event means for the projection of cases by tenancy (None: nothing)."""
+    if not data.tenancy_id:
+        return None
+    if isinstance(data, CaseAllocated):
+        return CaseChange(data.tenancy_id, data.case_id, CaseStatus.OPEN, data.allocated_at)
+    if isinstance(data, CaseClosed) or (
+        isinstance(data, ReferralAssessed) and data.route in NOT_OPENED
+    ):
+        return CaseChange(data.tenancy_id, data.case_id, CaseStatus.CLOSED, None)
+    return CaseChange(data.tenancy_id, data.case_id, CaseStatus.PENDING, None)

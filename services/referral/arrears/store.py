@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancyState, case_key
 from services.referral.arrears.planning import TenancyPlan
@@ -53,6 +54,14 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
     return [items[i : i + BULK_CHUNK] for i in range(0, len(items), BULK_CHUNK)]
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    tenancy_id: str
+    case_id: str
+    status: CaseStatus
+    at: datetime | None
 
 
 def state_from_document(tenancy_id: str, document: Document | None) -> TenancyState:
@@ -255,26 +264,40 @@ class ArrearsStore:
 
     # --- projection of cases by tenancy ----------------------------------------------------
 
-    async def record_case(
-        self, tenancy_id: str, case_id: str, status: CaseStatus, at: datetime | None
-    ) -> bool:
-        """Move a case forward (never back); idempotent, so redelivery changes nothing."""
-        key = case_key(case_id)
-        not_behind = [s.value for s in CaseStatus if s.rank >= status.rank]
-        doc_filter = {"_id": tenancy_id, f"cases.{key}.status": {"$nin": not_behind}}
-        update = {
-            "$set": {f"cases.{key}": _case_body(CaseEntry(case_id, status, at))},
-            "$inc": {"version": 1},
-            "$setOnInsert": {"landlord": tenancy_id.split(":", 1)[0]},
-        }
+    async def record_cases(self, changes: Sequence[CaseChange]) -> None:
+        """Move cases forward (never back), in one bulk write; idempotent, so redelivery
+        changes nothing."""
+        ops = [self._case_update(change, upsert=True) for change in changes]
+        if not ops:
+            return
         try:
-            result = await self.tenancies.update_one(doc_filter, update, upsert=True)
-        except DuplicateKeyError:
-            # Either the guard refused (already at or past this status) or another writer
-            # created the document meanwhile; without upsert only the guard decides.
-            update.pop("$setOnInsert")
-            result = await self.tenancies.update_one(doc_filter, update)
-        return bool(result.upserted_id or result.modified_count)
+            await self.tenancies.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            # A duplicate key means the guard refused (already at or past this status) or
+            # another writer created the document meanwhile: without upsert, only the guard
+            # decides.
+            failures = exc.details.get("writeErrors", [])
+            if any(f.get("code") != 11000 for f in failures):
+                raise
+            retry = [self._case_update(changes[f["index"]], upsert=False) for f in failures]
+            await self.tenancies.bulk_write(retry, ordered=False)
+
+    def _case_update(self, change: CaseChange, upsert: bool) -> UpdateOne:
+        key = case_key(change.case_id)
+        not_behind = [s.value for s in CaseStatus if s.rank >= change.status.rank]
+        update: dict[str, Any] = {
+            "$set": {
+                f"cases.{key}": _case_body(CaseEntry(change.case_id, change.status, change.at))
+            },
+            "$inc": {"version": 1},
+        }
+        if upsert:
+            update["$setOnInsert"] = {"landlord": change.tenancy_id.split(":", 1)[0]}
+        return UpdateOne(
+            {"_id": change.tenancy_id, f"cases.{key}.status": {"$nin": not_behind}},
+            update,
+            upsert=upsert,
+        )
 
     # --- risk rules ------------------------------------------------------------------------
 
