@@ -80,7 +80,7 @@ class NotificationHandlers:
         on(CaseReallocated)(busy_is_transient(self.on_reallocated))
         on(CaseClosed)(busy_is_transient(self.on_closed))
         on(CaseEscalated, ReviewDue)(busy_is_transient(self.on_case_event))
-        on(TenancyAtRisk)(busy_is_transient(self.on_tenancy_at_risk))
+        consumer.on_batch(TenancyAtRisk)(busy_is_transient(self.on_tenancies_at_risk))
         on(ContactDetailsShared)(busy_is_transient(self.on_contact_details))
 
     # --- handlers -----------------------------------------------------------------------------
@@ -162,15 +162,20 @@ class NotificationHandlers:
     async def on_case_event(self, envelope: Envelope, data: CaseEscalated | ReviewDue) -> None:
         await self.route(envelope, data, data.case_id, None)
 
-    async def on_tenancy_at_risk(self, envelope: Envelope, data: TenancyAtRisk) -> None:
-        # The busiest stream: a read of the case, cached settings, one insert.
-        if data.case_id:
-            case = await self.store.case_facts(data.case_id)
-        else:
-            case = await self.store.open_case_for_tenancy(data.tenancy_id)
-        if case is None:
-            return  # no open case known here: referral raises a prevention referral instead
-        await self.route(envelope, data, case.case_id, None, case=case)
+    async def on_tenancies_at_risk(self, batch: list[tuple[Envelope, TenancyAtRisk]]) -> None:
+        # The busiest stream: two reads for the whole poll, cached settings, one insert.
+        named = await self.store.cases_facts(d.case_id for _, d in batch if d.case_id)
+        by_tenancy = await self.store.open_cases_for_tenancies(
+            d.tenancy_id for _, d in batch if not d.case_id
+        )
+        documents = []
+        for envelope, data in batch:
+            case = named.get(data.case_id) if data.case_id else by_tenancy.get(data.tenancy_id)
+            if case is None:
+                continue  # no open case known here: referral raises a prevention referral
+            documents += await self.deliveries(envelope, data, case.case_id, None, case)
+        if await self.store.insert_deliveries(documents):
+            self.wake()
 
     # --- routing ------------------------------------------------------------------------------
 

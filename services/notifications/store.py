@@ -115,9 +115,15 @@ class NotificationStore:
         doc = await self.cases.find_one({"_id": case_id}, {"_inbox": 0})
         return _case_from(doc)
 
-    async def open_case_for_tenancy(self, tenancy_id: str) -> CaseFacts | None:
-        doc = await self.cases.find_one({"tenancy_id": tenancy_id, "open": True}, {"_inbox": 0})
-        return _case_from(doc)
+    async def open_cases_for_tenancies(self, tenancy_ids: Iterable[str]) -> dict[str, CaseFacts]:
+        ids = list(set(tenancy_ids))
+        found = [
+            _case_from(doc)
+            async for doc in self.cases.find(
+                {"tenancy_id": {"$in": ids}, "open": True}, {"_inbox": 0}
+            )
+        ]
+        return {facts.tenancy_id: facts for facts in found if facts and facts.tenancy_id}
 
     async def record_contact(self, event_id: str, values: dict[str, Any]) -> None:
         key = contact_key(values["case_id"], values["person_id"])

@@ -23,6 +23,12 @@ def register_handlers(runtime: ServiceRuntime, casework: Casework) -> None:
     async def case_reallocated(envelope: Envelope, data: CaseReallocated) -> None:
         await casework.opening.reallocate(envelope, data)
 
-    @consumer.on(TenancyAtRisk)
-    async def tenancy_at_risk(envelope: Envelope, data: TenancyAtRisk) -> None:
-        await casework.escalations.tenancy_at_risk(envelope, data)
+    @consumer.on_batch(TenancyAtRisk)
+    async def tenancies_at_risk(batch: list[tuple[Envelope, TenancyAtRisk]]) -> None:
+        # An arrears batch is mostly tenancies with no case here: one query finds the others.
+        with_cases = await casework.ctx.store.tenancies_with_open_cases(
+            data.tenancy_id for _, data in batch
+        )
+        for envelope, data in batch:
+            if data.case_id or data.tenancy_id in with_cases:
+                await casework.escalations.tenancy_at_risk(envelope, data)

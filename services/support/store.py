@@ -7,7 +7,7 @@ Dates are ISO strings ("2026-03-30"), which sort and compare as dates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from shared.events.envelope import Envelope
@@ -68,6 +68,13 @@ class SupportStore:
         await self.cases.update_one(
             {"_id": case_id}, {"$set": {f"reviews.{review_id}.notified.{notice}": on}}
         )
+
+    async def tenancies_with_open_cases(self, tenancy_ids: Iterable[str]) -> set[str]:
+        ids = list(set(tenancy_ids))
+        cursor = self.cases.find(
+            {"tenancy_id": {"$in": ids}, "status": OPEN}, {"tenancy_id": 1, "_id": 0}
+        )
+        return {doc["tenancy_id"] async for doc in cursor}
 
     async def open_cases_for_tenancy(self, tenancy_id: str) -> list[Document]:
         return await self.cases.find({"tenancy_id": tenancy_id, "status": OPEN}).to_list(LIST_LIMIT)
