@@ -1,6 +1,6 @@
 """The platform's pipeline measured beside the raw clients' ceilings, in one run.
 
-    .venv/bin/python -m bench.pipeline [--alerts 20000] [--referrals 100]
+    .venv/bin/python -m bench.pipeline [--alerts 20000] [--referrals 100] [--parts e2e,backlog]
                                        [--backlog 1000000] [--backlog-tenancies 50000]
 
 Against the real stack (the project's own Kafka + FerretDB, or HEARTH_KAFKA/HEARTH_MONGO_URL),
@@ -302,6 +302,37 @@ def set_up(platform: Platform) -> None:
         httpx.post(f"{url['allocation']}/caseworkers", json=worker, headers=council)
 
 
+async def backlog_drain(
+    args: argparse.Namespace, settings: HearthSettings, platform: Platform
+) -> tuple[str, str]:
+    """Alerts pile up while the referral service is down; how long until it has caught up."""
+    platform.services["referral"].stop()  # the outage
+    references = [f"backlog-{i % args.backlog_tenancies:07d}" for i in range(args.backlog)]
+    produce_seconds = await produce_alerts(settings, references)
+    print(f"  backlog of {args.backlog:,} alerts produced in {produce_seconds:.0f} s", flush=True)
+    restarted = time.perf_counter()
+    platform.start_service("referral")
+    platform.wait_healthy(timeout=120)
+
+    async def drained(group: str, topic: Topic) -> bool:
+        return await group_lag(settings, group, topic) == 0
+
+    ingest_done = await wait_until(
+        lambda: drained("referral-arrears", Topic.ARREARS_ALERTS), timeout=7200, every=1
+    )
+    ingest = ingest_done - restarted
+    print(f"  backlog ingested {ingest:.0f} s after restart", flush=True)
+    notes_done = await wait_until(
+        lambda: drained("notifications", Topic.TENANCY_RISK), timeout=7200, every=1
+    )
+    return (
+        f"backlog of {args.backlog:,} alerts ({args.backlog_tenancies:,} tenancies)",
+        f"produced in {produce_seconds:.0f} s; ingested {ingest:.0f} s after restart "
+        f"({args.backlog / ingest:,.0f} alerts/s); "
+        f"notifications caught up at {notes_done - restarted:.0f} s",
+    )
+
+
 async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tuple[str, str]]:
     ceilings = await measure(kafka, mongo_url, messages=min(args.alerts * 2, 100_000), runs=1)
     prefix = f"b{uuid.uuid4().hex[:8]}"
@@ -331,58 +362,44 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
         set_up(platform)
         referral_url = platform.services["referral"].url
 
-        idle = await referral_latencies(settings, referral_url, args.referrals)
-        print(f"  referral -> CaseAllocated idle: {_latency(idle)}", flush=True)
-        e2e = await end_to_end_rate(settings, counts, args.alerts, "e2e", args.timeout)
-        rate = e2e["rate"]
-        for line in handler_profile(platform):
-            print(f"    {line}", flush=True)
-        load = asyncio.create_task(
-            end_to_end_rate(settings, counts, args.alerts, "load", args.timeout)
-        )
-        await asyncio.sleep(2)
-        busy = await referral_latencies(settings, referral_url, args.referrals)
-        print(f"  referral -> CaseAllocated under load: {_latency(busy)}", flush=True)
-        await load
-
-        platform.services["referral"].stop()  # the outage
-        references = [f"backlog-{i % args.backlog_tenancies:07d}" for i in range(args.backlog)]
-        produce_seconds = await produce_alerts(settings, references)
-        restarted = time.perf_counter()
-        platform.start_service("referral")
-        platform.wait_healthy(timeout=120)
-
-        async def drained(group: str, topic: Topic) -> bool:
-            return await group_lag(settings, group, topic) == 0
-
-        ingest_done = await wait_until(
-            lambda: drained("referral-arrears", Topic.ARREARS_ALERTS), timeout=7200, every=1
-        )
-        print(f"  backlog ingested {ingest_done - restarted:.0f} s after restart", flush=True)
-        notes_done = await wait_until(
-            lambda: drained("notifications", Topic.TENANCY_RISK), timeout=7200, every=1
-        )
+        parts = set(args.parts.split(","))
         rows = [
             ("machine", machine()),
             ("ceiling: aiokafka consume->produce", f"{ceilings['relay']:,.0f} msg/s"),
             ("ceiling: aiokafka produce", f"{ceilings['produce']:,.0f} msg/s"),
             ("ceiling: PyMongo insert_many", f"{ceilings['insert']:,.0f} docs/s"),
-            (
-                f"alerts end to end ({e2e['completed']:,.0f} of {args.alerts:,} done)",
-                f"{rate:,.0f} alerts/s (prevention referrals {e2e['referral_rate']:,.0f}/s, "
-                f"notification records {e2e['notification_rate']:,.0f}/s)",
-            ),
-            ("  ratio to the Kafka ceiling", f"{rate / ceilings['relay']:.1%}"),
-            ("  ratio to the database ceiling", f"{rate / ceilings['insert']:.1%}"),
-            (f"referral -> CaseAllocated, idle (n={len(idle)})", _latency(idle)),
-            (f"referral -> CaseAllocated, under an alert batch (n={len(busy)})", _latency(busy)),
-            (
-                f"backlog of {args.backlog:,} alerts ({args.backlog_tenancies:,} tenancies)",
-                f"produced in {produce_seconds:.0f} s; ingested {ingest_done - restarted:.0f} s "
-                f"after restart ({args.backlog / (ingest_done - restarted):,.0f} alerts/s); "
-                f"notifications caught up at {notes_done - restarted:.0f} s",
-            ),
         ]
+        if "latency" in parts:
+            idle = await referral_latencies(settings, referral_url, args.referrals)
+            print(f"  referral -> CaseAllocated idle: {_latency(idle)}", flush=True)
+            rows.append((f"referral -> CaseAllocated, idle (n={len(idle)})", _latency(idle)))
+        if "e2e" in parts:
+            e2e = await end_to_end_rate(settings, counts, args.alerts, "e2e", args.timeout)
+            rate = e2e["rate"]
+            for line in handler_profile(platform):
+                print(f"    {line}", flush=True)
+            rows += [
+                (
+                    f"alerts end to end ({e2e['completed']:,.0f} of {args.alerts:,} done)",
+                    f"{rate:,.0f} alerts/s (prevention referrals {e2e['referral_rate']:,.0f}/s, "
+                    f"notification records {e2e['notification_rate']:,.0f}/s)",
+                ),
+                ("  ratio to the Kafka ceiling", f"{rate / ceilings['relay']:.1%}"),
+                ("  ratio to the database ceiling", f"{rate / ceilings['insert']:.1%}"),
+            ]
+        if "load" in parts:
+            load = asyncio.create_task(
+                end_to_end_rate(settings, counts, args.alerts, "load", args.timeout)
+            )
+            await asyncio.sleep(2)
+            busy = await referral_latencies(settings, referral_url, args.referrals)
+            print(f"  referral -> CaseAllocated under load: {_latency(busy)}", flush=True)
+            await load
+            rows.append(
+                (f"referral -> CaseAllocated, under an alert batch (n={len(busy)})", _latency(busy))
+            )
+        if "backlog" in parts:
+            rows.append(await backlog_drain(args, settings, platform))
     finally:
         platform.stop()
         mail.stop()
@@ -397,6 +414,9 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=1_000_000)
     parser.add_argument("--backlog-tenancies", type=int, default=50_000)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per alert batch")
+    parser.add_argument(
+        "--parts", default="latency,e2e,load,backlog", help="which of latency,e2e,load,backlog"
+    )
     args = parser.parse_args()
     with real_stack() as infra:
         rows = asyncio.run(run(args, infra.kafka, infra.mongo_url))
