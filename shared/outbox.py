@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from shared.events.envelope import Envelope
 from shared.ids import new_id, stable_id
@@ -33,7 +33,6 @@ PENDING = "_outbox_pending"
 WRITTEN_AT = "_outbox_at"
 LEASE = "_outbox_lease"
 TOKEN = "_outbox_token"
-DUPLICATE_KEY = 11000
 
 log = get_logger(__name__)
 
@@ -102,29 +101,6 @@ async def write_once(
         )
     except DuplicateKeyError:
         return None  # upsert raced a document that already recorded this event
-
-
-def write_once_op(
-    doc_filter: dict[str, Any], update: dict[str, Any], *, event_id: str, upsert: bool = False
-) -> UpdateOne:
-    """`write_once` (without events) as one operation of `bulk_write_once`."""
-    return UpdateOne(
-        {**doc_filter, **unseen(event_id)},
-        merge_updates(update, mark_seen(event_id)),
-        upsert=upsert,
-    )
-
-
-async def bulk_write_once(collection: Collection, ops: Sequence[UpdateOne]) -> None:
-    """Apply many `write_once_op`s in one round trip. An upsert that meets a document which
-    recorded its event already fails on the duplicate `_id`: that is the repeat, skipped."""
-    if not ops:
-        return
-    try:
-        await collection.bulk_write(list(ops), ordered=False)
-    except BulkWriteError as exc:
-        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-            raise
 
 
 async def insert_with_events(

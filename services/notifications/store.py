@@ -24,10 +24,11 @@ from pymongo.errors import BulkWriteError
 from services.notifications.consent import ClientContact
 from services.notifications.routing import CaseFacts, OrgSettings
 from services.notifications.templates import DEFAULT_TEMPLATES, Template
+from shared.bulk import Upsert, bulk_upsert
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
-from shared.outbox import bulk_write_once, write_once, write_once_op
+from shared.outbox import write_once
 from shared.runtime import ServiceRuntime
 
 PENDING, SENDING, SENT, PARKED, SUPPRESSED = "pending", "sending", "sent", "parked", "suppressed"
@@ -90,15 +91,12 @@ class NotificationStore:
         )
 
     async def record_cases(self, facts: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
-        """`record_case` for (event id, case id, values) of a whole poll, in one round trip."""
-        await bulk_write_once(
+        """`record_case` for (event id, case id, values) of a whole poll, in a few round trips."""
+        await bulk_upsert(
             self.cases,
             [
-                write_once_op(
-                    {"_id": case_id},
-                    {"$set": _without_none(values)},
-                    event_id=event_id,
-                    upsert=True,
+                Upsert(case_id, {"$set": _without_none(values)}, _without_none(values)).once(
+                    event_id
                 )
                 for event_id, case_id, values in facts
             ],

@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.referral.repeat_cycle import Closure
 from services.referral.status import ReferralStatus, statuses_before
+from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.codes import ClosureReason
 from shared.events.envelope import Envelope
 from shared.ids import new_id
@@ -25,16 +26,6 @@ from shared.locks import KeyedLocks
 from shared.mongo import Collection, Document
 from shared.outbox import document_with_events, write_once
 from shared.runtime import ServiceRuntime
-
-DUPLICATE_KEY = 11000
-
-
-def _duplicate_ids(error: BulkWriteError) -> set[str]:
-    """The ids an unordered insert found taken; any other failure is raised again."""
-    failures = error.details.get("writeErrors", [])
-    if any(f.get("code") != DUPLICATE_KEY for f in failures):
-        raise error
-    return {f["op"]["_id"] for f in failures}
 
 
 class ReferralStore:
@@ -90,7 +81,7 @@ class ReferralStore:
         try:
             await self.referrals.insert_many(documents, ordered=False)
         except BulkWriteError as exc:
-            taken = _duplicate_ids(exc)
+            taken = duplicate_ids(exc)
             return [d for d in documents if d["_id"] not in taken]
         return documents
 
@@ -156,29 +147,26 @@ class ReferralStore:
     ) -> None:
         """(person id, referral id, organisation, possible matches) into the people index, in
         one bulk write. Idempotent: the sets only grow, so a retry adds nothing twice."""
-        ops: list[UpdateOne] = []
+        people: list[Upsert] = []
+        links: list[UpdateOne] = []
         for person_id, referral_id, organisation, possible_matches in entries:
-            update: dict[str, Any] = {
-                "$addToSet": {"referral_ids": referral_id, "organisations": organisation},
-                "$setOnInsert": {"created_at": at},
-            }
+            grow: dict[str, Any] = {"referral_ids": referral_id, "organisations": organisation}
             if possible_matches:
-                update["$addToSet"]["possible_matches"] = {"$each": list(possible_matches)}
-            ops.append(UpdateOne({"_id": person_id}, update, upsert=True))
-            ops.extend(
+                grow["possible_matches"] = {"$each": list(possible_matches)}
+            first = {
+                "referral_ids": [referral_id],
+                "organisations": [organisation],
+                "possible_matches": list(possible_matches),
+                "created_at": at,
+            }
+            people.append(Upsert(person_id, {"$addToSet": grow}, first))
+            links.extend(
                 UpdateOne({"_id": other}, {"$addToSet": {"possible_matches": person_id}})
                 for other in possible_matches
             )
-        if not ops:
-            return
-        try:
-            await self.people.bulk_write(ops, ordered=True)
-        except BulkWriteError as exc:
-            # Two upserts of one new person raced; replay from the failed one (the sets
-            # only grow, so repeating the ones before it changes nothing).
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
-            await self.people.bulk_write(ops, ordered=True)
+        await bulk_upsert(self.people, people)
+        if links:
+            await self.people.bulk_write(links, ordered=False)
 
     async def get_person(self, person_id: str) -> Document | None:
         return await self.people.find_one({"_id": person_id})

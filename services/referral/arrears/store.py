@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError
 from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancyState, case_key
 from services.referral.arrears.planning import TenancyPlan
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
+from shared.bulk import Upsert, bulk_upsert
 from shared.codes import RiskLevel
 from shared.events.envelope import Envelope
 from shared.ids import new_id
@@ -265,39 +266,26 @@ class ArrearsStore:
     # --- projection of cases by tenancy ----------------------------------------------------
 
     async def record_cases(self, changes: Sequence[CaseChange]) -> None:
-        """Move cases forward (never back), in one bulk write; idempotent, so redelivery
+        """Move cases forward (never back), in a few round trips; idempotent, so redelivery
         changes nothing."""
-        ops = [self._case_update(change, upsert=True) for change in changes]
-        if not ops:
-            return
-        try:
-            await self.tenancies.bulk_write(ops, ordered=False)
-        except BulkWriteError as exc:
-            # A duplicate key means the guard refused (already at or past this status) or
-            # another writer created the document meanwhile: without upsert, only the guard
-            # decides.
-            failures = exc.details.get("writeErrors", [])
-            if any(f.get("code") != 11000 for f in failures):
-                raise
-            retry = [self._case_update(changes[f["index"]], upsert=False) for f in failures]
-            await self.tenancies.bulk_write(retry, ordered=False)
-
-    def _case_update(self, change: CaseChange, upsert: bool) -> UpdateOne:
-        key = case_key(change.case_id)
-        not_behind = [s.value for s in CaseStatus if s.rank >= change.status.rank]
-        update: dict[str, Any] = {
-            "$set": {
-                f"cases.{key}": _case_body(CaseEntry(change.case_id, change.status, change.at))
-            },
-            "$inc": {"version": 1},
-        }
-        if upsert:
-            update["$setOnInsert"] = {"landlord": change.tenancy_id.split(":", 1)[0]}
-        return UpdateOne(
-            {"_id": change.tenancy_id, f"cases.{key}.status": {"$nin": not_behind}},
-            update,
-            upsert=upsert,
-        )
+        upserts = []
+        for change in changes:
+            key = case_key(change.case_id)
+            entry = _case_body(CaseEntry(change.case_id, change.status, change.at))
+            not_behind = [s.value for s in CaseStatus if s.rank >= change.status.rank]
+            upserts.append(
+                Upsert(
+                    change.tenancy_id,
+                    {"$set": {f"cases.{key}": entry}, "$inc": {"version": 1}},
+                    {
+                        "landlord": change.tenancy_id.split(":", 1)[0],
+                        "cases": {key: entry},
+                        "version": 1,
+                    },
+                    guard={f"cases.{key}.status": {"$nin": not_behind}},
+                )
+            )
+        await bulk_upsert(self.tenancies, upserts)
 
     # --- risk rules ------------------------------------------------------------------------
 
