@@ -75,14 +75,19 @@ async def produce_alerts(settings: HearthSettings, references: list[str]) -> flo
 
 
 async def group_lag(settings: HearthSettings, group: str, topic: Topic) -> int:
+    name = topic_name(topic, settings.topic_prefix)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka)
+    # Subscribed (without a group), so the topic's partitions are in its metadata: an
+    # unsubscribed consumer may know the topic's name but not its partitions, and a lag
+    # summed over no partitions is a false 0.
+    consumer = AIOKafkaConsumer(name, bootstrap_servers=settings.kafka)
     await admin.start()
     await consumer.start()
     try:
-        name = topic_name(topic, settings.topic_prefix)
-        await consumer.topics()  # loads the cluster metadata partitions_for_topic reads
-        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
+        known = consumer.partitions_for_topic(name)
+        if not known:
+            raise RuntimeError(f"{name}: no partitions known")
+        partitions = [TopicPartition(name, p) for p in known]
         ends = await consumer.end_offsets(partitions)
         committed = await admin.list_consumer_group_offsets(
             f"{settings.topic_prefix}{group}", partitions=partitions
