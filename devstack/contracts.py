@@ -115,7 +115,7 @@ def asyncapi_for(service: str) -> dict[str, Any]:
         }
 
     for consumer in runtime.consumers:
-        for model, _ in (entry for _, entry in sorted(consumer.handlers.items())):
+        for model in consumer.handled_types().values():
             add_operation(
                 "receive",
                 model,

@@ -111,6 +111,11 @@ class EventConsumer:
 
         return register
 
+    def handled_types(self) -> dict[str, type[EventData]]:
+        """Every event type this consumer handles, one at a time or in batches."""
+        entries = {**self.handlers, **self.batch_handlers}
+        return {type_name: model for type_name, (model, _) in sorted(entries.items())}
+
     def attach(self) -> None:
         """Subscribe on the broker; call before the broker starts."""
         subscriber = self.broker.subscriber(

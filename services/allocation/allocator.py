@@ -1,23 +1,50 @@
 """Allocation passes, reallocation and closure: the pure rules applied to the stored state.
 
-A pass offers the waiting cases of one organisation, best-ranked first, to the best matching
-caseworker. Each allocation, holding the case's lock (locks.py; always case before worker):
-1. claim the worker's hours with a guarded `find_one_and_update` (`free_hours >= h`, `$inc`)
-   holding the worker's lock, recording the case on the worker so the claim happens once;
-2. record the allocation on the entry with CaseAllocated in its outbox (write_once), flush.
-A crash between 1 and 2 leaves a claim on a worker for a waiting case: the next attempt finds
-it (`cases` on the worker) and completes the allocation with it.
+A pass offers waiting cases of one organisation, best-ranked first, to the best matching
+caseworker. An allocation is two guarded single-document writes, with no lock around them:
+1. claim the worker's hours with a guarded `find_one_and_update` (`free_hours >= h`, `$inc`),
+   recording the case on the worker so a worker claims a case once;
+2. record the allocation on the entry with CaseAllocated in its outbox (write_once, guarded
+   on `status: waiting`), flush.
+Two claimants racing for one case (two replicas) may both claim; one records, the other finds
+the case allocated to someone else (or closed) and releases its claim. A crash between 1 and 2
+leaves a claim on a worker for a waiting case: the next pass that reads the case finds it
+(`cases` on the worker) and completes the allocation with it. A second claim beside it is
+released only once older than CLAIM_GRACE (a younger one may be another claimant's, between
+its 1 and 2).
+
+Which cases a pass reads:
+- a full pass (`request`) reads the caseworkers; only when one of them has room does it ask
+  the database for the waiting cases that room could take (store.placeable), ranks just those
+  with the priority rules and offers them in order. It then records the organisation as
+  settled: no waiting case fits any worker.
+- Newly arrived cases (`place_arrivals`, a batch of ReferralAssessed) are offered on their own
+  while the organisation is settled: no capacity was freed since a full pass left every older
+  waiting case unplaceable, so none of those can take a worker now. Otherwise a full pass.
+Anything that frees capacity (a release, fewer hours, a caseworker created or changed) first
+moves the organisation's state version on (store.capacity_may_grow), then asks for a pass. A
+new day unsettles it too (leave ends). The sweep runs the passes that are due and, every
+RECOVER_EVERY, a full pass that also completes claims a crash left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.allocation.matching import STAGE_HOURS, CaseToPlace, Match, NoMatch, choose_worker
-from services.allocation.records import case_to_place, iso_date, worker_view
+from services.allocation.matching import (
+    STAGE_HOURS,
+    CaseToPlace,
+    Match,
+    NoMatch,
+    choose_worker,
+    open_room,
+)
+from services.allocation.records import aware, case_to_place, iso_date, worker_view
 from services.allocation.store import AllocationStore
 from services.allocation.waiting_list import rank_waiting
 from shared.codes import Route, Stage
@@ -30,9 +57,29 @@ from shared.runtime import ServiceRuntime
 
 SOURCE = "hearth.allocation"
 SWEEP_EVERY = timedelta(minutes=1)
+RECOVER_EVERY = timedelta(minutes=10)
 CLAIM_ATTEMPTS = 8
+CLAIM_GRACE = timedelta(seconds=60)
 
 log = get_logger(__name__)
+
+
+def _wall_clock() -> datetime:
+    # Claim ages are operational (crash recovery), so they use real time.
+    return datetime.now(UTC)
+
+
+def settled(state: Document | None, today: date) -> bool:
+    """Whether a full pass has left nothing placeable since capacity last grew, today."""
+    if state is None:
+        return False
+    version = state.get("version", 0)
+    return state.get("settled") == version and state.get("settled_on") == today.isoformat()
+
+
+def claim_is_stale(worker: Document, case_id: str, now: datetime) -> bool:
+    claimed_at = (worker.get("claimed_at") or {}).get(stable_id(case_id))
+    return claimed_at is None or aware(claimed_at) <= now - CLAIM_GRACE
 
 
 class AllocationError(Exception):
@@ -61,44 +108,88 @@ class Allocator:
     def __init__(self, runtime: ServiceRuntime, store: AllocationStore) -> None:
         self.runtime = runtime
         self.store = store
-        # Passes of one organisation run one at a time in this process; requests that arrive
-        # while one runs are served together by the next (coalescing), so a burst of 200
-        # referrals costs a few passes, not 200.
+        # Full passes of one organisation run one at a time in this process; requests that
+        # arrive while one runs are served together by the next (coalescing).
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._requested: dict[str, int] = defaultdict(int)
         self._completed: dict[str, int] = defaultdict(int)
+        self._recovered: dict[str, float] = {}  # organisation -> monotonic time of recovery
+        self._swept_once = False
         self.allocated = 0  # by this process, for metrics and tests
 
     # --- passes ---------------------------------------------------------------------------
 
-    async def request(self, organisation: str) -> None:
-        """Returns once a pass that started after this call has finished."""
+    async def request(
+        self, organisation: str, recover: bool = False, only_if_unsettled: bool = False
+    ) -> None:
+        """Returns once a full pass that started after this call has finished. With
+        `only_if_unsettled`, nothing is done while the organisation is settled."""
+        if only_if_unsettled and not recover:
+            state = await self.store.get_state(organisation)
+            if settled(state, self.runtime.clock.now().date()):
+                return
         self._requested[organisation] += 1
         mine = self._requested[organisation]
         async with self._locks[organisation]:
-            if self._completed[organisation] >= mine:
+            if self._completed[organisation] >= mine and not recover:
                 return
             started = self._requested[organisation]
-            await self.run_pass(organisation)
+            await self.run_pass(organisation, recover)
             self._completed[organisation] = started
 
-    async def run_pass(self, organisation: str) -> int:
+    async def run_pass(self, organisation: str, recover: bool = False) -> int:
         now = self.runtime.clock.now()
-        ranked = rank_waiting(await self.store.waiting(organisation), now)
-        if not ranked:
+        today = now.date()
+        state = await self.store.get_state(organisation)
+        version = int((state or {}).get("version", 0))
+        workers = {w["_id"]: w for w in await self.store.list_workers(organisation)}
+        room = open_room([worker_view(w) for w in workers.values()], today)
+        allocated = 0
+        if room or recover:
+            held = [c for w in workers.values() for c in w.get("cases", [])]
+            entries = await self.store.placeable(
+                organisation, {s.value: h for s, h in room.items()}, held
+            )
+            allocated = await self._offer(entries, workers, now)
+        await self.store.settle(organisation, version, today)
+        return allocated
+
+    async def place_arrivals(self, organisation: str, entries: Sequence[Document]) -> int:
+        """Offer cases that just joined the waiting list. While the organisation is settled
+        they are the only cases that can be placed, so the rest of the list is not read."""
+        if not entries:
+            return 0
+        now = self.runtime.clock.now()
+        if not settled(await self.store.get_state(organisation), now.date()):
+            await self.request(organisation)
             return 0
         workers = {w["_id"]: w for w in await self.store.list_workers(organisation)}
-        teams = {t["_id"]: t for t in await self.store.list_teams(organisation)}
+        return await self._offer(entries, workers, now)
+
+    async def sweep(self) -> None:
+        """Passes that are due: an unsettled organisation (a new day, a pass that failed) and,
+        every RECOVER_EVERY, one that completes claims a crash left."""
+        organisations = set(await self.store.known_organisations())
+        if not self._swept_once:  # entries from before the state was kept
+            organisations.update(await self.store.waiting_organisations())
+            self._swept_once = True
+        clock = time.monotonic()
+        for organisation in sorted(organisations):
+            last = self._recovered.get(organisation)
+            recover = last is None or clock - last >= RECOVER_EVERY.total_seconds()
+            if recover:
+                self._recovered[organisation] = clock
+            await self.request(organisation, recover=recover, only_if_unsettled=True)
+
+    async def _offer(
+        self, entries: Sequence[Document], workers: dict[str, Document], now: datetime
+    ) -> int:
+        teams: dict[str, Document] = {}
         allocated = 0
-        for entry, _ in ranked:
+        for entry, _ in rank_waiting(entries, now):
             if await self._allocate(entry, workers, teams, now):
                 allocated += 1
         return allocated
-
-    async def sweep(self) -> None:
-        """Every organisation with cases waiting gets a pass (leave ended, a crash left work)."""
-        for organisation in await self.store.waiting_organisations():
-            await self.request(organisation)
 
     async def _allocate(
         self,
@@ -109,26 +200,29 @@ class Allocator:
     ) -> bool:
         case = case_to_place(entry)
         case_id = case.case_id
-        claimed_before = any(case_id in w.get("cases", []) for w in workers.values())
-        if not claimed_before and isinstance(self._choose(case, workers, now.date()), NoMatch):
+        organisation = entry["organisation"]
+        holders = [w for w in workers.values() if case_id in w.get("cases", [])]
+        if holders:  # a claim an interrupted attempt (or a racing one) made: complete it
+            claimed: Document | None = holders[0]
+            wall = _wall_clock()
+            for extra in holders[1:]:
+                if claim_is_stale(extra, case_id, wall):
+                    released = await self.release(extra["_id"], case_id, organisation)
+                    workers[extra["_id"]] = released or extra
+        elif isinstance(self._choose(case, workers, now.date()), NoMatch):
             return False  # nobody has room: no write at all
-        async with self.store.locks.hold(f"case:{case_id}"):
-            current = await self.store.get_case(case_id)
-            if current is None or current["status"] != "waiting":
-                return False  # allocated or closed meanwhile
-            claimed = await self._recover_claim(case_id)
-            if claimed is None:
-                claimed = await self._claim(case_to_place(current), workers, now.date())
-            if claimed is None:
-                return False
-            workers[claimed["_id"]] = claimed
-            return await self._record(current, claimed, teams, now)
+        else:
+            claimed = await self._claim(case, organisation, workers, now.date())
+        if claimed is None:
+            return False
+        workers[claimed["_id"]] = claimed
+        return await self._record(entry, claimed, teams, now)
 
     def _choose(self, case: CaseToPlace, workers: dict[str, Document], today: date) -> Any:
         return choose_worker(case, [worker_view(w) for w in workers.values()], today)
 
     async def _claim(
-        self, case: CaseToPlace, workers: dict[str, Document], today: date
+        self, case: CaseToPlace, organisation: str, workers: dict[str, Document], today: date
     ) -> Document | None:
         for _ in range(CLAIM_ATTEMPTS):
             choice = self._choose(case, workers, today)
@@ -143,25 +237,17 @@ class Allocator:
                 workers.pop(choice.worker_id, None)
             else:
                 workers[choice.worker_id] = fresh
+        # Still placeable after every attempt: let a full pass look at it again.
+        await self.store.capacity_may_grow(organisation)
         return None
 
     async def claim(self, worker_id: str, case_id: str, hours: float) -> Document | None:
-        async with self.store.locks.hold(f"worker:{worker_id}"):
-            return await self.store.claim(worker_id, case_id, hours)
+        return await self.store.claim(worker_id, case_id, hours, _wall_clock())
 
-    async def release(self, worker_id: str, case_id: str) -> Document | None:
-        async with self.store.locks.hold(f"worker:{worker_id}"):
-            worker = await self.store.workers.find_one({"_id": worker_id})
-            if worker is None or case_id not in worker.get("cases", []):
-                return None
-            return await self.store.release(worker, case_id)
-
-    async def _recover_claim(self, case_id: str) -> Document | None:
-        """A claim an interrupted attempt made for this case, kept; any second one released."""
-        holders = await self.store.workers_holding(case_id)
-        for extra in holders[1:]:
-            await self.release(extra["_id"], case_id)
-        return holders[0] if holders else None
+    async def release(self, worker_id: str, case_id: str, organisation: str) -> Document | None:
+        """Give the hours back, once; capacity grows, so the organisation is unsettled first."""
+        await self.store.capacity_may_grow(organisation)
+        return await self.store.release(worker_id, case_id)
 
     async def _record(
         self,
@@ -171,10 +257,10 @@ class Allocator:
         now: datetime,
     ) -> bool:
         case_id = entry["_id"]
-        team = teams.get(worker["team_id"]) or await self.store.get_team(
-            entry["organisation"], worker["team_id"]
-        )
-        team = team or {}
+        team_id = worker["team_id"]
+        if team_id not in teams:
+            teams[team_id] = await self.store.get_team(entry["organisation"], team_id) or {}
+        team = teams[team_id]
         hours = float(worker["case_hours"][stable_id(case_id)])
         stage = Stage(entry.get("stage", Stage.STAGE_1))
         allocation = {
@@ -205,8 +291,12 @@ class Allocator:
         )
         event = self._event(entry, data, stable_id(case_id, SOURCE, "CaseAllocated"), now)
         recorded = await self.store.record_allocation(case_id, allocation, event)
-        if recorded is None:  # not waiting any more (we hold its lock, so this is defensive)
-            await self.release(worker["_id"], case_id)
+        if recorded is None:
+            # Allocated by another claimant (possibly with this very claim) or closed.
+            current = await self.store.get_case(case_id)
+            lead = ((current or {}).get("allocation") or {}).get("worker_id")
+            if (current or {}).get("status") != "allocated" or lead != worker["_id"]:
+                await self.release(worker["_id"], case_id, entry["organisation"])
             return False
         self.allocated += 1
         await self.runtime.relay.flush(self.store.cases, recorded)
@@ -234,10 +324,7 @@ class Allocator:
         to_worker_id: str | None,
         cover_until: date | None,
     ) -> Document:
-        async with self.store.locks.hold(f"case:{case_id}"):
-            recorded = await self._reallocate(
-                organisation, case_id, reason, to_worker_id, cover_until
-            )
+        recorded = await self._reallocate(organisation, case_id, reason, to_worker_id, cover_until)
         await self.request(organisation)  # the hours freed may take a waiting case
         return recorded
 
@@ -300,11 +387,11 @@ class Allocator:
         event_id = stable_id(case_id, SOURCE, "CaseReallocated", str(version + 1))
         event = self._event(entry, data, event_id, now)
         recorded = await self.store.record_reallocation(case_id, version, allocation, event)
-        if recorded is None:
-            await self.release(target, case_id)
+        if recorded is None:  # another reallocation (or a closure) moved it first
+            await self.release(target, case_id, organisation)
             raise Conflict("case_id", "the case changed meanwhile; try again")
         await self.runtime.relay.flush(self.store.cases, recorded)
-        await self.release(previous, case_id)
+        await self.release(previous, case_id, organisation)
         return recorded
 
     async def _explicit_target(
@@ -320,11 +407,13 @@ class Allocator:
         return worker_id
 
     async def reconcile(self, entry: Document) -> None:
-        """Release claims on the case by anyone but its lead worker (left by a crash)."""
+        """Release claims on the case by anyone but its lead worker left by a crash (older than
+        CLAIM_GRACE: a younger one may belong to a reallocation in flight)."""
         lead = (entry.get("allocation") or {}).get("worker_id")
+        wall = _wall_clock()
         for holder in await self.store.workers_holding(entry["_id"]):
-            if holder["_id"] != lead or entry.get("status") != "allocated":
-                await self.release(holder["_id"], entry["_id"])
+            if holder["_id"] != lead and claim_is_stale(holder, entry["_id"], wall):
+                await self.release(holder["_id"], entry["_id"], entry["organisation"])
 
     # --- stage changes ---------------------------------------------------------------------
 
@@ -332,37 +421,56 @@ class Allocator:
         self, case_id: str, event_id: str, stage: Stage, target_hours: float
     ) -> bool:
         """The worker's commitment follows the case's stage (Stage 3 needs fewer hours). More
-        hours are taken only if the worker has them; otherwise the commitment stays."""
+        hours are taken only if the worker has them; otherwise the commitment stays. The hours
+        change is one update guarded on the hours it replaces; the stage is recorded once
+        (inbox), guarded on the lead worker, and looked at again if the case moved between."""
         low, high = STAGE_HOURS[stage]
         wanted = min(high, max(low, target_hours))
-        async with self.store.locks.hold(f"case:{case_id}"):
+        for _ in range(CLAIM_ATTEMPTS):
             entry = await self.store.get_case(case_id)
             if entry is None or entry["status"] != "allocated":
                 return False
+            organisation = entry["organisation"]
             worker_id = entry["allocation"]["worker_id"]
-            async with self.store.locks.hold(f"worker:{worker_id}"):
-                hours = await self.store.change_hours(worker_id, case_id, wanted)
+            fewer = wanted < float(entry["allocation"].get("hours", wanted))
+            if fewer:
+                await self.store.capacity_may_grow(organisation)
+            hours = await self.store.change_hours(worker_id, case_id, wanted)
             if hours is None:
-                return False
+                continue  # reallocated meanwhile: the new lead worker holds the hours
             if hours != wanted:
                 log.warning("allocation.stage_hours_kept", case_id=case_id, hours=hours)
-            await self.store.record_stage(case_id, stage.value, hours, event_id)
-            organisation = entry["organisation"]
-        await self.request(organisation)  # hours given back may take a waiting case
-        return True
+            recorded = await self.store.record_stage(
+                case_id, worker_id, stage.value, hours, event_id
+            )
+            if recorded is None and await self._moved(case_id, worker_id, event_id):
+                continue
+            if fewer:
+                await self.request(organisation, only_if_unsettled=True)
+            return True
+        raise RuntimeError(f"stage change of {case_id} kept racing reallocations; retried")
+
+    async def _moved(self, case_id: str, worker_id: str, event_id: str) -> bool:
+        current = await self.store.get_case(case_id)
+        if current is None or current.get("status") != "allocated":
+            return False
+        if event_id in current.get("_inbox", []):
+            return False  # a repeat: already recorded
+        return (current.get("allocation") or {}).get("worker_id") != worker_id
 
     # --- closure --------------------------------------------------------------------------
 
     async def close(self, case_id: str, event_id: str, fields: dict[str, Any]) -> bool:
-        """Free the lead worker's hours (once) and take the case off the lists."""
-        async with self.store.locks.hold(f"case:{case_id}"):
-            entry = await self.store.get_case(case_id)
-            if entry is None:
-                return False
-            # Release first: a redelivered CaseClosed finds nothing to release, changes nothing.
-            for holder in await self.store.workers_holding(case_id):
-                await self.release(holder["_id"], case_id)
-            await self.store.record_closure(case_id, fields, event_id)
-            await self.store.drop_review(case_id)
-        await self.request(entry["organisation"])
+        """Take the case off the lists, then free the hours of whoever holds it. Closed first,
+        so a pass racing the closure cannot record an allocation after the release; a
+        redelivered CaseClosed finds nothing to release and changes nothing."""
+        entry = await self.store.get_case(case_id)
+        if entry is None:
+            return False
+        organisation = entry["organisation"]
+        await self.store.record_closure(case_id, fields, event_id)
+        for holder in await self.store.workers_holding(case_id):
+            await self.release(holder["_id"], case_id, organisation)
+        await self.store.drop_review(case_id)
+        await self.request(organisation, only_if_unsettled=True)
         return True

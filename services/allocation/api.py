@@ -236,11 +236,12 @@ async def create_caseworker(
         "cover_worker_id": None,
         "created_at": _now(request),
     }
+    await store.capacity_may_grow(caller.organisation)  # new hours may take waiting cases
     try:
         await store.insert_worker(doc)
     except DuplicateKeyError as exc:
         raise HTTPException(409, "id: a caseworker with this id exists") from exc
-    await _allocator(request).request(caller.organisation)  # new hours take waiting cases
+    await _allocator(request).request(caller.organisation)
     fresh = await store.get_worker(caller.organisation, worker_id)
     return worker_out(fresh or doc, _now(request))
 
@@ -275,16 +276,18 @@ async def update_caseworker(
     )
     if "specialisms" in plain:
         plain["specialisms"] = list(dict.fromkeys(str(s) for s in plain["specialisms"]))
-    async with store.locks.hold(f"worker:{worker_id}"):
-        worker = await store.get_worker(org, worker_id)
-        if worker is None:
-            raise HTTPException(404, "worker_id: no such caseworker in your organisation")
-        guard, update = _capacity_change(worker, body)
-        if plain:
-            update.setdefault("$set", {}).update(plain)
-        if not update:
-            return worker_out(worker, _now(request))
-        updated = await store.update_worker(org, worker_id, guard, update)
+    worker = await store.get_worker(org, worker_id)
+    if worker is None:
+        raise HTTPException(404, "worker_id: no such caseworker in your organisation")
+    # Guarded on the contract it read and on the hours and slots free at the moment of the
+    # update (one atomic write), so a claim racing it can never be over-committed.
+    guard, update = _capacity_change(worker, body)
+    if plain:
+        update.setdefault("$set", {}).update(plain)
+    if not update:
+        return worker_out(worker, _now(request))
+    await store.capacity_may_grow(org)
+    updated = await store.update_worker(org, worker_id, guard, update)
     if updated is None:
         raise HTTPException(409, _capacity_refusal(worker, body))
     await _allocator(request).request(org)  # more hours or a new skill may place cases
@@ -342,8 +345,8 @@ async def set_availability(
         "leave_to": iso_date(body.leave_to),
         "cover_worker_id": body.cover_worker_id,
     }
-    async with store.locks.hold(f"worker:{worker_id}"):
-        updated = await store.update_worker(org, worker_id, {}, {"$set": changes})
+    await store.capacity_may_grow(org)
+    updated = await store.update_worker(org, worker_id, {}, {"$set": changes})
     if updated is None:
         raise HTTPException(404, "worker_id: no such caseworker in your organisation")
     await _allocator(request).request(org)  # back from leave: takes cases again

@@ -1,6 +1,9 @@
-"""Thin event handlers: check the input, record it once, ask the allocator for a pass."""
+"""Thin event handlers: check the input, record it once, ask the allocator to place it."""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
 
 from services.allocation.allocator import Allocator
 from services.allocation.records import iso_date
@@ -15,9 +18,30 @@ from shared.events.catalogue import (
     TenancyAtRisk,
 )
 from shared.events.envelope import Envelope
+from shared.mongo import Document
 from shared.runtime import ServiceRuntime
 
 WAITING_ROUTES = (Route.SUPPORT, Route.RECONNECTION)
+
+
+def waiting_fields(envelope: Envelope, data: ReferralAssessed, now: datetime) -> Document:
+    return {
+        "organisation": envelope.organisation,
+        "person_id": data.person_id,
+        "route": data.route.value,
+        "stage": Stage.STAGE_1.value,
+        "support_needs": [n.value for n in data.support_needs],
+        "date_facing_homelessness": iso_date(data.date_facing_homelessness),
+        "legal_stage": data.legal_stage.value,
+        "risk_level": data.risk_level.value if data.risk_level else None,
+        "repeat_cycle": data.repeat_cycle,
+        "tenancy_id": data.tenancy_id,
+        "referrer_organisation": data.referrer.organisation,
+        "received_at": data.received_at,
+        "waiting_since": now,
+        "correlation_id": envelope.correlationid,
+        "assessed_event_id": envelope.id,
+    }
 
 
 def register(
@@ -26,32 +50,29 @@ def register(
     store: AllocationStore,
     allocator: Allocator,
 ) -> None:
-    @consumer.on(ReferralAssessed)
-    async def referral_assessed(envelope: Envelope, data: ReferralAssessed) -> None:
-        if data.route not in WAITING_ROUTES:
-            return  # redirected or declined: not ours
-        if not data.case_id.strip():
-            raise PermanentError("data.case_id: must not be empty")
-        fields = {
-            "organisation": envelope.organisation,
-            "person_id": data.person_id,
-            "route": data.route.value,
-            "stage": Stage.STAGE_1.value,
-            "support_needs": [n.value for n in data.support_needs],
-            "date_facing_homelessness": iso_date(data.date_facing_homelessness),
-            "legal_stage": data.legal_stage.value,
-            "risk_level": data.risk_level.value if data.risk_level else None,
-            "repeat_cycle": data.repeat_cycle,
-            "tenancy_id": data.tenancy_id,
-            "referrer_organisation": data.referrer.organisation,
-            "received_at": data.received_at,
-            "waiting_since": runtime.clock.now(),
-            "correlation_id": envelope.correlationid,
-            "assessed_event_id": envelope.id,
-        }
-        async with store.locks.hold(f"case:{data.case_id}"):
-            await store.enter_waiting_list(data.case_id, fields, envelope.id)
-        await allocator.request(envelope.organisation)
+    @consumer.on_batch(ReferralAssessed)
+    async def referrals_assessed(events: list[tuple[Envelope, ReferralAssessed]]) -> None:
+        # One call per poll: the new entries go in with one bulk insert per organisation, then
+        # are offered to workers. A bad event is raised after the good ones are entered; the
+        # consumer then handles the batch one event at a time, where the good ones are
+        # repeats (still offered if waiting) and the bad one is dead-lettered alone.
+        now = runtime.clock.now()
+        arrivals: dict[str, list[tuple[str, Document, str]]] = defaultdict(list)
+        problems: list[PermanentError] = []
+        for envelope, data in events:
+            if data.route not in WAITING_ROUTES:
+                continue  # redirected or declined: not ours
+            if not data.case_id.strip():
+                problems.append(PermanentError("data.case_id: must not be empty"))
+                continue
+            arrivals[envelope.organisation].append(
+                (data.case_id, waiting_fields(envelope, data, now), envelope.id)
+            )
+        for organisation, items in arrivals.items():
+            entered = await store.enter_many(items)
+            await allocator.place_arrivals(organisation, entered)
+        if problems:
+            raise problems[0]
 
     @consumer.on(TenancyAtRisk)
     async def tenancy_at_risk(envelope: Envelope, data: TenancyAtRisk) -> None:

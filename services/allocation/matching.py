@@ -3,7 +3,7 @@ room for the stage's weekly hours. The atomic claim of those hours lives in stor
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -118,3 +118,22 @@ def choose_worker(
         key=lambda w: (-len(w.specialisms & wanted), -w.free_hours, w.open_cases, w.worker_id),
     )
     return Match(best.worker_id, best.team_id, hours, best.specialisms & wanted)
+
+
+def open_room(workers: Iterable[WorkerView], today: date) -> dict[Specialism, float]:
+    """For each specialism, the most hours one caseworker holding it has free today (present,
+    with a caseload slot). A waiting case can be placed only if one of its wanted specialisms
+    is here with at least its hours; empty means no pass can place anything."""
+    room: dict[Specialism, float] = {}
+    for worker in workers:
+        if not worker.available(today) or worker.free_slots < 1 or worker.free_hours <= 0:
+            continue
+        for specialism in worker.specialisms:
+            room[specialism] = max(room.get(specialism, 0.0), worker.free_hours)
+    return room
+
+
+def may_place(wanted: Iterable[Specialism], hours: float, room: Mapping[Specialism, float]) -> bool:
+    """Whether `open_room` leaves a chance for a case (the query the allocator asks the
+    database, as a pure rule)."""
+    return any(room.get(s, -1.0) >= hours for s in wanted)

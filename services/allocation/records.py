@@ -85,3 +85,11 @@ def case_to_place(doc: Document) -> CaseToPlace:
         stage=Stage(doc.get("stage", Stage.STAGE_1)),
         risk_level=effective_risk(doc),
     )
+
+
+def placement_fields(doc: Document) -> Document:
+    """What the allocator's query matches on, stored on a waiting entry and computed again
+    whenever its inputs change (route, needs, stage, a raised risk): the specialisms that may
+    lead it and the weekly hours it needs."""
+    case = case_to_place(doc)
+    return {"wanted": sorted(s.value for s in case.wanted), "hours": case.hours}

@@ -9,18 +9,28 @@
 - `cases`: one entry per case: waiting, allocated or closed, with its facts for the priority
   function and its allocation. Events leave through this collection's outbox.
 - `reviews`: open cases whose review is weighed against the waiting list.
-- `locks`: see locks.py; capacity and case-entry writes are made holding them.
+- `allocation_state`: one small document per organisation: `version` goes up before any
+  change that can free capacity (a release, fewer hours, a new or changed caseworker) and
+  `settled`/`settled_on` record the version and day a full pass last left no waiting case
+  placeable. While they agree, only newly arrived cases can be placed (allocator.py).
+
+There are no locks: every write that must not race is one guarded single-document update,
+atomic on MongoDB and on the patched FerretDB (tests/shared/test_database_atomicity.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.allocation.locks import Locks
+from services.allocation.records import placement_fields
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
+from shared.inbox import INBOX_FIELD
 from shared.mongo import Collection, Document
 from shared.outbox import write_once
 from shared.runtime import ServiceRuntime
@@ -31,13 +41,23 @@ def hours_key(case_id: str) -> str:
     return f"case_hours.{stable_id(case_id)}"
 
 
+def claimed_key(case_id: str) -> str:
+    return f"claimed_at.{stable_id(case_id)}"
+
+
+# Bounds one request's size (bulk writes of any size work on the devstack FerretDB build).
+BULK_CHUNK = 1000
+# A waiting entry's bulky fields a pass does not need.
+PASS_PROJECTION = {INBOX_FIELD: 0, "_outbox": 0, "history": 0}
+
+
 class AllocationStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.teams: Collection = runtime.collection("teams")
         self.workers: Collection = runtime.collection("caseworkers")
         self.cases: Collection = runtime.collection("cases", outbox=True)
         self.reviews: Collection = runtime.collection("reviews")
-        self.locks = Locks(runtime.collection("locks"))
+        self.state: Collection = runtime.collection("allocation_state")
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
@@ -95,10 +115,11 @@ class AllocationStore:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def claim(self, worker_id: str, case_id: str, hours: float) -> Document | None:
+    async def claim(
+        self, worker_id: str, case_id: str, hours: float, now: datetime
+    ) -> Document | None:
         """Take `hours` of the worker's free hours and one caseload slot for the case, only if
-        they are there and the worker does not hold the case already. Atomic on MongoDB; on
-        FerretDB only while holding the worker's lock (see locks.py)."""
+        they are there and the worker does not hold the case already: one atomic update."""
         return await self.workers.find_one_and_update(
             {
                 "_id": worker_id,
@@ -110,28 +131,39 @@ class AllocationStore:
             {
                 "$inc": {"free_hours": -hours, "open_cases": 1, "free_slots": -1},
                 "$addToSet": {"cases": case_id},
-                "$set": {hours_key(case_id): hours},
+                "$set": {hours_key(case_id): hours, claimed_key(case_id): now},
             },
             return_document=ReturnDocument.AFTER,
         )
 
-    async def release(self, worker: Document, case_id: str) -> Document | None:
-        """Give back the hours the worker holds for the case; once only. Hold the lock."""
-        hours = float((worker.get("case_hours") or {}).get(stable_id(case_id), 0.0))
-        return await self.workers.find_one_and_update(
-            {"_id": worker["_id"], "cases": case_id},
-            {
-                "$inc": {"free_hours": hours, "open_cases": -1, "free_slots": 1},
-                "$pull": {"cases": case_id},
-                "$unset": {hours_key(case_id): ""},
-            },
-            return_document=ReturnDocument.AFTER,
-        )
+    async def release(self, worker_id: str, case_id: str) -> Document | None:
+        """Give back the hours the worker holds for the case; once only. The update is guarded
+        on the hours it gives back, so a concurrent change of those hours is never lost."""
+        for _ in range(8):
+            worker = await self.workers.find_one({"_id": worker_id, "cases": case_id})
+            if worker is None:
+                return None
+            held = (worker.get("case_hours") or {}).get(stable_id(case_id))
+            guard: dict[str, Any] = {"_id": worker_id, "cases": case_id, hours_key(case_id): held}
+            if held is None:
+                guard[hours_key(case_id)] = {"$exists": False}
+            released = await self.workers.find_one_and_update(
+                guard,
+                {
+                    "$inc": {"free_hours": float(held or 0.0), "open_cases": -1, "free_slots": 1},
+                    "$pull": {"cases": case_id},
+                    "$unset": {hours_key(case_id): "", claimed_key(case_id): ""},
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+            if released is not None:
+                return released
+        raise RuntimeError(f"release of {case_id} from {worker_id} kept racing; retried")
 
     async def change_hours(self, worker_id: str, case_id: str, hours: float) -> float | None:
         """Set the worker's hours for the case to `hours` if the difference is free; returns
         the hours now committed (unchanged if not), None if the worker does not hold it.
-        Idempotent: a repeat finds the hours already set. Hold the worker's lock."""
+        Idempotent: a repeat finds the hours already set; guarded on the hours it read."""
         worker = await self.workers.find_one({"_id": worker_id, "cases": case_id})
         if worker is None:
             return None
@@ -157,26 +189,71 @@ class AllocationStore:
     ) -> Document | None:
         """A new waiting entry; a case already known (by any earlier ReferralAssessed) is
         left as it is, so a repeat never queues or allocates it twice."""
-        return await write_once(
+        entered = await write_once(
             self.cases,
             {"_id": case_id, "status": {"$exists": False}},
             {"$set": {**fields, "status": "waiting"}},
             event_id=event_id,
             upsert=True,
         )
+        return await self.refresh_placement(entered)
+
+    async def enter_many(self, arrivals: Sequence[tuple[str, Document, str]]) -> list[Document]:
+        """Many `(case_id, fields, event_id)` at once: one `insert_many` for the cases not seen
+        before; the few that exist (a repeat, a re-assessment, a risk signal that came first)
+        go through `enter_waiting_list`. Returns every arrival that is waiting now, new or
+        not, so a batch handled again after a crash still places what it entered."""
+        documents: dict[str, Document] = {}
+        for case_id, fields, event_id in arrivals:
+            if case_id in documents:
+                continue  # the same case twice in one batch: the first entry stands
+            doc = {"_id": case_id, **fields, "status": "waiting", INBOX_FIELD: [event_id]}
+            documents[case_id] = {**doc, **placement_fields(doc)}
+        existing: set[str] = set()
+        items = list(documents.values())
+        for start in range(0, len(items), BULK_CHUNK):
+            try:
+                await self.cases.insert_many(items[start : start + BULK_CHUNK], ordered=False)
+            except BulkWriteError as exc:
+                for error in exc.details.get("writeErrors", []):
+                    if error.get("code") != 11000:
+                        raise
+                    existing.add(items[start + int(error["index"])]["_id"])
+        waiting = [doc for case_id, doc in documents.items() if case_id not in existing]
+        first_event = {}
+        for case_id, fields, event_id in arrivals:
+            first_event.setdefault(case_id, (fields, event_id))
+        for case_id in existing:
+            fields, event_id = first_event[case_id]
+            entered = await self.enter_waiting_list(case_id, fields, event_id)
+            current = entered or await self.get_case(case_id)
+            if current is not None and current.get("status") == "waiting":
+                waiting.append(current)
+        return waiting
+
+    async def refresh_placement(self, doc: Document | None) -> Document | None:
+        """Store the placement fields again if their inputs changed (a raised risk)."""
+        if doc is None or doc.get("status") != "waiting":
+            return doc
+        fields = placement_fields(doc)
+        if all(doc.get(k) == v for k, v in fields.items()):
+            return doc
+        await self.cases.update_one({"_id": doc["_id"], "status": "waiting"}, {"$set": fields})
+        return {**doc, **fields}
 
     async def add_risk_signal(
         self, case_id: str, signal: Document, event_id: str, create: bool
     ) -> Document | None:
         """Record a TenancyAtRisk on the case; `create` keeps it for a case whose
         ReferralAssessed has not arrived yet (the prevention referral the alert raised)."""
-        return await write_once(
+        recorded = await write_once(
             self.cases,
             {"_id": case_id},
             {"$push": {"risk_signals": signal}},
             event_id=event_id,
             upsert=create,
         )
+        return await self.refresh_placement(recorded)
 
     async def get_case(self, case_id: str, organisation: str | None = None) -> Document | None:
         query: dict[str, Any] = {"_id": case_id, "status": {"$exists": True}}
@@ -187,8 +264,49 @@ class AllocationStore:
     async def waiting(self, organisation: str) -> list[Document]:
         return await self.cases.find({"organisation": organisation, "status": "waiting"}).to_list()
 
+    async def placeable(
+        self, organisation: str, room: Mapping[str, float], held: Iterable[str]
+    ) -> list[Document]:
+        """The waiting cases a pass could place: one of their wanted specialisms has a worker
+        with their hours free (`room`, from matching.open_room), or a worker already holds a
+        claim for them (`held`: a crash between claim and record), or they were entered
+        before placement fields were stored."""
+        either: list[Document] = [
+            {"wanted": specialism, "hours": {"$lte": hours}} for specialism, hours in room.items()
+        ]
+        either.append({"wanted": {"$exists": False}})
+        held_ids = sorted(set(held))
+        if held_ids:
+            either.append({"_id": {"$in": held_ids}})
+        query = {"organisation": organisation, "status": "waiting", "$or": either}
+        return await self.cases.find(query, PASS_PROJECTION).to_list()
+
     async def waiting_organisations(self) -> list[str]:
         return [str(o) for o in await self.cases.distinct("organisation", {"status": "waiting"})]
+
+    # --- per-organisation allocation state --------------------------------------------------
+
+    async def known_organisations(self) -> list[str]:
+        return [str(d["_id"]) async for d in self.state.find({}, {"_id": 1})]
+
+    async def get_state(self, organisation: str) -> Document | None:
+        return await self.state.find_one({"_id": organisation})
+
+    async def capacity_may_grow(self, organisation: str) -> None:
+        """Before capacity is freed: passes that place only new arrivals stop trusting that
+        no waiting case fits until a full pass settles the organisation again."""
+        await self.state.update_one({"_id": organisation}, {"$inc": {"version": 1}}, upsert=True)
+
+    async def settle(self, organisation: str, version: int, today: date) -> None:
+        """A full pass that started at `version` left nothing placeable: recorded only if no
+        capacity was freed meanwhile."""
+        change = {"$set": {"settled": version, "settled_on": today.isoformat()}}
+        try:  # the first pass of an organisation creates its state
+            await self.state.update_one(
+                {"_id": organisation, "version": version}, change, upsert=not version
+            )
+        except DuplicateKeyError:
+            pass  # the state exists at another version: capacity was freed meanwhile
 
     async def count_open(self, organisation: str) -> int:
         return await self.cases.count_documents(
@@ -198,7 +316,7 @@ class AllocationStore:
     async def record_allocation(
         self, case_id: str, allocation: Document, event: Envelope
     ) -> Document | None:
-        """Waiting -> allocated, with CaseAllocated in the outbox. Call holding the case lock."""
+        """Waiting -> allocated, with CaseAllocated in the outbox; once, by one claimant."""
         return await write_once(
             self.cases,
             {"_id": case_id, "status": "waiting"},
@@ -221,11 +339,11 @@ class AllocationStore:
         )
 
     async def record_stage(
-        self, case_id: str, stage: str, hours: float, event_id: str
+        self, case_id: str, worker_id: str, stage: str, hours: float, event_id: str
     ) -> Document | None:
         return await write_once(
             self.cases,
-            {"_id": case_id, "status": "allocated"},
+            {"_id": case_id, "status": "allocated", "allocation.worker_id": worker_id},
             {"$set": {"stage": stage, "allocation.stage": stage, "allocation.hours": hours}},
             event_id=event_id,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -287,6 +288,10 @@ async def test_a_claim_left_by_a_crash_is_completed_not_repeated(
         await service.team()
         await service.worker("gen", "generalist", hours=10.0)
         store = service.runtime.allocation_store
+        # The startup sweep is over once it has scheduled the next one (the manual clock never
+        # reaches that): no pass may run between the crash below and the recovery.
+        timers = service.runtime.db["timers"]
+        await wait_for(lambda: _count_at_least(timers, 2), timeout=10)
         fields = {
             "organisation": "derby-homes",
             "person_id": "person-crashed",
@@ -297,7 +302,7 @@ async def test_a_claim_left_by_a_crash_is_completed_not_repeated(
         }
         await store.enter_waiting_list("crashed", fields, "event-1")
         # A replica claimed the hours, then died before recording the allocation.
-        assert await store.claim("gen", "crashed", 2.0) is not None
+        assert await store.claim("gen", "crashed", 2.0, START) is not None
         await service.runtime.allocator.request("derby-homes")
         case = await service.get("/v1/cases/crashed")
         assert case["status"] == "allocated" and case["allocation"]["worker_id"] == "gen"
@@ -344,3 +349,7 @@ async def test_stage_change_moves_the_committed_hours(make_settings) -> None:
         assert case["stage"] == "stage_3" and case["allocation"]["hours"] == 1.0
     finally:
         await service.stop()
+
+
+async def _count_at_least(collection: Any, n: int) -> bool:
+    return bool(await collection.count_documents({}) >= n)

@@ -14,8 +14,11 @@ from services.allocation.matching import (
     NoMatch,
     WorkerView,
     choose_worker,
+    may_place,
+    open_room,
     target_hours,
 )
+from services.allocation.records import placement_fields
 from services.allocation.specialisms import Specialism as S
 from services.allocation.specialisms import wanted_specialisms
 from shared.codes import RiskLevel, Route, Stage, SupportNeed
@@ -176,3 +179,51 @@ def test_derby_sized_team_never_over_commits_a_worker() -> None:
     for worker_id, view in team.items():
         assert view.free_hours >= 0 and view.free_slots >= 0
         assert contracted[worker_id] - view.free_hours <= contracted[worker_id]
+
+
+def test_open_room_is_the_most_hours_free_per_specialism_of_present_workers() -> None:
+    workers = [
+        worker("a", S.GENERALIST, S.MENTAL_HEALTH, free=3.0),
+        worker("b", S.GENERALIST, free=5.0),
+        worker("full", S.DOMESTIC_ABUSE, free=6.0, slots=0),  # at maximum caseload
+        worker("away", S.OFFENDING, free=9.0, leave_from=TODAY),
+        worker("gone", S.YOUNG_PEOPLE, free=9.0, active=False),
+        worker("none", S.RECONNECTION, free=0.0),
+    ]
+    assert open_room(workers, TODAY) == {S.GENERALIST: 5.0, S.MENTAL_HEALTH: 3.0}
+    assert open_room([workers[2], workers[3]], TODAY) == {}  # nobody has room: no pass
+
+
+@pytest.mark.parametrize(
+    ("wanted", "hours", "placeable"),
+    [
+        ({S.GENERALIST}, 2.0, True),
+        ({S.MENTAL_HEALTH}, 3.0, True),
+        ({S.MENTAL_HEALTH}, 3.5, False),  # the specialism is there, not the hours
+        ({S.DOMESTIC_ABUSE, S.MENTAL_HEALTH}, 2.0, True),  # any one wanted specialism
+        ({S.DOMESTIC_ABUSE}, 1.0, False),
+    ],
+)
+def test_may_place_agrees_with_choose_worker(wanted: set[S], hours: float, placeable: bool) -> None:
+    workers = [worker("a", S.GENERALIST, free=5.0), worker("b", S.MENTAL_HEALTH, free=3.0)]
+    assert may_place(wanted, hours, open_room(workers, TODAY)) is placeable
+    needs = {
+        S.GENERALIST: SupportNeed.BENEFITS,
+        S.MENTAL_HEALTH: SupportNeed.MENTAL_HEALTH,
+        S.DOMESTIC_ABUSE: SupportNeed.DOMESTIC_ABUSE,
+    }
+    to_place = case(*(needs[s] for s in sorted(wanted)))
+    choice = choose_worker(to_place, workers, TODAY, hours=hours)
+    assert isinstance(choice, Match) is placeable
+
+
+def test_placement_fields_follow_route_needs_stage_and_raised_risk() -> None:
+    entry = {"_id": "c", "route": "support", "support_needs": ["mental_health", "benefits"]}
+    assert placement_fields(entry) == {"wanted": ["mental_health"], "hours": 2.0}
+    raised = {**entry, "risk_signals": [{"level": "critical"}]}
+    assert placement_fields(raised) == {"wanted": ["mental_health"], "hours": 3.0}
+    assert placement_fields({"_id": "r", "route": "reconnection"}) == {
+        "wanted": ["reconnection"],
+        "hours": 2.0,
+    }
+    assert placement_fields({"_id": "g", "support_needs": []})["wanted"] == ["generalist"]
