@@ -237,10 +237,11 @@ class EventConsumer:
                         by_id[envelope.id], envelope, data, _single(handler)
                     )
             return
-        elapsed = time.perf_counter() - started
-        HANDLER_SECONDS.labels(self.service, self.group_id, short_type).observe(
-            elapsed / len(decoded)
-        )
+        # Observed once per event (its share of the batch), so counts and sums stay per event.
+        share = (time.perf_counter() - started) / len(decoded)
+        histogram = HANDLER_SECONDS.labels(self.service, self.group_id, short_type)
+        for _ in decoded:
+            histogram.observe(share)
         MESSAGES_HANDLED.labels(self.service, self.group_id, short_type, "ok").inc(len(decoded))
 
     async def handle_record(self, record: Any, envelope: Envelope | None = None) -> str:
