@@ -14,7 +14,7 @@ from shared.mongo import make_mongo_client
 pytestmark = pytest.mark.integration
 
 DOCUMENTS = [
-    {"_id": "a", "status": "open", "tags": ["x", "y"], "flag": True, "n": 1},
+    {"_id": "a", "status": "open", "tags": ["x", "y"], "flag": True, "n": 1, "_pending": True},
     {"_id": "b", "status": "closed", "tags": "x", "flag": False, "n": 2},
     {"_id": "c", "status": ["open", "waiting"], "flag": True},
     {"_id": "d", "tags": [], "flag": [True, False], "nested": {"status": "open"}},
@@ -37,6 +37,7 @@ CASES = [
     ({"status": {"$in": ["closed", "waiting"]}}, {"b", "c"}),
     ({"flag": {"$in": [False]}, "tags": {"$in": ["x", "[x]"]}}, {"b"}),
     ({"status": {"$in": ["open", 1]}}, {"a", "c"}),
+    ({"_pending": True}, {"a"}),  # the outbox's and timers' own fields start with "_"
 ]
 
 

@@ -20,7 +20,7 @@ import (
 //     if it contains the value, which only the handler's filter can tell); written so that
 //     SQLite can use an index on the field (createIndex) for both.
 
-var hearthPlainKey = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+var hearthPlainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func hearthIDValue(v any) (string, bool) {
 	switch v.(type) {
