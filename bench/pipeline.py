@@ -196,7 +196,8 @@ async def referral_latencies(
 
     task = asyncio.create_task(read())
     await asyncio.sleep(1)  # the reader joins at the end of the topic
-    latencies = []
+    latencies: list[float] = []
+    answers: list[float] = []  # the POST alone: intake, screening, publish
     async with httpx.AsyncClient(headers={"X-API-Key": "bench-council-key"}) as http:
         for i in range(samples):
             body = _referral(i)
@@ -206,6 +207,7 @@ async def referral_latencies(
             except httpx.TimeoutException:
                 latencies.append(GAVE_UP_MS)  # counted, not dropped: it is the slow tail
                 continue
+            answers.append((time.perf_counter() - sent) * 1000)
             case_id = answer.json()["id"]
             arrived = waiting.setdefault(case_id, asyncio.Event())
             if case_id not in seen:
@@ -218,6 +220,8 @@ async def referral_latencies(
     stop.set()
     await task
     await reader.stop()
+    if answers:
+        print(f"    (the POST alone: {_latency(answers)})", flush=True)
     return latencies
 
 
