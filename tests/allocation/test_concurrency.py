@@ -89,6 +89,13 @@ async def test_two_runtimes_never_over_commit_a_worker(make_settings, topic_read
                     choose_worker(case_to_place(doc), workers, START.date()), NoMatch
                 ):
                     return []  # someone still has room for it: not done yet
+            # A claim that lost a race is released just after the winner records: wait for it.
+            held = Counter(
+                d["allocation"]["worker_id"] for d in known if d["status"] == "allocated"
+            )
+            raw_workers = await collection(settings, "caseworkers")
+            if any(len(w["cases"]) != held[w["_id"]] for w in raw_workers):
+                return []
             return known
 
         cases = await wait_for(settled, timeout=75, interval=0.5)
