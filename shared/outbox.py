@@ -182,22 +182,36 @@ class OutboxRelay:
             log.warning("outbox.flush_deferred", error=str(exc), doc_id=str(document["_id"]))
 
     async def sweep_once(self, limit: int = 200) -> int:
-        """Publish events left pending past the grace period. Returns how many documents."""
+        """Publish events left pending past the grace period. Returns how many documents.
+
+        Candidates are found with a plain read first, and only those are claimed (by `_id`):
+        a claim is an update, and an update whose filter the database cannot narrow holds the
+        collection's write lock while it reads (FerretDB), which would stall every writer each
+        time a fresh batch sits in its grace period."""
         now = _wall_clock()
         handled = 0
         for collection in self.collections:
-            while handled < limit:
+            if handled >= limit:
+                break
+            candidates = [
+                doc["_id"]
+                async for doc in collection.find(
+                    {PENDING: True}, {"_id": 1, WRITTEN_AT: 1, LEASE: 1}
+                )
+                if _sweepable(doc, now, self.grace)
+            ]
+            for doc_id in candidates[: limit - handled]:
                 document = await collection.find_one_and_update(
                     {
+                        "_id": doc_id,
                         PENDING: True,
-                        WRITTEN_AT: {"$lte": now - self.grace},
                         "$or": [{LEASE: {"$exists": False}}, {LEASE: {"$lte": now}}],
                     },
                     {"$set": {LEASE: now + self.lease}},
                     return_document=ReturnDocument.AFTER,
                 )
                 if document is None:
-                    break
+                    continue  # flushed, or claimed by another replica, meanwhile
                 await self.flush_document(collection, document)
                 handled += 1
         return handled
@@ -212,6 +226,13 @@ class OutboxRelay:
                 await asyncio.wait_for(stop.wait(), interval)
             except TimeoutError:
                 pass
+
+
+def _sweepable(doc: Document, now: datetime, grace: timedelta) -> bool:
+    written, lease = doc.get(WRITTEN_AT), doc.get(LEASE)
+    if written is None or written > now - grace:
+        return False  # its writer is probably flushing it right now
+    return lease is None or lease <= now
 
 
 _CLEAR = {"$set": {OUTBOX: {}, PENDING: False}, "$unset": {LEASE: "", TOKEN: ""}}
