@@ -245,9 +245,12 @@ class Allocator:
         return await self.store.claim(worker_id, case_id, hours, _wall_clock())
 
     async def release(self, worker_id: str, case_id: str, organisation: str) -> Document | None:
-        """Give the hours back, once; capacity grows, so the organisation is unsettled first."""
+        """Give the hours back, once. The organisation is unsettled before and after: a pass
+        that read the workers before the release cannot then settle it."""
         await self.store.capacity_may_grow(organisation)
-        return await self.store.release(worker_id, case_id)
+        released = await self.store.release(worker_id, case_id)
+        await self.store.capacity_may_grow(organisation)
+        return released
 
     async def _record(
         self,
@@ -446,7 +449,9 @@ class Allocator:
             if recorded is None and await self._moved(case_id, worker_id, event_id):
                 continue
             if fewer:
-                await self.request(organisation, only_if_unsettled=True)
+                # Not only_if_unsettled: a pass that read the workers before this change may
+                # have settled the organisation after the bump above.
+                await self.request(organisation)
             return True
         raise RuntimeError(f"stage change of {case_id} kept racing reallocations; retried")
 
@@ -472,5 +477,5 @@ class Allocator:
         for holder in await self.store.workers_holding(case_id):
             await self.release(holder["_id"], case_id, organisation)
         await self.store.drop_review(case_id)
-        await self.request(organisation, only_if_unsettled=True)
+        await self.request(organisation)  # unconditionally, as in change_stage
         return True
