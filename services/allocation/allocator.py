@@ -115,6 +115,8 @@ class Allocator:
         self._completed: dict[str, int] = defaultdict(int)
         self._recovered: dict[str, float] = {}  # organisation -> monotonic time of recovery
         self._swept_once = False
+        self._arrivals: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._placing: set[asyncio.Task[None]] = set()
         self.allocated = 0  # by this process, for metrics and tests
 
     # --- passes ---------------------------------------------------------------------------
@@ -153,6 +155,23 @@ class Allocator:
             allocated = await self._offer(entries, workers, now)
         await self.store.settle(organisation, version, today)
         return allocated
+
+    def place_in_background(self, organisation: str, entries: Sequence[Document]) -> None:
+        """Place arrivals beside the consumer rather than inside its poll: an arrears batch
+        of one council's prevention referrals takes a minute to offer, and a referral in the
+        next poll must not wait for it. The entries are already stored as waiting, so a crash
+        before they are placed loses nothing: the sweep's recovery pass places them."""
+        task = asyncio.create_task(self._place_serially(organisation, entries))
+        self._placing.add(task)
+        task.add_done_callback(self._placing.discard)
+
+    async def _place_serially(self, organisation: str, entries: Sequence[Document]) -> None:
+        async with self._arrivals[organisation]:  # arrivals of one council in their order
+            try:
+                await self.place_arrivals(organisation, entries)
+            except Exception as exc:  # left waiting; the organisation gets a full pass
+                log.warning("allocation.placement_deferred", error=repr(exc))
+                await self.store.capacity_may_grow(organisation)
 
     async def place_arrivals(self, organisation: str, entries: Sequence[Document]) -> int:
         """Offer cases that just joined the waiting list. While the organisation is settled

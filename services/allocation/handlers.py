@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import datetime
 
@@ -53,10 +52,11 @@ def register(
 ) -> None:
     @consumer.on_batch(ReferralAssessed)
     async def referrals_assessed(events: list[tuple[Envelope, ReferralAssessed]]) -> None:
-        # One call per poll: the new entries go in with one bulk insert per organisation, then
-        # are offered to workers. A bad event is raised after the good ones are entered; the
-        # consumer then handles the batch one event at a time, where the good ones are
-        # repeats (still offered if waiting) and the bad one is dead-lettered alone.
+        # One call per poll: the new entries go in with one bulk insert per organisation and
+        # are offered to workers beside the consumer (allocator.place_in_background). A bad
+        # event is raised after the good ones are entered; the consumer then handles the batch
+        # one event at a time, where the good ones are repeats (still offered if waiting) and
+        # the bad one is dead-lettered alone.
         now = runtime.clock.now()
         arrivals: dict[str, list[tuple[str, Document, str]]] = defaultdict(list)
         problems: list[PermanentError] = []
@@ -69,12 +69,8 @@ def register(
             arrivals[envelope.organisation].append(
                 (data.case_id, waiting_fields(envelope, data, now), envelope.id)
             )
-
-        async def place(organisation: str, items: list[tuple[str, Document, str]]) -> None:
-            await allocator.place_arrivals(organisation, await store.enter_many(items))
-
-        # Side by side: one council's arrears batch does not hold up another's referrals.
-        await asyncio.gather(*(place(org, items) for org, items in arrivals.items()))
+        for organisation, items in arrivals.items():
+            allocator.place_in_background(organisation, await store.enter_many(items))
         if problems:
             raise problems[0]
 
