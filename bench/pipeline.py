@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ceilings import measure
 from bench.common import machine, print_table, real_stack
@@ -262,16 +263,17 @@ def handler_profile(platform: Platform) -> list[str]:
     """Where the handlers' time went: per service and event type, from /metrics."""
     lines = []
     for name, service in platform.services.items():
-        sums: dict[str, float] = {}
-        counts: dict[str, float] = {}
-        for line in httpx.get(f"{service.url}/metrics", timeout=10).text.splitlines():
-            if line.startswith(("hearth_handler_seconds_sum", "hearth_handler_seconds_count")):
-                labels, value = line.rsplit(" ", 1)
-                kind = "sum" if "_sum{" in labels else "count"
-                event_type = labels.split('type="', 1)[1].split('"', 1)[0]
-                (sums if kind == "sum" else counts)[event_type] = float(value)
-        for event_type, total in sorted(sums.items(), key=lambda kv: -kv[1]):
-            n = counts.get(event_type, 0)
+        text = httpx.get(f"{service.url}/metrics", timeout=10).text
+        totals: dict[str, dict[str, float]] = {}
+        for family in text_string_to_metric_families(text):
+            if family.name != "hearth_handler_seconds":
+                continue
+            for sample in family.samples:
+                kind = sample.name.rsplit("_", 1)[-1]  # ..._sum / ..._count
+                if kind in ("sum", "count"):
+                    totals.setdefault(sample.labels["type"], {})[kind] = sample.value
+        for event_type, seen in sorted(totals.items(), key=lambda kv: -kv[1].get("sum", 0)):
+            n, total = seen.get("count", 0), seen.get("sum", 0)
             if n:
                 mean = total / n * 1000
                 lines.append(f"{name}: {event_type} x{n:,.0f}, {total:.1f} s, {mean:.2f} ms each")

@@ -24,7 +24,7 @@ from pymongo.errors import BulkWriteError
 from services.notifications.consent import ClientContact
 from services.notifications.routing import CaseFacts, OrgSettings
 from services.notifications.templates import DEFAULT_TEMPLATES, Template
-from shared.bulk import Upsert, bulk_upsert
+from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
@@ -33,7 +33,6 @@ from shared.runtime import ServiceRuntime
 
 PENDING, SENDING, SENT, PARKED, SUPPRESSED = "pending", "sending", "sent", "parked", "suppressed"
 DUE = [PENDING, SENDING]  # a "sending" whose lease ran out was interrupted: try it again
-DUPLICATE_KEY = 11000
 
 
 class _TtlCache:
@@ -201,10 +200,7 @@ class NotificationStore:
             result = await self.deliveries.insert_many(documents, ordered=False)
             return len(result.inserted_ids)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(error.get("code") != DUPLICATE_KEY for error in errors):
-                raise
-            return int(exc.details.get("nInserted", 0))
+            return len(documents) - len(duplicate_ids(exc))  # repeats: skipped
 
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Document]:
         """Deliveries due now, claimed for this worker until `now + lease`: three round trips

@@ -64,10 +64,12 @@ class ReferralIntake:
     async def submit_many(self, requests: Sequence[IntakeRequest]) -> dict[str, IntakeResult]:
         """Take referrals in bulk (a poll of referral.intake: thousands of prevention referrals
         in an arrears batch): a handful of round trips for the batch, not per referral."""
-        unique = list({r.referral_id: r for r in reversed(requests)}.values())[::-1]
-        existing = await self.store.get_many(r.referral_id for r in unique)
+        unique: dict[str, IntakeRequest] = {}
+        for request in requests:
+            unique.setdefault(request.referral_id, request)  # a repeat in the batch: first wins
+        existing = await self.store.get_many(unique)
         results = {rid: IntakeResult(doc, False) for rid, doc in existing.items()}
-        fresh = [r for r in unique if r.referral_id not in existing]
+        fresh = [r for rid, r in unique.items() if rid not in existing]
         if not fresh:
             return results
         now = self.clock.now()

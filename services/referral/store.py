@@ -22,7 +22,6 @@ from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.codes import ClosureReason
 from shared.events.envelope import Envelope
 from shared.ids import new_id
-from shared.locks import KeyedLocks
 from shared.mongo import Collection, Document
 from shared.outbox import document_with_events, write_once
 from shared.runtime import ServiceRuntime
@@ -33,7 +32,6 @@ class ReferralStore:
         self.referrals: Collection = runtime.collection("referrals", outbox=True)
         self.people: Collection = runtime.collection("people")
         self.person_keys: Collection = runtime.collection("person_keys")
-        self._locks = KeyedLocks()  # see locks.py: one writer per document at a time
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
@@ -103,17 +101,17 @@ class ReferralStore:
         fields: dict[str, Any],
         at: datetime,
     ) -> Document | None:
-        # Guarded on the earlier statuses, so a late event never moves a referral backwards.
-        async with self._locks.hold(f"referral:{case_id}"):
-            return await write_once(
-                self.referrals,
-                {"_id": case_id, "status": {"$in": statuses_before(status)}},
-                {
-                    "$set": {"status": status.value, **fields},
-                    "$push": {"history": {"status": status.value, "at": at, "event_id": event_id}},
-                },
-                event_id=event_id,
-            )
+        # Guarded on the earlier statuses, so a late event never moves a referral backwards;
+        # one atomic update, so no lock is needed.
+        return await write_once(
+            self.referrals,
+            {"_id": case_id, "status": {"$in": statuses_before(status)}},
+            {
+                "$set": {"status": status.value, **fields},
+                "$push": {"history": {"status": status.value, "at": at, "event_id": event_id}},
+            },
+            event_id=event_id,
+        )
 
     # --- people index ---------------------------------------------------------------------
 
@@ -187,11 +185,10 @@ class ReferralStore:
             "closed_at": closure.closed_at,
             "reason": closure.reason.value,
         }
-        async with self._locks.hold(f"person:{person_id}"):
-            await write_once(
-                self.people,
-                {"_id": person_id},
-                {"$push": {"closures": entry}, "$setOnInsert": {"created_at": closure.closed_at}},
-                event_id=event_id,
-                upsert=True,
-            )
+        await write_once(
+            self.people,
+            {"_id": person_id},
+            {"$push": {"closures": entry}, "$setOnInsert": {"created_at": closure.closed_at}},
+            event_id=event_id,
+            upsert=True,
+        )

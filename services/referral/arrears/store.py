@@ -21,7 +21,7 @@ from pymongo.errors import BulkWriteError
 from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancyState, case_key
 from services.referral.arrears.planning import TenancyPlan
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
-from shared.bulk import Upsert, bulk_upsert
+from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.codes import RiskLevel
 from shared.events.envelope import Envelope
 from shared.ids import new_id
@@ -168,11 +168,7 @@ class ArrearsStore:
             try:
                 await self.tenancies.insert_many(chunk, ordered=False)
             except BulkWriteError as exc:
-                # Duplicate keys only (anything else is re-raised): those tenancies exist now.
-                errors = exc.details.get("writeErrors", [])
-                if any(e.get("code") != 11000 for e in errors):
-                    raise
-                taken.update(e["op"]["_id"] for e in errors)
+                taken.update(duplicate_ids(exc))  # those tenancies exist now
         return (
             [p for p in plans if p.tenancy_id not in taken],
             [p for p in plans if p.tenancy_id in taken],
