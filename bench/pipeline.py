@@ -136,10 +136,16 @@ class Counts:
 
 
 async def end_to_end_rate(
-    settings: HearthSettings, counts: Counts, n: int, tag: str, timeout: float
+    settings: HearthSettings,
+    counts: Counts,
+    notifications_url: str,
+    n: int,
+    tag: str,
+    timeout: float,
 ) -> dict[str, float]:
     before_notes = await counts.alert_notifications()
     before_refs = await counts.prevention_referrals()
+    before_handled = await notifications_handled(notifications_url)
     references = [f"{tag}-{i:07d}" for i in range(n)]
     started = time.perf_counter()
     produce_seconds = await produce_alerts(settings, references)
@@ -147,12 +153,17 @@ async def end_to_end_rate(
     progress = {"notifications": 0, "referrals": 0}
 
     async def done() -> bool:
+        # The database counts decode every matching document (FerretDB has no count
+        # pushdown): polled each second they took a fifth of its CPU from what they measured.
+        # The notification service's handled-event counter says when to start counting.
+        if await notifications_handled(notifications_url) - before_handled < 2 * n:
+            return False
         progress["notifications"] = await counts.alert_notifications() - before_notes
         progress["referrals"] = await counts.prevention_referrals() - before_refs
         return min(progress.values()) >= n
 
     try:
-        finished = await wait_until(done, timeout=timeout, every=1)
+        finished = await wait_until(done, timeout=timeout, every=0.5)
     except TimeoutError:
         finished = time.perf_counter()
     elapsed = finished - started
@@ -259,24 +270,50 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def handler_profile(platform: Platform) -> list[str]:
-    """Where the handlers' time went: per service and event type, from /metrics."""
+def metric_totals(
+    url: str, family_name: str = "hearth_handler_seconds", labels: tuple[str, ...] = ("type",)
+) -> dict[str, dict[str, float]]:
+    """A histogram's count and sum per label value from a service's /metrics."""
+    totals: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+        if family.name != family_name:
+            continue
+        for sample in family.samples:
+            kind = sample.name.rsplit("_", 1)[-1]  # ..._sum / ..._count
+            if kind in ("sum", "count"):
+                key = " ".join(sample.labels[label] for label in labels)
+                totals.setdefault(key, {})[kind] = sample.value
+    return totals
+
+
+async def notifications_handled(url: str) -> float:
+    """TenancyAtRisk and ReferralReceived events the notification service has handled: each
+    alert of a run brings one of each (the ReferralReceived of its prevention referral)."""
+    totals = await asyncio.to_thread(metric_totals, url)
+    return sum(totals.get(t, {}).get("count", 0) for t in ("TenancyAtRisk", "ReferralReceived"))
+
+
+def handler_profile(platform: Platform, alerts: int) -> list[str]:
+    """Where the time went, per service: handlers by event type, then the database commands
+    by collection (per alert of the run; the latency samples' few referrals count too)."""
     lines = []
     for name, service in platform.services.items():
-        text = httpx.get(f"{service.url}/metrics", timeout=10).text
-        totals: dict[str, dict[str, float]] = {}
-        for family in text_string_to_metric_families(text):
-            if family.name != "hearth_handler_seconds":
-                continue
-            for sample in family.samples:
-                kind = sample.name.rsplit("_", 1)[-1]  # ..._sum / ..._count
-                if kind in ("sum", "count"):
-                    totals.setdefault(sample.labels["type"], {})[kind] = sample.value
-        for event_type, seen in sorted(totals.items(), key=lambda kv: -kv[1].get("sum", 0)):
+        handlers = metric_totals(service.url)
+        commands = metric_totals(
+            service.url, "hearth_database_command_seconds", ("command", "collection")
+        )
+        for event_type, seen in sorted(handlers.items(), key=lambda kv: -kv[1].get("sum", 0)):
             n, total = seen.get("count", 0), seen.get("sum", 0)
             if n:
                 mean = total / n * 1000
                 lines.append(f"{name}: {event_type} x{n:,.0f}, {total:.1f} s, {mean:.2f} ms each")
+        for command, seen in sorted(commands.items(), key=lambda kv: -kv[1].get("sum", 0))[:8]:
+            n, total = seen.get("count", 0), seen.get("sum", 0)
+            if n >= alerts / 100:
+                lines.append(
+                    f"{name}:   db {command} {n / alerts:.2f} per alert, {total:.1f} s, "
+                    f"{total / n * 1000:.2f} ms each"
+                )
     return lines
 
 
@@ -378,6 +415,7 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
         platform.wait_healthy(timeout=120)
         set_up(platform)
         referral_url = platform.services["referral"].url
+        notifications_url = platform.services["notifications"].url
 
         parts = set(args.parts.split(","))
         rows = [
@@ -391,9 +429,11 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
             print(f"  referral -> CaseAllocated idle: {_latency(idle)}", flush=True)
             rows.append((f"referral -> CaseAllocated, idle (n={len(idle)})", _latency(idle)))
         if "e2e" in parts:
-            e2e = await end_to_end_rate(settings, counts, args.alerts, "e2e", args.timeout)
+            e2e = await end_to_end_rate(
+                settings, counts, notifications_url, args.alerts, "e2e", args.timeout
+            )
             rate = e2e["rate"]
-            for line in handler_profile(platform):
+            for line in handler_profile(platform, args.alerts):
                 print(f"    {line}", flush=True)
             rows += [
                 (
@@ -406,7 +446,9 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
             ]
         if "load" in parts:
             load = asyncio.create_task(
-                end_to_end_rate(settings, counts, args.alerts, "load", args.timeout)
+                end_to_end_rate(
+                    settings, counts, notifications_url, args.alerts, "load", args.timeout
+                )
             )
             await asyncio.sleep(2)
             busy = await referral_latencies(settings, referral_url, args.referrals)

@@ -205,10 +205,14 @@ class FerretDBServer(ManagedProcess):
                 f"--sqlite-url=file:{sqlite_dir}/?_pragma=synchronous(normal)",
                 f"--listen-addr=127.0.0.1:{self.port}",
                 f"--state-dir={state_dir}",
-                "--debug-addr=-",
+                # Go's pprof (`/debug/pprof/`) when asked, for profiling the database's CPU.
+                f"--debug-addr={os.environ.get('HEARTH_FERRETDB_DEBUG_ADDR', '-')}",
                 "--telemetry=disable",
                 "--log-level=warn",
-            ]
+            ],
+            # A quarter of its CPU went to Go's garbage collector under the pipeline benchmark
+            # (it decodes every document it reads or updates); memory is plentiful, CPU is not.
+            env={**os.environ, "GOGC": os.environ.get("GOGC", "400")},
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:

@@ -23,3 +23,9 @@ CONSUMER_LAG = Gauge(
     "hearth_consumer_lag", "Records behind the end of the partition", ["service", "group", "topic"]
 )
 OUTBOX_PUBLISHED = Counter("hearth_outbox_published_total", "Events published", ["service"])
+DATABASE_COMMAND_SECONDS = Histogram(
+    "hearth_database_command_seconds",
+    "Database commands by collection, and their time as the client saw it",
+    ["service", "command", "collection"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)

@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.database_metrics import DatabaseCommandMetrics
 from shared.settings import HearthSettings
 
 Document = dict[str, Any]
@@ -24,4 +25,5 @@ def make_mongo_client(settings: HearthSettings) -> AsyncMongoClient[Document]:
         retryWrites=False,
         serverSelectionTimeoutMS=5000,
         appname=f"hearth-{settings.service_name}",
+        event_listeners=[DatabaseCommandMetrics(settings.service_name)],
     )
