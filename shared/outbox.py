@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,11 +120,35 @@ def pending_envelopes(document: Document) -> list[tuple[str, Envelope]]:
     return [(key, Envelope.model_validate(value["envelope"])) for key, value in entries]
 
 
+class RecentLongest:
+    """The longest of the values noted in the last `window` seconds."""
+
+    def __init__(self, window: float = 60.0) -> None:
+        self.window = window
+        self._values: deque[tuple[float, float]] = deque()
+
+    def note(self, value: float) -> None:
+        now = time.monotonic()
+        while self._values and self._values[-1][1] <= value:
+            self._values.pop()  # a smaller value noted earlier can never be the longest again
+        self._values.append((now, value))
+
+    def longest(self) -> float:
+        horizon = time.monotonic() - self.window
+        while self._values and self._values[0][0] < horizon:
+            self._values.popleft()
+        return self._values[0][1] if self._values else 0.0
+
+
 class OutboxRelay:
     """Publishes pending events of the collections it watches.
 
     `flush` runs right after a write for low latency; `run` sweeps for anything a crash left
     behind, claiming each document with a lease so replicas do not all publish it at once.
+    The sweep leaves alone what is younger than its grace, stretched to twice the longest
+    write-to-clear time of this relay's own recent flushes: under load (a batch of 500 written,
+    published and cleared in a few seconds) a fixed 2 s grace swept documents their writer was
+    still flushing, one claim each, doubling the work exactly when the database had least room.
     """
 
     def __init__(
@@ -138,6 +163,19 @@ class OutboxRelay:
         self.grace = grace
         self.lease = lease
         self.published = 0
+        self.flush_times = RecentLongest()
+
+    def sweep_grace(self) -> timedelta:
+        return max(self.grace, timedelta(seconds=2 * self.flush_times.longest()))
+
+    def _flushed(self, documents: Iterable[Document]) -> None:
+        written = [
+            doc[WRITTEN_AT]
+            for doc in documents
+            if doc.get(OUTBOX) and isinstance(doc.get(WRITTEN_AT), datetime)
+        ]
+        if written:
+            self.flush_times.note((_wall_clock() - min(written)).total_seconds())
 
     def watch(self, collection: Collection) -> None:
         if all(c.full_name != collection.full_name for c in self.collections):
@@ -169,6 +207,7 @@ class OutboxRelay:
             await self.publisher.publish_many(envelopes)
             self.published += len(envelopes)
             await clear_outboxes(collection, documents)
+            self._flushed(documents)
         except Exception as exc:
             log.warning("outbox.flush_deferred", error=str(exc), documents=len(documents))
 
@@ -178,6 +217,7 @@ class OutboxRelay:
             return
         try:
             await self.flush_document(collection, document)
+            self._flushed([document])
         except Exception as exc:  # the sweeper retries; the state change is already safe
             log.warning("outbox.flush_deferred", error=str(exc), doc_id=str(document["_id"]))
 
@@ -189,6 +229,7 @@ class OutboxRelay:
         collection's write lock while it reads (FerretDB), which would stall every writer each
         time a fresh batch sits in its grace period."""
         now = _wall_clock()
+        grace = self.sweep_grace()
         handled = 0
         for collection in self.collections:
             if handled >= limit:
@@ -198,7 +239,7 @@ class OutboxRelay:
                 async for doc in collection.find(
                     {PENDING: True}, {"_id": 1, WRITTEN_AT: 1, LEASE: 1}
                 )
-                if _sweepable(doc, now, self.grace)
+                if _sweepable(doc, now, grace)
             ]
             for doc_id in candidates[: limit - handled]:
                 document = await collection.find_one_and_update(
