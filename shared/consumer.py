@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
-from itertools import chain
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from itertools import chain, groupby
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -325,6 +325,16 @@ class EventConsumer:
         )
         DEAD_LETTERS.labels(self.service, self.group_id).inc()
         MESSAGES_HANDLED.labels(self.service, self.group_id, event_type, "dead_lettered").inc()
+
+
+def stretches(
+    batch: list[tuple[Envelope, Any]], model: type[EventData]
+) -> Iterator[tuple[bool, list[tuple[Envelope, Any]]]]:
+    """A batch cut into consecutive stretches, in its order: (True, events of `model`) and
+    (False, the others). A handler writes each stretch of its busy type in bulk and handles
+    the rest one by one, so every case's events still apply in the order they came."""
+    for is_model, stretch in groupby(batch, key=lambda item: isinstance(item[1], model)):
+        yield is_model, list(stretch)
 
 
 def _single(batch_handler: BatchHandler) -> Handler:

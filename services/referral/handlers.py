@@ -3,10 +3,12 @@ events that move a referral's status on and feed the people history."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.referral.intake import IntakeRequest, ReferralIntake
 from services.referral.repeat_cycle import Closure
 from services.referral.store import ReferralStore
-from shared.consumer import EventConsumer, PermanentError
+from shared.consumer import EventConsumer, PermanentError, stretches
 from shared.events.case_events import CaseAllocated, CaseClosed
 from shared.events.envelope import Envelope
 from shared.events.referral_intake import ReferralSubmitted
@@ -35,21 +37,14 @@ def register_handlers(
             if results[data.referral_id].referral["organisation"] != envelope.organisation:
                 raise PermanentError("referral_id: already used by another organisation")
 
-    @consumer.on(CaseAllocated)
-    async def case_allocated(envelope: Envelope, data: CaseAllocated) -> None:
-        await store.mark_allocated(
-            data.case_id,
-            envelope.id,
-            {
-                "allocated_at": data.allocated_at,
-                "allocated_route": data.route.value,
-                "lead_worker_id": data.lead_worker_id,
-                "team_id": data.team_id,
-            },
-            data.allocated_at,
-        )
+    def allocated_fields(data: CaseAllocated) -> dict[str, Any]:
+        return {
+            "allocated_at": data.allocated_at,
+            "allocated_route": data.route.value,
+            "lead_worker_id": data.lead_worker_id,
+            "team_id": data.team_id,
+        }
 
-    @consumer.on(CaseClosed)
     async def case_closed(envelope: Envelope, data: CaseClosed) -> None:
         await store.mark_closed(
             data.case_id,
@@ -66,3 +61,19 @@ def register_handlers(
         person_id = str(referral["person_id"]) if referral else data.person_id
         closure = Closure(data.case_id, data.closed_at, data.reason)
         await store.record_closure(person_id, envelope.id, closure)
+
+    @consumer.on_batch(CaseAllocated, CaseClosed)
+    async def case_events(batch: list[tuple[Envelope, CaseAllocated | CaseClosed]]) -> None:
+        # An arrears batch allocates thousands of prevention referrals: one bulk write per
+        # stretch of CaseAllocated; closures (rare) one by one, in their place.
+        for allocations, stretch in stretches(batch, CaseAllocated):
+            if allocations:
+                await store.mark_allocated_many(
+                    [
+                        (data.case_id, envelope.id, allocated_fields(data), data.allocated_at)
+                        for envelope, data in stretch
+                    ]
+                )
+            else:
+                for envelope, data in stretch:
+                    await case_closed(envelope, data)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.referral.repeat_cycle import Closure
@@ -22,6 +22,7 @@ from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.codes import ClosureReason
 from shared.events.envelope import Envelope
 from shared.ids import new_id
+from shared.inbox import mark_seen, unseen
 from shared.mongo import Collection, Document
 from shared.outbox import document_with_events, write_once
 from shared.runtime import ServiceRuntime
@@ -93,6 +94,24 @@ class ReferralStore:
     ) -> Document | None:
         return await self._advance(case_id, event_id, ReferralStatus.CLOSED, fields, at)
 
+    async def mark_allocated_many(
+        self, allocations: Sequence[tuple[str, str, dict[str, Any], datetime]]
+    ) -> None:
+        """`mark_allocated` for a stretch of CaseAllocated (case id, event id, fields, at), in
+        one round trip; each guarded exactly as alone."""
+        if allocations:
+            await self.referrals.bulk_write(
+                [
+                    UpdateOne(
+                        *self._advance_change(
+                            case_id, event_id, ReferralStatus.ALLOCATED, fields, at
+                        )
+                    )
+                    for case_id, event_id, fields, at in allocations
+                ],
+                ordered=True,
+            )
+
     async def _advance(
         self,
         case_id: str,
@@ -101,16 +120,32 @@ class ReferralStore:
         fields: dict[str, Any],
         at: datetime,
     ) -> Document | None:
+        return await self.referrals.find_one_and_update(
+            *self._advance_change(case_id, event_id, status, fields, at),
+            return_document=ReturnDocument.AFTER,
+        )
+
+    @staticmethod
+    def _advance_change(
+        case_id: str,
+        event_id: str,
+        status: ReferralStatus,
+        fields: dict[str, Any],
+        at: datetime,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         # Guarded on the earlier statuses, so a late event never moves a referral backwards;
-        # one atomic update, so no lock is needed.
-        return await write_once(
-            self.referrals,
-            {"_id": case_id, "status": {"$in": statuses_before(status)}},
+        # one atomic update, so no lock is needed; the inbox makes a redelivery a no-op.
+        return (
+            {
+                "_id": case_id,
+                "status": {"$in": statuses_before(status)},
+                **unseen(event_id),
+            },
             {
                 "$set": {"status": status.value, **fields},
                 "$push": {"history": {"status": status.value, "at": at, "event_id": event_id}},
+                **mark_seen(event_id),
             },
-            event_id=event_id,
         )
 
     # --- people index ---------------------------------------------------------------------
