@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from itertools import chain, groupby
 from typing import Any
 
@@ -187,7 +187,8 @@ class EventConsumer:
         Batched types must not share a partition key with per-event types on the same
         consumer, since the two paths do not interleave."""
         rest: list[tuple[Any, Envelope | None]] = []
-        groups: dict[str, list[tuple[Any, Envelope]]] = defaultdict(list)
+        # Per handler, not per type: a handler of several types sees them mixed, in order.
+        groups: dict[int, tuple[BatchHandler, list[tuple[Any, Envelope]]]] = {}
         for record in records:
             try:
                 envelope = from_kafka(record.key, record.value, record.headers)
@@ -195,15 +196,15 @@ class EventConsumer:
                 rest.append((record, None))
                 continue
             if envelope.type in self.batch_handlers:
-                groups[envelope.type].append((record, envelope))
+                _model, handler = self.batch_handlers[envelope.type]
+                groups.setdefault(id(handler), (handler, []))[1].append((record, envelope))
             else:
                 rest.append((record, envelope))
-        for type_name, items in groups.items():
-            await self._run_batch(type_name, items)
+        for handler, items in groups.values():
+            await self._run_batch(handler, items)
         return rest
 
-    async def _run_batch(self, type_name: str, items: list[tuple[Any, Envelope]]) -> None:
-        _model, handler = self.batch_handlers[type_name]
+    async def _run_batch(self, handler: BatchHandler, items: list[tuple[Any, Envelope]]) -> None:
         decoded: list[tuple[Envelope, Any]] = []
         for record, envelope in items:
             try:
@@ -239,10 +240,10 @@ class EventConsumer:
             return
         # Observed once per event (its share of the batch), so counts and sums stay per event.
         share = (time.perf_counter() - started) / len(decoded)
-        histogram = HANDLER_SECONDS.labels(self.service, self.group_id, short_type)
-        for _ in decoded:
-            histogram.observe(share)
-        MESSAGES_HANDLED.labels(self.service, self.group_id, short_type, "ok").inc(len(decoded))
+        for envelope, _data in decoded:
+            labels = (self.service, self.group_id, envelope.short_type)
+            HANDLER_SECONDS.labels(*labels).observe(share)
+            MESSAGES_HANDLED.labels(*labels, "ok").inc()
 
     async def handle_record(self, record: Any, envelope: Envelope | None = None) -> str:
         if envelope is None:
@@ -328,13 +329,13 @@ class EventConsumer:
 
 
 def stretches(
-    batch: list[tuple[Envelope, Any]], model: type[EventData]
-) -> Iterator[tuple[bool, list[tuple[Envelope, Any]]]]:
-    """A batch cut into consecutive stretches, in its order: (True, events of `model`) and
-    (False, the others). A handler writes each stretch of its busy type in bulk and handles
-    the rest one by one, so every case's events still apply in the order they came."""
-    for is_model, stretch in groupby(batch, key=lambda item: isinstance(item[1], model)):
-        yield is_model, list(stretch)
+    batch: list[tuple[Envelope, Any]], kind: Callable[[Any], Hashable]
+) -> Iterator[tuple[Hashable, list[tuple[Envelope, Any]]]]:
+    """A batch cut into consecutive stretches of one `kind` of event, in its order. A handler
+    writes a stretch of a busy kind in bulk and handles the rest one by one, so every case's
+    events still apply in the order they came."""
+    for label, stretch in groupby(batch, key=lambda item: kind(item[1])):
+        yield label, list(stretch)
 
 
 def _single(batch_handler: BatchHandler) -> Handler:

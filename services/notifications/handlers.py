@@ -24,7 +24,7 @@ from services.notifications.routing_rules import Role
 from services.notifications.store import PENDING, SUPPRESSED, NotificationStore
 from services.notifications.templates import render
 from shared.clock import Clock
-from shared.consumer import BatchHandler, EventConsumer, Handler
+from shared.consumer import BatchHandler, EventConsumer, Handler, stretches
 from shared.events.catalogue import (
     CaseAllocated,
     CaseClosed,
@@ -67,6 +67,29 @@ def delivery_id(event_id: str, recipient_key: str, channel: str | None) -> str:
     return stable_id(event_id, recipient_key, channel or "none")
 
 
+def bulk_kind(data: EventData) -> type[EventData] | None:
+    """Which bulk path an event takes in `on_case_events` (None: handled alone)."""
+    if isinstance(data, ReferralReceived | ReferralAssessed):
+        return ReferralReceived
+    if isinstance(data, CaseAllocated):
+        return CaseAllocated
+    return None
+
+
+def allocated_facts(envelope: Envelope, data: CaseAllocated) -> dict[str, Any]:
+    return {
+        "organisation": envelope.organisation,
+        "person_id": data.person_id,
+        "lead_worker_id": data.lead_worker_id,
+        "lead_worker_email": data.lead_worker_email,
+        "team_leader_id": data.team_leader_id,
+        "team_leader_email": data.team_leader_email,
+        "tenancy_id": data.tenancy_id,
+        "referrer_organisation": data.referrer_organisation,
+        "open": True,
+    }
+
+
 class NotificationHandlers:
     def __init__(self, store: NotificationStore, clock: Clock, wake: Callable[[], None]) -> None:
         self.store = store
@@ -74,14 +97,20 @@ class NotificationHandlers:
         self.wake = wake
 
     def register(self, consumer: EventConsumer) -> None:
-        on = consumer.on
-        consumer.on_batch(ReferralReceived, ReferralAssessed)(busy_is_transient(self.on_referrals))
-        on(CaseAllocated)(busy_is_transient(self.on_allocated))
-        on(CaseReallocated)(busy_is_transient(self.on_reallocated))
-        on(CaseClosed)(busy_is_transient(self.on_closed))
-        on(CaseEscalated, ReviewDue)(busy_is_transient(self.on_case_event))
+        # Referral and case events in one batch handler: stretches of the busy kinds (an
+        # arrears batch raises and allocates thousands of referrals) go in bulk, and each
+        # case's events keep their order (a referral's facts before its allocation's plan).
+        consumer.on_batch(
+            ReferralReceived,
+            ReferralAssessed,
+            ContactDetailsShared,
+            CaseAllocated,
+            CaseReallocated,
+            CaseClosed,
+            CaseEscalated,
+            ReviewDue,
+        )(busy_is_transient(self.on_case_events))
         consumer.on_batch(TenancyAtRisk)(busy_is_transient(self.on_tenancies_at_risk))
-        on(ContactDetailsShared)(busy_is_transient(self.on_contact_details))
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -119,23 +148,42 @@ class NotificationHandlers:
         if await self.store.insert_deliveries(documents):
             self.wake()
 
-    async def on_allocated(self, envelope: Envelope, data: CaseAllocated) -> None:
-        await self.store.record_case(
-            envelope.id,
-            data.case_id,
-            {
-                "organisation": envelope.organisation,
-                "person_id": data.person_id,
-                "lead_worker_id": data.lead_worker_id,
-                "lead_worker_email": data.lead_worker_email,
-                "team_leader_id": data.team_leader_id,
-                "team_leader_email": data.team_leader_email,
-                "tenancy_id": data.tenancy_id,
-                "referrer_organisation": data.referrer_organisation,
-                "open": True,
-            },
+    async def on_case_events(self, batch: list[tuple[Envelope, Any]]) -> None:
+        for kind, stretch in stretches(batch, bulk_kind):
+            if kind is ReferralReceived:
+                await self.on_referrals(stretch)
+            elif kind is CaseAllocated:
+                await self.on_allocations(stretch)
+            else:
+                for envelope, data in stretch:
+                    await self.on_one(envelope, data)
+
+    async def on_one(self, envelope: Envelope, data: Any) -> None:
+        if isinstance(data, ContactDetailsShared):
+            await self.on_contact_details(envelope, data)
+        elif isinstance(data, CaseReallocated):
+            await self.on_reallocated(envelope, data)
+        elif isinstance(data, CaseClosed):
+            await self.on_closed(envelope, data)
+        else:
+            await self.on_case_event(envelope, data)
+
+    async def on_allocations(self, batch: list[tuple[Envelope, CaseAllocated]]) -> None:
+        # An arrears batch allocates thousands of prevention referrals: the projection in one
+        # bulk write, the facts in one read, every delivery in one insert.
+        await self.store.record_cases(
+            [
+                (envelope.id, data.case_id, allocated_facts(envelope, data))
+                for envelope, data in batch
+            ]
         )
-        await self.route(envelope, data, data.case_id, data.person_id)
+        facts = await self.store.cases_facts(data.case_id for _, data in batch)
+        documents = []
+        for envelope, data in batch:
+            case = facts.get(data.case_id)
+            documents += await self.deliveries(envelope, data, data.case_id, data.person_id, case)
+        if await self.store.insert_deliveries(documents):
+            self.wake()
 
     async def on_reallocated(self, envelope: Envelope, data: CaseReallocated) -> None:
         await self.store.record_case(

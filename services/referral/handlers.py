@@ -66,7 +66,7 @@ def register_handlers(
     async def case_events(batch: list[tuple[Envelope, CaseAllocated | CaseClosed]]) -> None:
         # An arrears batch allocates thousands of prevention referrals: one bulk write per
         # stretch of CaseAllocated; closures (rare) one by one, in their place.
-        for allocations, stretch in stretches(batch, CaseAllocated):
+        for allocations, stretch in stretches(batch, lambda d: isinstance(d, CaseAllocated)):
             if allocations:
                 await store.mark_allocated_many(
                     [

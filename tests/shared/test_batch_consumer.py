@@ -78,3 +78,37 @@ async def test_batch_handler_writes_in_bulk_and_isolates_a_poison_event(
         assert max(calls) > 1, "events arrived in batches"
     finally:
         await runtime.stop()
+
+
+class ProbeRare(EventData):
+    TYPE: ClassVar[str] = "ProbeRare"
+    TOPIC: ClassVar[str] = Topic.ARREARS_ALERTS
+
+    case_id: str
+
+
+async def test_a_handler_of_several_types_sees_them_mixed_in_order(make_settings) -> None:
+    settings = make_settings("mixed")
+    await ensure_topics(settings)
+    rare = make_event(ProbeRare(case_id="c"), source="t", organisation="o")
+    events = [bulk("c"), bulk("c"), rare, bulk("c")]  # one key: one partition, one order
+    await publish(settings, *events)
+
+    runtime = ServiceRuntime(settings, configure_logs=False)
+    consumer = runtime.consumer([Topic.ARREARS_ALERTS])
+    seen: list[str] = []
+
+    @consumer.on_batch(ProbeBulk, ProbeRare)
+    async def handle(items: list[tuple[Envelope, Any]]) -> None:
+        seen.extend(envelope.id for envelope, _ in items)
+
+    await runtime.start()
+    try:
+
+        async def all_seen() -> bool:
+            return len(seen) >= len(events)
+
+        await wait_for(all_seen)
+        assert seen == [event.id for event in events]
+    finally:
+        await runtime.stop()
