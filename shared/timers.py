@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from shared.bulk import Upsert, bulk_upsert
 from shared.clock import Clock
 from shared.events.envelope import Envelope
 from shared.logging import get_logger
@@ -24,6 +26,23 @@ from shared.outbox import OutboxRelay, write_once
 FireHandler = Callable[[Document], Awaitable[Sequence[Envelope]]]
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Timer:
+    timer_id: str
+    due_at: datetime
+    kind: str
+    subject: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "due_at": self.due_at,
+            "kind": self.kind,
+            "subject": self.subject,
+            "payload": self.payload,
+        }
 
 
 class TimerStore:
@@ -54,6 +73,22 @@ class TimerStore:
             )
         except DuplicateKeyError:
             pass  # it fired already: scheduling is idempotent
+
+    async def schedule_many(self, timers: Sequence[Timer]) -> None:
+        """`schedule` for many timers in a few round trips (`shared.bulk`: FerretDB cannot
+        take a bulk of guarded upserts)."""
+        await bulk_upsert(
+            self.collection,
+            [
+                Upsert(
+                    timer.timer_id,
+                    {"$set": timer.fields()},
+                    {**timer.fields(), "fired": False},
+                    guard={"fired": {"$ne": True}},
+                )
+                for timer in timers
+            ],
+        )
 
     async def cancel_for(self, subject: str) -> int:
         result = await self.collection.update_many(

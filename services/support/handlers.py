@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.support.casework import Casework
-from shared.consumer import PermanentError
+from shared.consumer import PermanentError, stretches
 from shared.events.catalogue import CaseAllocated, CaseReallocated, TenancyAtRisk
 from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
@@ -13,15 +13,21 @@ from shared.topics import Topic
 def register_handlers(runtime: ServiceRuntime, casework: Casework) -> None:
     consumer = runtime.consumer([Topic.CASE_EVENTS, Topic.TENANCY_RISK])
 
-    @consumer.on(CaseAllocated)
-    async def case_allocated(envelope: Envelope, data: CaseAllocated) -> None:
-        if data.target_hours_per_week <= 0:
-            raise PermanentError("data.target_hours_per_week: must be more than 0")
-        await casework.opening.open_from_allocation(envelope, data)
-
-    @consumer.on(CaseReallocated)
-    async def case_reallocated(envelope: Envelope, data: CaseReallocated) -> None:
-        await casework.opening.reallocate(envelope, data)
+    @consumer.on_batch(CaseAllocated, CaseReallocated)
+    async def case_events(batch: list[tuple[Envelope, CaseAllocated | CaseReallocated]]) -> None:
+        # Stretches of CaseAllocated open their cases in bulk; a reallocation keeps its place.
+        problems = []
+        for allocations, stretch in stretches(batch, lambda d: isinstance(d, CaseAllocated)):
+            if not allocations:
+                for envelope, data in stretch:
+                    await casework.opening.reallocate(envelope, data)
+                continue
+            valid = [(e, d) for e, d in stretch if d.target_hours_per_week > 0]
+            if len(valid) < len(stretch):
+                problems.append(PermanentError("data.target_hours_per_week: must be more than 0"))
+            await casework.opening.open_many(valid)
+        if problems:
+            raise problems[0]  # handled again one by one: only the bad event is dead-lettered
 
     @consumer.on_batch(TenancyAtRisk)
     async def tenancies_at_risk(batch: list[tuple[Envelope, TenancyAtRisk]]) -> None:

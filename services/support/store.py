@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pymongo.errors import BulkWriteError
+
+from shared.bulk import duplicate_ids
 from shared.events.envelope import Envelope
 from shared.mongo import Collection, Document
 from shared.outbox import insert_with_events, write_once
@@ -40,6 +43,19 @@ class SupportStore:
 
     async def insert_case(self, document: Document, events: Sequence[Envelope] = ()) -> bool:
         return await insert_with_events(self.cases, document, events)
+
+    async def insert_cases(self, documents: Sequence[Document]) -> None:
+        """New cases without events, in one round trip; an id that exists is skipped (a
+        redelivery: the case stands)."""
+        if not documents:
+            return
+        try:
+            await self.cases.insert_many(list(documents), ordered=False)
+        except BulkWriteError as exc:
+            duplicate_ids(exc)  # raises anything but a taken id
+
+    async def get_many(self, case_ids: Iterable[str]) -> list[Document]:
+        return await self.cases.find({"_id": {"$in": list(case_ids)}}).to_list(None)
 
     async def get(self, case_id: str, organisation: str | None = None) -> Document | None:
         query: dict[str, Any] = {"_id": case_id}

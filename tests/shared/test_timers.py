@@ -13,7 +13,7 @@ from shared.events.envelope import Envelope, make_event
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.mongo import make_mongo_client
 from shared.outbox import OutboxRelay
-from shared.timers import Scheduler, TimerStore
+from shared.timers import Scheduler, Timer, TimerStore
 from shared.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
@@ -72,3 +72,29 @@ async def test_two_replicas_fire_each_timer_once(make_settings, topic_reader) ->
             await broker.stop()
         for client in clients:
             await client.close()
+
+
+async def test_schedule_many_creates_moves_and_leaves_fired_timers_alone(make_settings) -> None:
+    settings = make_settings("timers")
+    client = make_mongo_client(settings)
+    store = TimerStore(client[settings.database_name]["timers"])
+    clock = ManualClock()
+    now = clock.now()
+    try:
+        await store.collection.insert_many(
+            [
+                {"_id": "moved", "due_at": now, "kind": "k", "subject": "s", "fired": False},
+                {"_id": "fired", "due_at": now, "kind": "k", "subject": "s", "fired": True},
+            ]
+        )
+        later = now + timedelta(days=3)
+        await store.schedule_many(
+            [Timer(timer_id, later, "k", "s", {"n": 1}) for timer_id in ("new", "moved", "fired")]
+        )
+        timers = {t["_id"]: t async for t in store.collection.find({})}
+        assert timers["new"]["fired"] is False and timers["new"]["payload"] == {"n": 1}
+        assert timers["moved"]["due_at"] == later and timers["moved"]["fired"] is False
+        assert timers["fired"]["due_at"] == now  # fired: left alone, without an error
+    finally:
+        await client.drop_database(settings.database_name)
+        await client.close()

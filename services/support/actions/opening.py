@@ -18,14 +18,19 @@ class CaseOpening:
         self.ctx = ctx
         self.timers = timers
 
-    async def open_from_allocation(self, envelope: Envelope, data: CaseAllocated) -> None:
-        if data.route is not Route.SUPPORT:
-            return  # reconnection opens its own cases
-        document = new_case_document(envelope, data)
-        await self.ctx.store.insert_case(document)  # False on redelivery: the case stands
-        case = await self.ctx.store.get(data.case_id)
-        if case is not None:
-            await self.timers.sync(case)
+    async def open_many(self, allocations: list[tuple[Envelope, CaseAllocated]]) -> None:
+        """Open the support-route cases of CaseAllocated events: one insert (a redelivered
+        case stands), one read, one bulk of review timers — an arrears batch allocates
+        thousands of prevention cases."""
+        documents = [
+            new_case_document(envelope, data)
+            for envelope, data in allocations
+            if data.route is Route.SUPPORT
+        ]
+        if not documents:
+            return
+        await self.ctx.store.insert_cases(documents)
+        await self.timers.sync_many(await self.ctx.store.get_many(d["_id"] for d in documents))
 
     async def reallocate(self, envelope: Envelope, data: CaseReallocated) -> None:
         case = await self.ctx.store.get(data.case_id)
