@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import Binary
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from services.notifications.consent import ClientContact
@@ -28,7 +28,7 @@ from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
-from shared.outbox import write_once
+from shared.outbox import document_with_events, outbox_update, write_once
 from shared.runtime import ServiceRuntime
 
 PENDING, SENDING, SENT, PARKED, SUPPRESSED = "pending", "sending", "sent", "parked", "suppressed"
@@ -226,25 +226,39 @@ class NotificationStore:
         )
         return await self.deliveries.find({"claim": token, "status": SENDING}).to_list()
 
-    async def mark_sent(
-        self, doc: Document, now: datetime, reference: str, events: list[Envelope]
-    ) -> Document | None:
-        return await write_once(
-            self.deliveries,
-            {"_id": doc["_id"], "status": SENDING},
-            {
-                "$set": {
-                    "status": SENT,
-                    "sent_at": now,
-                    "provider_reference": reference,
-                    "reason": None,
-                    "updated_at": now,
-                },
-                "$inc": {"attempts": 1, "cycle_attempts": 1},
-                "$push": {"attempt_log": {"at": now, "outcome": "sent", "reference": reference}},
-            },
-            events=events,
+    async def mark_sent_many(
+        self, sent: Sequence[tuple[Document, str, Envelope]], now: datetime
+    ) -> list[Document]:
+        """Record deliveries sent (doc, provider reference, NotificationSent) in one round
+        trip, each guarded on its claim; returns what the relay flushes: each document's
+        queued event and the batch's outbox token."""
+        if not sent:
+            return []
+        token = new_id()  # one token for the batch: the relay clears every outbox in one update
+        await self.deliveries.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc["_id"], "status": SENDING},
+                    {
+                        "$set": {
+                            "status": SENT,
+                            "sent_at": now,
+                            "provider_reference": reference,
+                            "reason": None,
+                            "updated_at": now,
+                            **outbox_update([event], token)["$set"],
+                        },
+                        "$inc": {"attempts": 1, "cycle_attempts": 1},
+                        "$push": {
+                            "attempt_log": {"at": now, "outcome": "sent", "reference": reference}
+                        },
+                    },
+                )
+                for doc, reference, event in sent
+            ],
+            ordered=False,
         )
+        return [document_with_events({"_id": doc["_id"]}, [event], token) for doc, _, event in sent]
 
     async def mark_retry(
         self, doc: Document, now: datetime, reason: str, retry_at: datetime

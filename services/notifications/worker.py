@@ -77,17 +77,29 @@ class DeliveryWorker:
         now = self.clock.now()
         lease = timedelta(seconds=self.settings.delivery_lease_seconds)
         claimed = await self.store.claim_due(now, lease, self.settings.delivery_batch_size)
-        results = await asyncio.gather(
-            *(self._attempt(doc) for doc in claimed), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, Exception):
+        # Sent in waves as wide as the send concurrency, each wave's successes recorded in one
+        # write: a crash leaves at most one wave sent but unrecorded (re-sent after the lease).
+        wave = self.settings.delivery_concurrency
+        for start in range(0, len(claimed), wave):
+            results = await asyncio.gather(
+                *(self._attempt(doc) for doc in claimed[start : start + wave]),
+                return_exceptions=True,
+            )
+            sent = [result for result in results if isinstance(result, tuple)]
+            failures = [result for result in results if isinstance(result, BaseException)]
+            try:
+                await self._sent(sent)
+            except Exception as exc:
+                failures.append(exc)
+            for failure in failures:
                 # Recording the outcome failed (database away): the lease runs out and the
                 # delivery is tried again - at least once, never lost.
-                log.warning("notifications.record_failed", error=repr(result))
+                log.warning("notifications.record_failed", error=repr(failure))
         return len(claimed)
 
-    async def _attempt(self, doc: Document) -> None:
+    async def _attempt(self, doc: Document) -> tuple[Document, str] | None:
+        """Send one delivery; a failure is recorded here, a success returned to be recorded
+        with the rest of the batch."""
         async with self._semaphore:
             try:
                 message = await self.message_for(doc)
@@ -100,7 +112,8 @@ class DeliveryWorker:
             except Exception as exc:  # an unexpected error is recorded and retried, never lost
                 await self._failed(doc, f"{type(exc).__name__}: {exc}", False)
             else:
-                await self._sent(doc, reference)
+                return doc, reference
+            return None
 
     async def message_for(self, doc: Document) -> OutboundMessage:
         pdf = None
@@ -159,12 +172,16 @@ class DeliveryWorker:
             time=self.clock.now(),
         )
 
-    async def _sent(self, doc: Document, reference: str) -> None:
-        event = self._event(doc, NotificationSent, "sent")
+    async def _sent(self, sent: list[tuple[Document, str]]) -> None:
+        """Every delivery of one claim that was sent: one write, one publish, one clear."""
+        if not sent:
+            return
+        events = [(doc, ref, self._event(doc, NotificationSent, "sent")) for doc, ref in sent]
         async with self._writes:
-            updated = await self.store.mark_sent(doc, self.clock.now(), reference, [event])
-            await self.relay.flush(self.store.deliveries, updated)
-        log.info("notifications.sent", delivery_id=doc["_id"], channel=doc["channel"])
+            queued = await self.store.mark_sent_many(events, self.clock.now())
+            await self.relay.flush_batch(self.store.deliveries, queued)
+        for doc, _ in sent:
+            log.info("notifications.sent", delivery_id=doc["_id"], channel=doc["channel"])
 
     async def _failed(self, doc: Document, reason: str, permanent: bool) -> None:
         now = self.clock.now()
