@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.allocation.allocator import Allocator
 from services.allocation.records import iso_date
-from services.allocation.store import AllocationStore
+from services.allocation.store import AllocationStore, RiskSignalWrite
 from shared.codes import Route, Stage
 from shared.consumer import EventConsumer, PermanentError
 from shared.events.catalogue import (
@@ -74,21 +74,30 @@ def register(
         if problems:
             raise problems[0]
 
-    @consumer.on(TenancyAtRisk)
-    async def tenancy_at_risk(envelope: Envelope, data: TenancyAtRisk) -> None:
-        signal = {
-            "level": data.risk_level.value,
-            "reasons": data.reasons,
-            "legal_stage": data.legal_stage.value,
-            "alert_id": data.alert_id,
-            "tenancy_id": data.tenancy_id,
-            "at": runtime.clock.now(),
-        }
-        if data.case_id:
-            await store.add_risk_signal(data.case_id, signal, envelope.id, create=False)
-        if data.prevention_case_id and data.prevention_case_id != data.case_id:
-            # The referral this alert raised may reach us after the alert itself.
-            await store.add_risk_signal(data.prevention_case_id, signal, envelope.id, create=True)
+    @consumer.on_batch(TenancyAtRisk)
+    async def tenancies_at_risk(events: list[tuple[Envelope, TenancyAtRisk]]) -> None:
+        # An arrears batch brings thousands of alerts: one bulk write per poll, not a round
+        # trip per alert. Each signal is recorded once per event id, so a redelivered batch
+        # (or the per-event retry after a failure) adds nothing twice.
+        now = runtime.clock.now()
+        writes: list[RiskSignalWrite] = []
+        for envelope, data in events:
+            signal = {
+                "level": data.risk_level.value,
+                "reasons": data.reasons,
+                "legal_stage": data.legal_stage.value,
+                "alert_id": data.alert_id,
+                "tenancy_id": data.tenancy_id,
+                "at": now,
+            }
+            if data.case_id:
+                writes.append(RiskSignalWrite(data.case_id, signal, envelope.id, create=False))
+            if data.prevention_case_id and data.prevention_case_id != data.case_id:
+                # The referral this alert raised may reach us after the alert itself.
+                writes.append(
+                    RiskSignalWrite(data.prevention_case_id, signal, envelope.id, create=True)
+                )
+        await store.add_risk_signals(writes)
 
     @consumer.on(ReviewDue)
     async def review_due(envelope: Envelope, data: ReviewDue) -> None:

@@ -21,13 +21,15 @@ atomic on MongoDB and on the patched FerretDB (tests/shared/test_database_atomic
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.allocation.records import placement_fields
+from shared.bulk import Upsert, bulk_upsert
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
 from shared.inbox import INBOX_FIELD
@@ -49,6 +51,18 @@ def claimed_key(case_id: str) -> str:
 BULK_CHUNK = 1000
 # A waiting entry's bulky fields a pass does not need.
 PASS_PROJECTION = {INBOX_FIELD: 0, "_outbox": 0, "history": 0}
+
+
+@dataclass(frozen=True)
+class RiskSignalWrite:
+    """One TenancyAtRisk's signal for one case. `create`: keep it even if the case is not
+    known yet (the prevention referral the alert raised, whose ReferralAssessed may come
+    later); otherwise it applies only to a case that exists."""
+
+    case_id: str
+    signal: Document
+    event_id: str
+    create: bool
 
 
 class AllocationStore:
@@ -220,7 +234,7 @@ class AllocationStore:
                         raise
                     existing.add(items[start + int(error["index"])]["_id"])
         waiting = [doc for case_id, doc in documents.items() if case_id not in existing]
-        first_event = {}
+        first_event: dict[str, tuple[Document, str]] = {}
         for case_id, fields, event_id in arrivals:
             first_event.setdefault(case_id, (fields, event_id))
         for case_id in existing:
@@ -241,19 +255,50 @@ class AllocationStore:
         await self.cases.update_one({"_id": doc["_id"], "status": "waiting"}, {"$set": fields})
         return {**doc, **fields}
 
-    async def add_risk_signal(
-        self, case_id: str, signal: Document, event_id: str, create: bool
-    ) -> Document | None:
-        """Record a TenancyAtRisk on the case; `create` keeps it for a case whose
-        ReferralAssessed has not arrived yet (the prevention referral the alert raised)."""
-        recorded = await write_once(
-            self.cases,
-            {"_id": case_id},
-            {"$push": {"risk_signals": signal}},
-            event_id=event_id,
-            upsert=create,
-        )
-        return await self.refresh_placement(recorded)
+    async def add_risk_signals(self, signals: Sequence[RiskSignalWrite]) -> None:
+        """Record a poll's TenancyAtRisk signals in their order, each once per case and event
+        id (`_inbox`), in a few round trips: a read of which no-create targets exist,
+        `bulk_upsert` (a read, one insert of new stubs, one ordered bulk update), then
+        `refresh_placements`."""
+        if not signals:
+            return
+        # A no-create signal applies only to a case that exists by then: in the database (cases
+        # are never deleted) or created by an earlier signal of this batch. Filtering here
+        # keeps bulk_upsert from ever inserting for one, and keeps the batch's order.
+        no_create_ids = list({s.case_id for s in signals if not s.create})
+        present: set[str] = set()
+        if no_create_ids:
+            query = {"_id": {"$in": no_create_ids}}
+            present = {d["_id"] async for d in self.cases.find(query, {"_id": 1})}
+        upserts: list[Upsert] = []
+        for s in signals:
+            if s.create:
+                present.add(s.case_id)
+            elif s.case_id not in present:
+                continue
+            # A missing case gets the stub write_once's upsert made: the signal and the inbox.
+            push = Upsert(
+                s.case_id, {"$push": {"risk_signals": s.signal}}, {"risk_signals": [s.signal]}
+            )
+            upserts.append(push.once(s.event_id))
+        await bulk_upsert(self.cases, upserts)
+        await self.refresh_placements({u.id for u in upserts})
+
+    async def refresh_placements(self, case_ids: Iterable[str]) -> None:
+        """`refresh_placement` for many cases: one read, one bulk update of those that changed."""
+        ids = sorted(set(case_ids))
+        if not ids:
+            return
+        query = {"_id": {"$in": ids}, "status": "waiting"}
+        changes: list[UpdateOne] = []
+        async for doc in self.cases.find(query, PASS_PROJECTION):
+            fields = placement_fields(doc)
+            if any(doc.get(k) != v for k, v in fields.items()):
+                changes.append(
+                    UpdateOne({"_id": doc["_id"], "status": "waiting"}, {"$set": fields})
+                )
+        if changes:
+            await self.cases.bulk_write(changes, ordered=False)
 
     async def get_case(self, case_id: str, organisation: str | None = None) -> Document | None:
         query: dict[str, Any] = {"_id": case_id, "status": {"$exists": True}}
