@@ -32,7 +32,7 @@ from services.allocation.records import placement_fields
 from shared.bulk import Upsert, bulk_upsert
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
-from shared.inbox import INBOX_FIELD
+from shared.inbox import INBOX_FIELD, mark_seen, unseen
 from shared.mongo import Collection, Document
 from shared.outbox import write_once
 from shared.runtime import ServiceRuntime
@@ -214,8 +214,8 @@ class AllocationStore:
 
     async def enter_many(self, arrivals: Sequence[tuple[str, Document, str]]) -> list[Document]:
         """Many `(case_id, fields, event_id)` at once: one `insert_many` for the cases not seen
-        before; the few that exist (a repeat, a re-assessment, a risk signal that came first)
-        go through `enter_waiting_list`. Returns every arrival that is waiting now, new or
+        before; those that exist (a repeat, a re-assessment, a risk signal that came first)
+        are entered as `enter_waiting_list` would, in one bulk write. Returns every arrival that is waiting now, new or
         not, so a batch handled again after a crash still places what it entered."""
         documents: dict[str, Document] = {}
         for case_id, fields, event_id in arrivals:
@@ -234,15 +234,27 @@ class AllocationStore:
                         raise
                     existing.add(items[start + int(error["index"])]["_id"])
         waiting = [doc for case_id, doc in documents.items() if case_id not in existing]
-        first_event: dict[str, tuple[Document, str]] = {}
-        for case_id, fields, event_id in arrivals:
-            first_event.setdefault(case_id, (fields, event_id))
-        for case_id in existing:
-            fields, event_id = first_event[case_id]
-            entered = await self.enter_waiting_list(case_id, fields, event_id)
-            current = entered or await self.get_case(case_id)
-            if current is not None and current.get("status") == "waiting":
-                waiting.append(current)
+        if existing:
+            # Mostly stubs a TenancyAtRisk made first (the alert is handled before the
+            # referral it raised): entered as `enter_waiting_list` would, in one bulk write.
+            first_event: dict[str, tuple[Document, str]] = {}
+            for case_id, fields, event_id in arrivals:
+                first_event.setdefault(case_id, (fields, event_id))
+            await self.cases.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": case_id, "status": {"$exists": False}, **unseen(event_id)},
+                        {"$set": {**fields, "status": "waiting"}, **mark_seen(event_id)},
+                    )
+                    for case_id, (fields, event_id) in first_event.items()
+                    if case_id in existing
+                ],
+                ordered=False,
+            )
+            query = {"_id": {"$in": list(existing)}, "status": "waiting"}
+            waiting += await self._store_placements(
+                await self.cases.find(query, PASS_PROJECTION).to_list(None)
+            )
         return waiting
 
     async def refresh_placement(self, doc: Document | None) -> Document | None:
@@ -290,15 +302,22 @@ class AllocationStore:
         if not ids:
             return
         query = {"_id": {"$in": ids}, "status": "waiting"}
-        changes: list[UpdateOne] = []
-        async for doc in self.cases.find(query, PASS_PROJECTION):
+        await self._store_placements(await self.cases.find(query, PASS_PROJECTION).to_list(None))
+
+    async def _store_placements(self, waiting: list[Document]) -> list[Document]:
+        """Waiting cases with their placement fields stored again where their inputs changed
+        (one bulk write); returns them as stored."""
+        refreshed, changes = [], []
+        for doc in waiting:
             fields = placement_fields(doc)
             if any(doc.get(k) != v for k, v in fields.items()):
                 changes.append(
                     UpdateOne({"_id": doc["_id"], "status": "waiting"}, {"$set": fields})
                 )
+            refreshed.append({**doc, **fields})
         if changes:
             await self.cases.bulk_write(changes, ordered=False)
+        return refreshed
 
     async def get_case(self, case_id: str, organisation: str | None = None) -> Document | None:
         query: dict[str, Any] = {"_id": case_id, "status": {"$exists": True}}
