@@ -28,6 +28,7 @@ from shared.inbox import mark_seen, unseen
 from shared.kafka import EventPublisher
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
+from shared.outbox_batches import OutboxBatches
 
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
@@ -157,8 +158,10 @@ class OutboxRelay:
         collections: Iterable[Collection] = (),
         grace: timedelta = timedelta(seconds=2),
         lease: timedelta = timedelta(seconds=30),
+        batches: OutboxBatches | None = None,
     ) -> None:
         self.publisher = publisher
+        self.batches = batches
         self.collections: list[Collection] = list(collections)
         self.grace = grace
         self.lease = lease
@@ -211,6 +214,26 @@ class OutboxRelay:
         except Exception as exc:
             log.warning("outbox.flush_deferred", error=str(exc), documents=len(documents))
 
+    async def insert_many(
+        self, collection: Collection, prepared: Sequence[tuple[Document, Sequence[Envelope]]]
+    ) -> list[Document]:
+        """Insert new documents and publish their events, the events kept meanwhile in one
+        outbox batch (`shared.outbox_batches`) rather than in each document. Returns the
+        documents inserted; an id that exists already is skipped with its events."""
+        if self.batches is None:
+            raise RuntimeError("this relay has no outbox batches collection")
+        started = time.monotonic()
+        batch_id, inserted, events = await self.batches.insert(collection, prepared)
+        try:
+            if events:
+                await self.publisher.publish_many(events)
+                self.published += len(events)
+            await self.batches.forget(batch_id)
+            self.flush_times.note(time.monotonic() - started)
+        except Exception as exc:  # the inserts are safe; the sweeper publishes later
+            log.warning("outbox.flush_deferred", error=str(exc), documents=len(inserted))
+        return inserted
+
     async def flush(self, collection: Collection, document: Document | None) -> None:
         """Publish what one write queued; failures are left for the sweeper."""
         if document is None:
@@ -254,6 +277,14 @@ class OutboxRelay:
                 if document is None:
                     continue  # flushed, or claimed by another replica, meanwhile
                 await self.flush_document(collection, document)
+                handled += 1
+        if self.batches is not None and handled < limit:
+            for batch in await self.batches.left_behind(grace):
+                events = await self.batches.events_to_recover(batch)
+                if events:
+                    await self.publisher.publish_many(events)
+                    self.published += len(events)
+                await self.batches.forget(batch["_id"])
                 handled += 1
         return handled
 

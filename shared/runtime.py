@@ -13,6 +13,7 @@ from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.logging import configure_logging, get_logger
 from shared.mongo import Collection, make_mongo_client
 from shared.outbox import OutboxRelay, ensure_outbox_index
+from shared.outbox_batches import OutboxBatches
 from shared.settings import HearthSettings
 from shared.timers import FireHandler, Scheduler, TimerStore
 from shared.topics import Topic
@@ -32,7 +33,7 @@ class ServiceRuntime:
         self.mongo = make_mongo_client(settings)
         self.db = self.mongo[settings.database_name]
         self.publisher = EventPublisher(self.broker, settings)
-        self.relay = OutboxRelay(self.publisher)
+        self.relay = OutboxRelay(self.publisher, batches=OutboxBatches(self.db["outbox_batches"]))
         self.consumers: list[EventConsumer] = []
         self.schedulers: list[Scheduler] = []
         self._startup: list[Callable[[], Awaitable[Any]]] = []

@@ -14,17 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from services.referral.repeat_cycle import Closure
 from services.referral.status import ReferralStatus, statuses_before
-from shared.bulk import Upsert, bulk_upsert, duplicate_ids
+from shared.bulk import Upsert, bulk_upsert
 from shared.codes import ClosureReason
-from shared.events.envelope import Envelope
-from shared.ids import new_id
 from shared.inbox import mark_seen, unseen
 from shared.mongo import Collection, Document
-from shared.outbox import document_with_events, write_once
+from shared.outbox import write_once
 from shared.runtime import ServiceRuntime
 
 
@@ -67,22 +65,6 @@ class ReferralStore:
     async def get_many(self, referral_ids: Iterable[str]) -> dict[str, Document]:
         ids = list(referral_ids)
         return {d["_id"]: d async for d in self.referrals.find({"_id": {"$in": ids}})}
-
-    async def insert_many(
-        self, prepared: Sequence[tuple[Document, Sequence[Envelope]]]
-    ) -> list[Document]:
-        """Insert new referrals with their events; returns those inserted (an id that exists
-        already is skipped: another replica or an earlier attempt took it)."""
-        token = new_id()  # one token for the batch, so one update clears every outbox
-        documents = [document_with_events(doc, events, token) for doc, events in prepared]
-        if not documents:
-            return []
-        try:
-            await self.referrals.insert_many(documents, ordered=False)
-        except BulkWriteError as exc:
-            taken = duplicate_ids(exc)
-            return [d for d in documents if d["_id"] not in taken]
-        return documents
 
     async def mark_allocated(
         self, case_id: str, event_id: str, fields: dict[str, Any], at: datetime
