@@ -307,9 +307,9 @@ def handler_profile(platform: Platform, alerts: int) -> list[str]:
             if n:
                 mean = total / n * 1000
                 lines.append(f"{name}: {event_type} x{n:,.0f}, {total:.1f} s, {mean:.2f} ms each")
-        for command, seen in sorted(commands.items(), key=lambda kv: -kv[1].get("sum", 0))[:8]:
+        for command, seen in sorted(commands.items(), key=lambda kv: -kv[1].get("sum", 0))[:6]:
             n, total = seen.get("count", 0), seen.get("sum", 0)
-            if n >= alerts / 100:
+            if n:
                 lines.append(
                     f"{name}:   db {command} {n / alerts:.2f} per alert, {total:.1f} s, "
                     f"{total / n * 1000:.2f} ms each"
