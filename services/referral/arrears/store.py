@@ -16,12 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError
 
 from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancyState, case_key
 from services.referral.arrears.planning import TenancyPlan
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
-from shared.bulk import Upsert, bulk_upsert, duplicate_ids
+from shared.bulk import Upsert, bulk_upsert
 from shared.codes import RiskLevel
 from shared.events.envelope import Envelope
 from shared.ids import new_id
@@ -157,21 +156,23 @@ class ArrearsStore:
         """New tenancies are inserted whole; one another writer created meanwhile is lost."""
         if not plans:
             return [], []
-        documents = []
+        prepared = []
         for plan in plans:
-            outbox = outbox_update(plan.events).get("$set", {})
-            body = _nest({**self._state_fields(plan, now, token), **outbox})
+            body = _nest(self._state_fields(plan, now, token))
             body.update(_id=plan.tenancy_id, version=1, created_at=now)
-            documents.append(body)
-        taken: set[str] = set()
-        for chunk in _chunks(documents):
-            try:
-                await self.tenancies.insert_many(chunk, ordered=False)
-            except BulkWriteError as exc:
-                taken.update(duplicate_ids(exc))  # those tenancies exist now
+            prepared.append((body, plan.events))
+        # New documents only: their events go out through one outbox batch, with nothing to
+        # clear afterwards (shared/outbox_batches.py).
+        created: set[str] = set()
+        for chunk in _chunks(prepared):
+            inserted = await self.runtime.relay.insert_many(self.tenancies, chunk)
+            created.update(doc["_id"] for doc in inserted)
+        for plan in plans:
+            plan.published = plan.tenancy_id in created
+        # A tenancy another writer created meanwhile is decided again against it.
         return (
-            [p for p in plans if p.tenancy_id not in taken],
-            [p for p in plans if p.tenancy_id in taken],
+            [p for p in plans if p.tenancy_id in created],
+            [p for p in plans if p.tenancy_id not in created],
         )
 
     async def _update(
@@ -241,19 +242,20 @@ class ArrearsStore:
         Only documents still carrying this write's token are emptied: a later write knows
         what it found there and publishes it too. A failure leaves the events queued for the
         relay's sweeper, as `relay.flush` does."""
+        queued = [plan for plan in written if not plan.published]
         envelopes = [
             envelope
-            for plan in written
+            for plan in queued
             for envelope in (*leftovers.get(plan.tenancy_id, ()), *plan.events)
         ]
         if not envelopes:
             return
-        ids = [p.tenancy_id for p in written if p.events or p.tenancy_id in leftovers]
+        ids = [p.tenancy_id for p in queued if p.events or p.tenancy_id in leftovers]
         try:
             await self.runtime.publisher.publish_many(envelopes)
             self.runtime.relay.published += len(envelopes)
             await self.tenancies.update_many(
-                {"_id": {"$in": ids}, "write_token": written[0].write_token},  # one per batch
+                {"_id": {"$in": ids}, "write_token": queued[0].write_token},  # one per batch
                 {"$set": {OUTBOX: {}, PENDING: False}, "$unset": {LEASE: ""}},
             )
         except Exception as exc:  # the state change is safe; the sweeper publishes later
