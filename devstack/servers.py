@@ -200,9 +200,12 @@ class FerretDBServer(ManagedProcess):
                 "--handler=sqlite",
                 # WAL with synchronous=NORMAL: a commit survives a crash of FerretDB or of the
                 # machine's processes (the fault tests kill them) but skips the fsync per
-                # commit; only an OS crash or power cut can lose the last commits. Local only:
-                # production runs MongoDB.
-                f"--sqlite-url=file:{sqlite_dir}/?_pragma=synchronous(normal)",
+                # commit; only an OS crash or power cut can lose the last commits. The log is
+                # checkpointed on a clock by our patch, not inside commits (autocheckpoint 0;
+                # resources/ferretdb-patch/hearth_checkpoint.go), and trimmed to 64 MB when it
+                # starts again. Local only: production runs MongoDB.
+                f"--sqlite-url=file:{sqlite_dir}/?_pragma=synchronous(normal)"
+                "&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)",
                 f"--listen-addr=127.0.0.1:{self.port}",
                 f"--state-dir={state_dir}",
                 # Go's pprof (`/debug/pprof/`) when asked, for profiling the database's CPU.

@@ -167,7 +167,7 @@ def kafka_libs() -> Path:
 
 
 # Our patch to FerretDB's update path (see resources/ferretdb-patch/); bump when it changes.
-FERRETDB_PATCH = "hearth7"
+FERRETDB_PATCH = "hearth8"
 _PATCHED_FUNCTIONS = {
     "internal/handler/msg_findandmodify.go": "func (h *Handler) findAndModifyDocument(",
     "internal/handler/msg_update.go": "func (h *Handler) updateDocument(",
@@ -226,6 +226,23 @@ def _patch_ferretdb(source: Path) -> None:
     if indexed == text:
         raise SystemExit("[hearth] FerretDB source changed: the _id index patch does not apply")
     metadata.write_text(indexed)
+    # Checkpoint the write-ahead log on a clock, not inside commits (hearth_checkpoint.go).
+    pool = source / "internal/backends/sqlite/metadata/pool"
+    shutil.copy(RESOURCES / "ferretdb-patch" / "hearth_checkpoint.go", pool)
+    opendb = pool / "opendb.go"
+    text = opendb.read_text()
+    stock_ping = """	if err = db.Ping(); err != nil {
+		_ = db.Close()
+		return nil, lazyerrors.Error(err)
+	}
+"""
+    if text.count(stock_ping) != 1:
+        raise SystemExit("[hearth] FerretDB source changed: the checkpoint patch does not apply")
+    opendb.write_text(
+        text.replace(
+            stock_ping, stock_ping + "\n\tif !memory {\n\t\tgo hearthCheckpoint(db, l)\n\t}\n"
+        )
+    )
 
 
 def ferretdb_binary() -> Path:
