@@ -215,8 +215,9 @@ class AllocationStore:
     async def enter_many(self, arrivals: Sequence[tuple[str, Document, str]]) -> list[Document]:
         """Many `(case_id, fields, event_id)` at once: one `insert_many` for the cases not seen
         before; those that exist (a repeat, a re-assessment, a risk signal that came first)
-        are entered as `enter_waiting_list` would, in one bulk write. Returns every arrival that is waiting now, new or
-        not, so a batch handled again after a crash still places what it entered."""
+        are entered as `enter_waiting_list` would, in one bulk write. Returns every arrival
+        that is waiting now, new or not, so a batch handled again after a crash still places
+        what it entered."""
         documents: dict[str, Document] = {}
         for case_id, fields, event_id in arrivals:
             if case_id in documents:
