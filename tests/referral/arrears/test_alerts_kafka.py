@@ -55,4 +55,5 @@ async def test_alerts_on_kafka_signal_once_and_redelivery_changes_nothing(
         await risk.settle(2.0)
         assert len(risk.records) == 401
         doc = await svc.runtime.db["tenancy_risk"].find_one({"_id": "derby-homes:K-0"})
-        assert doc["signalled_level"] == "high" and doc["_outbox"] == {}
+        # Nothing left queued (a new tenancy's events never sit in it: an outbox batch).
+        assert doc["signalled_level"] == "high" and not doc.get("_outbox")
