@@ -8,6 +8,9 @@ inboxes drop the repeat: at-least-once on the wire, exactly-once in effect.
 Every write stamps the document with a fresh `_outbox_token`; after publishing, one update
 guarded on that token empties the outbox. If another write queued events meanwhile the token
 differs, and only the published events are removed: the other write's flush sends its own.
+
+A batch of documents that are only inserted can skip the clearing write altogether:
+`OutboxRelay.insert_many` keeps their events in one outbox batch (`shared/outbox_batches.py`).
 """
 
 from __future__ import annotations
