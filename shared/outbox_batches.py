@@ -79,7 +79,7 @@ class OutboxBatches:
     async def left_behind(self, older_than: timedelta) -> list[Document]:
         """Batch documents a crash (or a failed publish) left, past the writers' grace."""
         horizon = datetime.now(UTC) - older_than
-        return [b async for b in self.collection.find({}) if _aware(b["at"]) <= horizon]
+        return await self.collection.find({"at": {"$lte": horizon}}).to_list(None)
 
     async def events_to_recover(self, batch: Document) -> list[Envelope]:
         """The events of the documents this batch did insert."""
@@ -88,7 +88,3 @@ class OutboxBatches:
         query = {"_id": {"$in": list(events)}, BATCH_FIELD: batch["_id"]}
         inserted = [str(d["_id"]) async for d in target.find(query, {"_id": 1})]
         return [Envelope.model_validate(e) for doc_id in inserted for e in events[doc_id]]
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -33,7 +33,7 @@ class ServiceRuntime:
         self.mongo = make_mongo_client(settings)
         self.db = self.mongo[settings.database_name]
         self.publisher = EventPublisher(self.broker, settings)
-        self.relay = OutboxRelay(self.publisher, batches=OutboxBatches(self.db["outbox_batches"]))
+        self.relay = OutboxRelay(self.publisher)
         self.consumers: list[EventConsumer] = []
         self.schedulers: list[Scheduler] = []
         self._startup: list[Callable[[], Awaitable[Any]]] = []
@@ -50,6 +50,13 @@ class ServiceRuntime:
             self.relay.watch(collection)
             self.on_startup(lambda: ensure_outbox_index(collection))
         return collection
+
+    def use_outbox_batches(self) -> None:
+        """Let a store insert in bulk through `relay.insert_many` (shared/outbox_batches.py);
+        the relay then also sweeps the batches a crash left behind. Services that never
+        insert in bulk are spared that read at every sweep."""
+        if self.relay.batches is None:
+            self.relay.batches = OutboxBatches(self.db["outbox_batches"])
 
     def consumer(self, topics: Iterable[Topic | str], group: str | None = None) -> EventConsumer:
         consumer = EventConsumer(self.settings, self.broker, topics, group)

@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from devstack.provision import Infrastructure, provide_infrastructure
+from shared.mongo import Database, make_mongo_client
 from shared.settings import HearthSettings
 
 
@@ -89,6 +90,17 @@ class TopicReader:
             for records in batch.values():
                 self.records.extend(records)
         return self.records
+
+
+@pytest.fixture
+async def scratch_db(make_settings: Callable[..., HearthSettings]) -> AsyncIterator[Database]:
+    """A database of the test's own on the real server, for tests of the database layer
+    itself; dropped afterwards."""
+    settings = make_settings("scratch")
+    client = make_mongo_client(settings)
+    yield client[settings.database_name]
+    await client.drop_database(settings.database_name)
+    await client.close()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.allocation.records import placement_fields
-from shared.bulk import Upsert, bulk_upsert
+from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
 from shared.inbox import INBOX_FIELD, mark_seen, unseen
@@ -198,26 +198,12 @@ class AllocationStore:
 
     # --- cases ----------------------------------------------------------------------------
 
-    async def enter_waiting_list(
-        self, case_id: str, fields: Document, event_id: str
-    ) -> Document | None:
-        """A new waiting entry; a case already known (by any earlier ReferralAssessed) is
-        left as it is, so a repeat never queues or allocates it twice."""
-        entered = await write_once(
-            self.cases,
-            {"_id": case_id, "status": {"$exists": False}},
-            {"$set": {**fields, "status": "waiting"}},
-            event_id=event_id,
-            upsert=True,
-        )
-        return await self.refresh_placement(entered)
-
     async def enter_many(self, arrivals: Sequence[tuple[str, Document, str]]) -> list[Document]:
-        """Many `(case_id, fields, event_id)` at once: one `insert_many` for the cases not seen
-        before; those that exist (a repeat, a re-assessment, a risk signal that came first)
-        are entered as `enter_waiting_list` would, in one bulk write. Returns every arrival
-        that is waiting now, new or not, so a batch handled again after a crash still places
-        what it entered."""
+        """New waiting entries `(case_id, fields, event_id)`: one `insert_many` for the cases not
+        seen before; those that exist (a repeat, a re-assessment, a risk signal that came
+        first) join the list in one bulk write only if no ReferralAssessed placed them yet, so a
+        repeat never queues or allocates a case twice. Returns every arrival that is waiting
+        now, new or not, so a batch handled again after a crash still places what it entered."""
         documents: dict[str, Document] = {}
         for case_id, fields, event_id in arrivals:
             if case_id in documents:
@@ -230,14 +216,11 @@ class AllocationStore:
             try:
                 await self.cases.insert_many(items[start : start + BULK_CHUNK], ordered=False)
             except BulkWriteError as exc:
-                for error in exc.details.get("writeErrors", []):
-                    if error.get("code") != 11000:
-                        raise
-                    existing.add(items[start + int(error["index"])]["_id"])
+                existing.update(duplicate_ids(exc))
         waiting = [doc for case_id, doc in documents.items() if case_id not in existing]
         if existing:
             # Mostly stubs a TenancyAtRisk made first (the alert is handled before the
-            # referral it raised): entered as `enter_waiting_list` would, in one bulk write.
+            # referral it raised).
             first_event: dict[str, tuple[Document, str]] = {}
             for case_id, fields, event_id in arrivals:
                 first_event.setdefault(case_id, (fields, event_id))
@@ -257,16 +240,6 @@ class AllocationStore:
                 await self.cases.find(query, PASS_PROJECTION).to_list(None)
             )
         return waiting
-
-    async def refresh_placement(self, doc: Document | None) -> Document | None:
-        """Store the placement fields again if their inputs changed (a raised risk)."""
-        if doc is None or doc.get("status") != "waiting":
-            return doc
-        fields = placement_fields(doc)
-        if all(doc.get(k) == v for k, v in fields.items()):
-            return doc
-        await self.cases.update_one({"_id": doc["_id"], "status": "waiting"}, {"$set": fields})
-        return {**doc, **fields}
 
     async def add_risk_signals(self, signals: Sequence[RiskSignalWrite]) -> None:
         """Record a poll's TenancyAtRisk signals in their order, each once per case and event
@@ -289,7 +262,7 @@ class AllocationStore:
                 present.add(s.case_id)
             elif s.case_id not in present:
                 continue
-            # A missing case gets the stub write_once's upsert made: the signal and the inbox.
+            # A missing case gets a stub, the signal and the inbox, until its ReferralAssessed.
             push = Upsert(
                 s.case_id, {"$push": {"risk_signals": s.signal}}, {"risk_signals": [s.signal]}
             )
@@ -298,7 +271,8 @@ class AllocationStore:
         await self.refresh_placements({u.id for u in upserts})
 
     async def refresh_placements(self, case_ids: Iterable[str]) -> None:
-        """`refresh_placement` for many cases: one read, one bulk update of those that changed."""
+        """Store the placement fields of waiting cases again where their inputs changed (a
+        raised risk): one read, one bulk update of those that changed."""
         ids = sorted(set(case_ids))
         if not ids:
             return

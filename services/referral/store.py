@@ -29,6 +29,7 @@ from shared.runtime import ServiceRuntime
 class ReferralStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.referrals: Collection = runtime.collection("referrals", outbox=True)
+        runtime.use_outbox_batches()  # the intake inserts a poll's referrals in bulk
         self.people: Collection = runtime.collection("people")
         self.person_keys: Collection = runtime.collection("person_keys")
         runtime.on_startup(self.ensure_indexes)

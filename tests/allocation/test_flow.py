@@ -300,7 +300,7 @@ async def test_a_claim_left_by_a_crash_is_completed_not_repeated(
             "support_needs": ["benefits"],
             "waiting_since": START,
         }
-        await store.enter_waiting_list("crashed", fields, "event-1")
+        await store.enter_many([("crashed", fields, "event-1")])
         # A replica claimed the hours, then died before recording the allocation.
         assert await store.claim("gen", "crashed", 2.0, START) is not None
         await service.runtime.allocator.request("derby-homes")

@@ -18,46 +18,34 @@ from shared.mongo import make_mongo_client
 pytestmark = pytest.mark.integration
 
 
-async def test_concurrent_updates_of_one_document_lose_nothing(make_settings) -> None:
-    settings = make_settings("atomicity")
-    client = make_mongo_client(settings)
-    collection = client[settings.database_name]["counters"]
-    try:
-        await collection.insert_one({"_id": "one", "n": 0, "seen": []})
-        await asyncio.gather(
+async def test_concurrent_updates_of_one_document_lose_nothing(scratch_db) -> None:
+    collection = scratch_db["counters"]
+    await collection.insert_one({"_id": "one", "n": 0, "seen": []})
+    await asyncio.gather(
+        *(
+            collection.update_one({"_id": "one"}, {"$inc": {"n": 1}, "$push": {"seen": i}})
+            for i in range(40)
+        )
+    )
+    document = await collection.find_one({"_id": "one"})
+    assert document is not None
+    assert document["n"] == 40 and sorted(document["seen"]) == list(range(40))
+
+
+async def test_a_guarded_claim_has_exactly_one_winner(scratch_db) -> None:
+    collection = scratch_db["timers"]
+    for round_ in range(5):
+        await collection.insert_one({"_id": f"timer-{round_}", "fired": False})
+        claims = await asyncio.gather(
             *(
-                collection.update_one({"_id": "one"}, {"$inc": {"n": 1}, "$push": {"seen": i}})
-                for i in range(40)
+                collection.find_one_and_update(
+                    {"_id": f"timer-{round_}", "fired": False},
+                    {"$set": {"fired": True, "by": replica}},
+                )
+                for replica in range(10)
             )
         )
-        document = await collection.find_one({"_id": "one"})
-        assert document is not None
-        assert document["n"] == 40 and sorted(document["seen"]) == list(range(40))
-    finally:
-        await client.drop_database(settings.database_name)
-        await client.close()
-
-
-async def test_a_guarded_claim_has_exactly_one_winner(make_settings) -> None:
-    settings = make_settings("atomicity")
-    client = make_mongo_client(settings)
-    collection = client[settings.database_name]["timers"]
-    try:
-        for round_ in range(5):
-            await collection.insert_one({"_id": f"timer-{round_}", "fired": False})
-            claims = await asyncio.gather(
-                *(
-                    collection.find_one_and_update(
-                        {"_id": f"timer-{round_}", "fired": False},
-                        {"$set": {"fired": True, "by": replica}},
-                    )
-                    for replica in range(10)
-                )
-            )
-            assert sum(claim is not None for claim in claims) == 1
-    finally:
-        await client.drop_database(settings.database_name)
-        await client.close()
+        assert sum(claim is not None for claim in claims) == 1
 
 
 async def test_a_bulk_write_of_many_updates_completes(make_settings) -> None:

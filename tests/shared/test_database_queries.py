@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from shared.mongo import make_mongo_client
-
 pytestmark = pytest.mark.integration
 
 DOCUMENTS = [
@@ -42,21 +40,15 @@ CASES = [
 
 
 @pytest.mark.parametrize("indexed", [False, True])
-async def test_equality_filters_match_as_on_mongodb(make_settings, indexed: bool) -> None:
-    settings = make_settings("queries")
-    client = make_mongo_client(settings)
-    collection = client[settings.database_name]["things"]
-    try:
-        await collection.insert_many(DOCUMENTS)
-        if indexed:
-            for field in ("status", "tags", "flag"):
-                await collection.create_index(field)
-        for query, expected in CASES:
-            found = {d["_id"] async for d in collection.find(query)}
-            assert found == expected, query
-            assert await collection.count_documents(query) == len(expected), query
-        result = await collection.update_many({"status": "open"}, {"$set": {"seen": True}})
-        assert result.modified_count == 2
-    finally:
-        await client.drop_database(settings.database_name)
-        await client.close()
+async def test_equality_filters_match_as_on_mongodb(scratch_db, indexed: bool) -> None:
+    collection = scratch_db["things"]
+    await collection.insert_many(DOCUMENTS)
+    if indexed:
+        for field in ("status", "tags", "flag"):
+            await collection.create_index(field)
+    for query, expected in CASES:
+        found = {d["_id"] async for d in collection.find(query)}
+        assert found == expected, query
+        assert await collection.count_documents(query) == len(expected), query
+    result = await collection.update_many({"status": "open"}, {"$set": {"seen": True}})
+    assert result.modified_count == 2

@@ -90,6 +90,7 @@ class ArrearsStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
         self.tenancies = runtime.collection(TENANCY_RISK, outbox=True)
+        runtime.use_outbox_batches()  # new tenancies are inserted in bulk
         self.rules = runtime.collection(RISK_RULES)
         self.batches = runtime.collection(BATCHES)
         runtime.on_startup(self.ensure_indexes)

@@ -29,10 +29,7 @@ class ReviewTimers:
     async def sync(self, case: Document) -> None:
         """Schedule both notices of every pending review. Idempotent: a fired or cancelled
         timer is left alone, so this is safe on redelivery and at every start."""
-        for timer in self.timers_of(case):
-            await self.timer_store.schedule(
-                timer.timer_id, timer.due_at, timer.kind, timer.subject, **timer.payload
-            )
+        await self.sync_many([case])
 
     async def sync_many(self, cases: Iterable[Document]) -> None:
         """`sync` for many cases in a few round trips."""
