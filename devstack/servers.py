@@ -213,7 +213,7 @@ class FerretDBServer(ManagedProcess):
                 "--telemetry=disable",
                 "--log-level=warn",
             ],
-            # A quarter of its CPU went to Go's garbage collector under the pipeline benchmark
+            # 22 % of its CPU went to Go's garbage collector under the pipeline benchmark
             # (it decodes every document it reads or updates); memory is plentiful, CPU is not.
             env={**os.environ, "GOGC": os.environ.get("GOGC", "400")},
         )
