@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import tempfile
@@ -28,11 +27,14 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from devstack.keycloak_admin import KeycloakAdmin
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ceilings import measure
 from bench.common import machine, print_table, real_stack
+from devstack.identities import Identities, Identity
 from devstack.platform import Platform
+from devstack.provision import Infrastructure
 from devstack.sinks import MailSink
 from shared.codes import LegalStage
 from shared.events.envelope import make_event
@@ -47,7 +49,6 @@ from shared.topics import Topic, topic_name
 # (waiting for capacity is by design, not slowness): what they share is the platform.
 COUNCIL, CITY, LANDLORD = "bench-council", "bench-city", "bench-homes"
 GAVE_UP_MS = 30_000.0  # a referral not allocated within 30 s counts as 30 s
-KEYS = {"bench-council-key": COUNCIL, "bench-city-key": CITY, "bench-homes-key": LANDLORD}
 
 
 def alert(reference: str, balance: float = 1450.0) -> Any:
@@ -183,7 +184,7 @@ async def end_to_end_rate(
 
 
 async def referral_latencies(
-    settings: HearthSettings, referral_url: str, samples: int
+    settings: HearthSettings, referral_url: str, samples: int, headers: dict[str, str]
 ) -> list[float]:
     reader = AIOKafkaConsumer(
         topic_name(Topic.CASE_EVENTS, settings.topic_prefix),
@@ -213,7 +214,7 @@ async def referral_latencies(
     await asyncio.sleep(1)  # the reader joins at the end of the topic
     latencies: list[float] = []
     answers: list[float] = []  # the POST alone: intake, screening, publish
-    async with httpx.AsyncClient(headers={"X-API-Key": "bench-city-key"}) as http:
+    async with httpx.AsyncClient(headers=headers) as http:
         for i in range(samples):
             body = _referral(i)
             sent = time.perf_counter()
@@ -273,9 +274,10 @@ def percentile(values: list[float], p: float) -> float:
 def metric_totals(
     url: str, family_name: str = "hearth_handler_seconds", labels: tuple[str, ...] = ("type",)
 ) -> dict[str, dict[str, float]]:
-    """A histogram's count and sum per label value from a service's /metrics."""
+    """A histogram's count and sum per label value from a service's metrics (at `url`, on
+    the service's own metrics port)."""
     totals: dict[str, dict[str, float]] = {}
-    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+    for family in text_string_to_metric_families(httpx.get(url, timeout=10).text):
         if family.name != family_name:
             continue
         for sample in family.samples:
@@ -298,9 +300,9 @@ def handler_profile(platform: Platform, alerts: int) -> list[str]:
     by collection (per alert of the run; the latency samples' few referrals count too)."""
     lines = []
     for name, service in platform.services.items():
-        handlers = metric_totals(service.url)
+        handlers = metric_totals(service.metrics_url)
         commands = metric_totals(
-            service.url, "hearth_database_command_seconds", ("command", "collection")
+            service.metrics_url, "hearth_database_command_seconds", ("command", "collection")
         )
         for event_type, seen in sorted(handlers.items(), key=lambda kv: -kv[1].get("sum", 0)):
             n, total = seen.get("count", 0), seen.get("sum", 0)
@@ -317,9 +319,9 @@ def handler_profile(platform: Platform, alerts: int) -> list[str]:
     return lines
 
 
-def set_up(platform: Platform) -> None:
-    council = {"X-API-Key": "bench-council-key"}
-    homes = {"X-API-Key": "bench-homes-key"}
+def set_up(platform: Platform, identities: Identities) -> None:
+    council = identities.headers(Identity(COUNCIL))
+    homes = identities.headers(Identity(LANDLORD))
     url = {name: f"{p.url}/v1" for name, p in platform.services.items()}
     httpx.put(
         f"{url['referral']}/risk-rules", json={"prevention_organisation": COUNCIL}, headers=homes
@@ -332,8 +334,8 @@ def set_up(platform: Platform) -> None:
     httpx.put(
         f"{url['notifications']}/settings", json={"sharing_agreements": [LANDLORD]}, headers=council
     )
-    for name in ("council", "city"):
-        add_team(url["allocation"], name, {"X-API-Key": f"bench-{name}-key"})
+    for name, organisation in (("council", COUNCIL), ("city", CITY)):
+        add_team(url["allocation"], name, identities.headers(Identity(organisation)))
 
 
 def add_team(allocation_url: str, name: str, headers: dict[str, str], workers: int = 40) -> None:
@@ -387,7 +389,9 @@ async def backlog_drain(
     )
 
 
-async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tuple[str, str]]:
+async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str, str]]:
+    kafka, mongo_url = infra.kafka, infra.mongo_url
+    identities = Identities(KeycloakAdmin(infra.keycloak_url, *infra.keycloak_admin))
     ceilings = await measure(kafka, mongo_url, messages=min(args.alerts * 2, 100_000), runs=1)
     prefix = f"b{uuid.uuid4().hex[:8]}"
     settings = HearthSettings(
@@ -401,7 +405,8 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
         "HEARTH_KAFKA": kafka,
         "HEARTH_MONGO_URL": mongo_url,
         "HEARTH_TOPIC_PREFIX": f"{prefix}.",
-        "HEARTH_API_KEYS": json.dumps(KEYS),
+        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
+        "HEARTH_AUDIT_CHAIN_KEY": f"bench-{prefix}",
         "HEARTH_LOG_LEVEL": "WARNING",
         "HEARTH_SMTP_HOST": "127.0.0.1",
         "HEARTH_SMTP_PORT": str(mail.port),
@@ -413,9 +418,10 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
         for name in ("referral", "allocation", "support", "notifications"):
             platform.start_service(name)
         platform.wait_healthy(timeout=120)
-        set_up(platform)
+        set_up(platform, identities)
+        city = identities.headers(Identity(CITY))
         referral_url = platform.services["referral"].url
-        notifications_url = platform.services["notifications"].url
+        notifications_url = platform.services["notifications"].metrics_url
 
         parts = set(args.parts.split(","))
         rows = [
@@ -425,7 +431,7 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
             ("ceiling: PyMongo insert_many", f"{ceilings['insert']:,.0f} docs/s"),
         ]
         if "latency" in parts:
-            idle = await referral_latencies(settings, referral_url, args.referrals)
+            idle = await referral_latencies(settings, referral_url, args.referrals, city)
             print(f"  referral -> CaseAllocated idle: {_latency(idle)}", flush=True)
             rows.append((f"referral -> CaseAllocated, idle (n={len(idle)})", _latency(idle)))
         if "e2e" in parts:
@@ -451,7 +457,7 @@ async def run(args: argparse.Namespace, kafka: str, mongo_url: str) -> list[tupl
                 )
             )
             await asyncio.sleep(2)
-            busy = await referral_latencies(settings, referral_url, args.referrals)
+            busy = await referral_latencies(settings, referral_url, args.referrals, city)
             print(f"  referral -> CaseAllocated under load: {_latency(busy)}", flush=True)
             await load
             rows.append(
@@ -478,7 +484,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with real_stack() as infra:
-        rows = asyncio.run(run(args, infra.kafka, infra.mongo_url))
+        rows = asyncio.run(run(args, infra))
     print_table("Hearth pipeline beside its ceilings (one run)", rows)
 
 

@@ -1,4 +1,5 @@
-"""`python -m devstack start|stop|status|prepare` — the local real stack without Docker."""
+"""`python -m devstack start|stop|status|prepare` — the local real stack without Docker:
+Kafka, FerretDB and Keycloak."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 
 from devstack.stack import LocalStack, data_root
 from devstack.toolchain import prepare_all, say
+
+PID_KEYS = ("ferretdb_pid", "kafka_pid", "keycloak_pid")
 
 
 def _read_state(name: str) -> dict[str, object] | None:
@@ -43,6 +46,7 @@ def main() -> None:
     parser.add_argument("--name", default="local", help="stack name (its data folder)")
     parser.add_argument("--kafka-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--mongo-port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--keycloak-port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args()
 
     if args.command == "prepare":
@@ -53,26 +57,26 @@ def main() -> None:
         if not state:
             print("stopped")
             return
-        alive = _pid_alive(state["kafka_pid"]) and _pid_alive(state["ferretdb_pid"])
+        alive = all(_pid_alive(state.get(key)) for key in PID_KEYS)
         print(json.dumps({**state, "running": alive}, indent=2))
         return
     if args.command == "stop":
         state = _read_state(args.name)
-        for key in ("ferretdb_pid", "kafka_pid"):
-            if state and _pid_alive(state[key]):
+        for key in PID_KEYS:
+            if state and _pid_alive(state.get(key)):
                 _stop_group(int(state[key]))  # type: ignore[call-overload]
         (data_root() / args.name / "stack.json").unlink(missing_ok=True)
         say("stack stopped")
         return
 
-    stack = LocalStack.create(args.name, args.kafka_port, args.mongo_port)
+    stack = LocalStack.create(args.name, args.kafka_port, args.mongo_port, args.keycloak_port)
     stack.start()
     for key, value in stack.env.items():
         print(f"export {key}={value}", flush=True)
     if args.command == "run":  # foreground until Ctrl-C
         try:
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-            while stack.kafka.alive() and stack.ferretdb.alive():
+            while stack.kafka.alive() and stack.ferretdb.alive() and stack.keycloak.alive():
                 time.sleep(1)
         except KeyboardInterrupt:
             pass

@@ -19,6 +19,7 @@ from typing import Any
 
 from devstack.platform import available_services
 from devstack.stack import REPO_ROOT
+from shared.events.audit_events import AuditRecorded
 from shared.events.base import EventData, event_type_name
 from shared.events.envelope import HEADER_ATTRIBUTES
 from shared.settings import HearthSettings
@@ -30,6 +31,7 @@ KEY_DESCRIPTIONS = {
     Topic.TENANCY_RISK: "tenancy id (landlord organisation : tenancy reference)",
     Topic.CONTACTS: "person id (pseudonymous)",
     Topic.ARREARS_ALERTS: "tenancy reference",
+    Topic.AUDIT: "organisation (one hash chain each)",
 }
 
 
@@ -139,6 +141,15 @@ def asyncapi_for(service: str) -> dict[str, Any]:
                 "consumers de-duplicate by ce_id)."
             },
         )
+    add_operation(
+        "send",
+        AuditRecorded,
+        {
+            "description": "Published by the HTTP layer (shared/http.py) before the response "
+            "leaves, for every request that reads or changes a person's record, changes "
+            "anything, or is refused (no audit entry, no answer: 503)."
+        },
+    )
     return {
         "asyncapi": "3.0.0",
         "info": {

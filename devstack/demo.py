@@ -15,9 +15,11 @@ from devstack.toolchain import say
 
 
 class Client:
-    def __init__(self, platform: Platform, api_key: str) -> None:
+    """One demo person (or machine client) calling the services with their own real token."""
+
+    def __init__(self, platform: Platform, token: str) -> None:
         self.platform = platform
-        self.headers = {"X-API-Key": api_key}
+        self.headers = {"Authorization": f"Bearer {token}"}
 
     def call(self, method: str, service: str, path: str, **kw: Any) -> Any:
         url = f"{self.platform.services[service].url}/v1{path}"
@@ -40,18 +42,44 @@ def _wait(what: str, check: Callable[[], bool], timeout: float = 30) -> bool:
     return False
 
 
-def load_demo(platform: Platform) -> None:
+def _signed_in(platform: Platform, keycloak_url: str, username: str) -> Client:
+    token_url = f"{keycloak_url}/realms/hearth/protocol/openid-connect/token"
+    form = {
+        "grant_type": "password",
+        "client_id": "hearth-cli",
+        "username": username,
+        "password": data.DEMO_PASSWORD,
+    }
+    response = httpx.post(token_url, data=form, timeout=30)
+    response.raise_for_status()
+    return Client(platform, response.json()["access_token"])
+
+
+def _machine(platform: Platform, keycloak_url: str, client_id: str, secret: str) -> Client:
+    token_url = f"{keycloak_url}/realms/hearth/protocol/openid-connect/token"
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    response = httpx.post(token_url, data=form, timeout=30)
+    response.raise_for_status()
+    return Client(platform, response.json()["access_token"])
+
+
+def load_demo(platform: Platform, keycloak_url: str) -> None:
     say("loading the demo: teams, caseworkers, referrals, an arrears batch, a reconnection")
-    clients = {key: Client(platform, key) for key in data.TEAMS | data.NOTIFICATION_SETTINGS}
+    organisations = data.TEAMS | data.NOTIFICATION_SETTINGS
+    # Each step is done by the person whose job it is, signed in through the identity provider.
+    admins = {
+        o: _signed_in(platform, keycloak_url, f"{o}.organisation-admin") for o in organisations
+    }
+    clients = {o: _signed_in(platform, keycloak_url, f"{o}.service-manager") for o in organisations}
     for key, settings in data.NOTIFICATION_SETTINGS.items():
-        clients[key].call("PUT", "notifications", "/settings", json=settings)
+        admins[key].call("PUT", "notifications", "/settings", json=settings)
     for key, rules in data.RISK_RULES.items():
-        clients[key].call("PUT", "referral", "/risk-rules", json=rules)
+        admins[key].call("PUT", "referral", "/risk-rules", json=rules)
     for key, teams in data.TEAMS.items():
         for team in teams:
-            clients[key].call("POST", "allocation", "/teams", json=team)
+            admins[key].call("POST", "allocation", "/teams", json=team)
         for worker in data.CASEWORKERS[key]:
-            clients[key].call("POST", "allocation", "/caseworkers", json=worker)
+            admins[key].call("POST", "allocation", "/caseworkers", json=worker)
 
     referral_ids: list[tuple[str, str]] = []
     for key, referrals in data.REFERRALS.items():
@@ -69,8 +97,8 @@ def load_demo(platform: Platform) -> None:
         ),
     )
 
-    landlord = clients[data.LANDLORD_KEY]
-    upload = landlord.call(
+    feed = _machine(platform, keycloak_url, *data.ARREARS_FEED)  # the landlord's nightly feed
+    upload = feed.call(
         "POST",
         "referral",
         "/arrears-alerts/csv",
@@ -87,8 +115,7 @@ def load_demo(platform: Platform) -> None:
     for key, rid in referral_ids:
         referral = clients[key].call("GET", "referral", f"/referrals/{rid}") or {}
         lines.append(
-            f"  referral {rid} ({key.removeprefix('demo-')}): {referral.get('status')}, "
-            f"route {referral.get('route')}"
+            f"  referral {rid} ({key}): {referral.get('status')}, route {referral.get('route')}"
         )
     waiting = council.call("GET", "allocation", "/waiting-list") or {}
     capacity = council.call("GET", "allocation", "/capacity") or {}
@@ -99,8 +126,10 @@ def load_demo(platform: Platform) -> None:
         f"  capacity (derby-council): {_capacity_line(capacity)}",
         f"  escalated cases (derby-council): {len(escalated.get('cases', []))}",
         f"  notifications recorded (derby-council): {deliveries.get('count')}",
-        "  try: curl -H 'X-API-Key: demo-derby-council' "
-        f"{platform.services['referral'].url}/v1/referrals",
+        "  every look at these records is on the audit trail: sign in as derby-council.auditor "
+        f"and GET {platform.services['audit'].url}/v1/audit/entries"
+        if "audit" in platform.services
+        else "",
     ]
     print("\n".join(lines), flush=True)
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-COUNCIL_KEY = "demo-derby-council"
-OTHER_COUNCIL_KEY = "demo-leeds-council"
-LANDLORD_KEY = "demo-derby-homes"
+# The demo's organisations; their people sign in through the demo realm
+# (devstack/resources/keycloak/hearth-realm.json: `<organisation>.<role>`, password below).
+COUNCIL_KEY = "derby-council"
+OTHER_COUNCIL_KEY = "leeds-council"
+LANDLORD_KEY = "derby-homes"
+DEMO_PASSWORD = "hearth-demo"
+ARREARS_FEED = ("derby-homes-arrears-feed", "derby-homes-arrears-feed-demo-secret")
 
 TEAMS: dict[str, list[dict[str, Any]]] = {
     COUNCIL_KEY: [

@@ -24,13 +24,9 @@ from devstack.sinks import MailSink, ProviderSink
 from devstack.stack import REPO_ROOT, LocalStack
 from devstack.toolchain import say
 
-SERVICES = ("referral", "allocation", "support", "reconnection", "notifications")
+SERVICES = ("referral", "allocation", "support", "reconnection", "notifications", "audit")
 DEMO_NOTIFY_KEY = "demo-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
-DEMO_API_KEYS = {
-    "demo-derby-council": "derby-council",
-    "demo-leeds-council": "leeds-council",
-    "demo-derby-homes": "derby-homes",
-}
+DEMO_AUDIT_CHAIN_KEY = "demo-audit-chain-key-not-for-production"
 
 
 def available_services() -> list[str]:
@@ -44,18 +40,29 @@ class ServiceProcess:
     port: int
     log_path: Path
     replica: int = 0
+    metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        """Prometheus metrics, on a port of their own (never the public API's)."""
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def start(self, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"],
-            env={**env, "HEARTH_SERVICE_NAME": self.name, "HEARTH_HTTP_PORT": str(self.port)},
+            env={
+                **env,
+                "HEARTH_SERVICE_NAME": self.name,
+                "HEARTH_HTTP_PORT": str(self.port),
+                "HEARTH_METRICS_PORT": str(self.metrics_port),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
@@ -129,10 +136,12 @@ def main() -> None:
     outbox = stack.data_dir / "outbox"
     mail = MailSink(folder=outbox / "email").start()
     provider = ProviderSink(folder=outbox / "sms-and-letters").start()
+    # Services get the issuer to trust, never the identity provider's admin credentials.
+    services_env = {k: v for k, v in stack.env.items() if not k.startswith("HEARTH_KEYCLOAK_")}
     env = {
         **os.environ,
-        **stack.env,
-        "HEARTH_API_KEYS": json.dumps(DEMO_API_KEYS),
+        **services_env,
+        "HEARTH_AUDIT_CHAIN_KEY": DEMO_AUDIT_CHAIN_KEY,
         "HEARTH_LOG_JSON": "true",
         "HEARTH_SMTP_HOST": "127.0.0.1",
         "HEARTH_SMTP_PORT": str(mail.port),
@@ -158,7 +167,7 @@ def main() -> None:
         if not args.no_demo and importlib.util.find_spec("devstack.demo") is not None:
             from devstack.demo import load_demo
 
-            load_demo(platform)
+            load_demo(platform, stack.keycloak.url)
         if args.exit:
             return
         say("running; Ctrl-C stops everything")
@@ -188,6 +197,8 @@ def _print_summary(stack: LocalStack, platform: Platform) -> None:
         "Hearth is running locally",
         f"  Kafka     {stack.kafka.bootstrap}   (Apache Kafka, KRaft)",
         f"  MongoDB   {stack.ferretdb.url}   (FerretDB, SQLite)",
+        f"  Keycloak  {stack.keycloak.url}   (identity provider; realm hearth, admin console: "
+        f"{stack.keycloak.admin_user} / {stack.keycloak.admin_password})",
     ]
     for key, process in platform.services.items():
         health = process.health() or {}
@@ -197,8 +208,41 @@ def _print_summary(stack: LocalStack, platform: Platform) -> None:
         )
     if not platform.services:
         lines.append("  (no services have an entry point yet)")
-    lines.append("  API keys: " + ", ".join(f"{k} -> {v}" for k, v in DEMO_API_KEYS.items()))
+    lines += demo_people_lines(stack.keycloak.url)
     print("\n".join(lines), flush=True)
+
+
+def demo_people_lines(keycloak_url: str) -> list[str]:
+    """Who can sign in to the demo, and how to get a token for curl."""
+    from devstack.demo_data import DEMO_PASSWORD
+    from devstack.keycloak_admin import REALM_FILE
+
+    realm = json.loads(REALM_FILE.read_text())
+    people = [u for u in realm.get("users", []) if not u.get("serviceAccountClientId")]
+    machines = [
+        u["serviceAccountClientId"]
+        for u in realm.get("users", [])
+        if u.get("serviceAccountClientId")
+    ]
+    lines = ["", f"Demo users (password {DEMO_PASSWORD}):"]
+    for user in people:
+        attributes = user.get("attributes", {})
+        detail = ", ".join(
+            f"{name} {'/'.join(attributes[name])}"
+            for name in ("teams", "caseworker_id")
+            if name in attributes
+        )
+        lines.append(f"  {user['username']:<34}{detail}")
+    lines.append("Machine clients (client-credentials grant): " + ", ".join(machines))
+    token_url = f"{keycloak_url}/realms/hearth/protocol/openid-connect/token"
+    lines += [
+        "A token for curl (the demo realm's hearth-cli client allows the password grant):",
+        f"  TOKEN=$(curl -s {token_url} -d grant_type=password -d client_id=hearth-cli \\",
+        "    -d username=derby-council.service-manager "
+        f"-d password={DEMO_PASSWORD} | jq -r .access_token)",
+        '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8101/v1/referrals',
+    ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The local stack: one Kafka broker and one FerretDB, started together, stopped together."""
+"""The local stack: one Kafka broker, one FerretDB and one Keycloak, started together, stopped
+together."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.servers import FerretDBServer, KafkaServer
+from devstack.servers import FerretDBServer, KafkaServer, KeycloakServer
 from devstack.toolchain import prepare_all, say
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,29 +25,44 @@ class LocalStack:
     data_dir: Path
     kafka: KafkaServer
     ferretdb: FerretDBServer
+    keycloak: KeycloakServer
 
     @classmethod
-    def create(cls, name: str, kafka_port: int = 0, mongo_port: int = 0) -> LocalStack:
+    def create(
+        cls, name: str, kafka_port: int = 0, mongo_port: int = 0, keycloak_port: int = 0
+    ) -> LocalStack:
         data_dir = data_root() / name
         return cls(
             data_dir=data_dir,
             kafka=KafkaServer("kafka", data_dir, port=kafka_port),
             ferretdb=FerretDBServer("ferretdb", data_dir, port=mongo_port),
+            keycloak=KeycloakServer("keycloak", data_dir, port=keycloak_port),
         )
 
     @property
     def env(self) -> dict[str, str]:
-        return {"HEARTH_KAFKA": self.kafka.bootstrap, "HEARTH_MONGO_URL": self.ferretdb.url}
+        return {
+            "HEARTH_KAFKA": self.kafka.bootstrap,
+            "HEARTH_MONGO_URL": self.ferretdb.url,
+            "HEARTH_OIDC_ISSUER": self.keycloak.issuer,
+            "HEARTH_KEYCLOAK_URL": self.keycloak.url,
+            "HEARTH_KEYCLOAK_ADMIN_USER": self.keycloak.admin_user,
+            "HEARTH_KEYCLOAK_ADMIN_PASSWORD": self.keycloak.admin_password,
+        }
 
     def start(self) -> None:
         prepare_all()
         started = time.monotonic()
-        self.kafka.start()
-        self.ferretdb.start()
+        # All three run at once: Keycloak first, as it takes longest (Kafka's start formats
+        # its storage in the foreground, meanwhile).
         try:
+            self.keycloak.start()
+            self.kafka.start()
+            self.ferretdb.start()
             self.ferretdb.wait_ready()
             self.kafka.wait_ready()
-        except Exception:
+            self.keycloak.wait_ready()
+        except BaseException:
             self.stop()
             raise
         say(f"stack ready in {time.monotonic() - started:.1f}s: {self.env}")
@@ -55,6 +71,7 @@ class LocalStack:
     def stop(self) -> None:
         self.ferretdb.stop()
         self.kafka.stop()
+        self.keycloak.stop()
         (self.data_dir / "stack.json").unlink(missing_ok=True)
 
     def _write_state(self) -> None:
@@ -62,10 +79,15 @@ class LocalStack:
             **self.env,
             "kafka_pid": self.kafka.pid,
             "ferretdb_pid": self.ferretdb.pid,
+            "keycloak_pid": self.keycloak.pid,
             "kafka_port": self.kafka.port,
             "mongo_port": self.ferretdb.port,
+            "keycloak_port": self.keycloak.port,
+            "keycloak_management_port": self.keycloak.management_port,
         }
-        (self.data_dir / "stack.json").write_text(json.dumps(state, indent=2))
+        path = self.data_dir / "stack.json"
+        path.write_text(json.dumps(state, indent=2))
+        path.chmod(0o600)  # it holds the Keycloak admin's password
 
     def __enter__(self) -> LocalStack:
         self.start()

@@ -1,17 +1,20 @@
-"""Fetch and build the real Kafka broker and FerretDB, caching everything outside the repo.
+"""Fetch and build the real Kafka broker, FerretDB and Keycloak, caching everything outside
+the repo.
 
-Java 17, Maven and Go are installed from Debian when missing. Kafka's jars come from Maven
-Central (no tarball) and FerretDB is built from the Go module proxy.
+Java 17, Maven and Go are installed from Debian when missing. Kafka's jars and Keycloak's server
+distribution come from Maven Central and FerretDB is built from the Go module proxy.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import urllib.request
@@ -23,6 +26,13 @@ from pathlib import Path
 KAFKA_VERSION = os.environ.get("HEARTH_KAFKA_VERSION", "4.1.2")
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+KEYCLOAK_VERSION = "26.4.7"
+KEYCLOAK_ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:tar.gz"
+# Keycloak's build-time options. `kc.sh build` bakes them into lib/quarkus once and the server
+# then starts with `start --optimized` (devstack/servers.py), which never re-augments, so the
+# shared cached copy is read-only at run time. (`kc.sh build` can only make a production build:
+# `start-dev` re-augments it on every start, ~25 s, writing into the distribution.)
+KEYCLOAK_BUILD_OPTIONS = ("--db=dev-mem",)
 RESOURCES = Path(__file__).parent / "resources"
 
 
@@ -280,9 +290,121 @@ def ferretdb_binary() -> Path:
     return binary
 
 
+# Inherited settings that would change how Keycloak builds or starts (its own KC_* options,
+# the JVM's): neither the build nor the server sees them.
+_KEYCLOAK_ENV_DROPPED = ("KC_", "KEYCLOAK_", "QUARKUS_", "JAVA_OPTS", "JAVA_ADD_OPENS")
+
+
+def keycloak_env(**settings: str) -> dict[str, str]:
+    """The environment for `kc.sh`: ours without inherited Keycloak or JVM settings, plus
+    these."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(_KEYCLOAK_ENV_DROPPED)}
+    return {**kept, **settings}
+
+
+def _ensure_java_and_maven() -> None:
+    if _java_major() < 17:
+        _apt_install("openjdk-17-jre-headless")
+    if not shutil.which("mvn"):
+        _apt_install("maven")
+
+
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _keycloak_tarball() -> Path:
+    """The server distribution in the local Maven repository, fetched once from Maven Central
+    (`mvn dependency:get`), its SHA-1 checked against the one Maven fetched beside it."""
+    group, artifact, version, ext = KEYCLOAK_ARTIFACT.split(":")
+    repository = Path(os.environ.get("HEARTH_MAVEN_REPO") or Path.home() / ".m2" / "repository")
+    tarball = repository.joinpath(
+        *group.split("."), artifact, version, f"{artifact}-{version}.{ext}"
+    )
+    for attempt in (1, 2):
+        if tarball.exists():
+            checksum = tarball.with_name(tarball.name + ".sha1")
+            expected = checksum.read_text().split()[0] if checksum.exists() else ""
+            if not expected or _sha1(tarball) == expected:
+                return tarball
+            say(f"{tarball.name}: SHA-1 mismatch, fetching it again")
+            tarball.unlink()
+        if attempt == 2:
+            break
+        say(f"fetching Keycloak {KEYCLOAK_VERSION} (~160 MB) from Maven Central (first run only)")
+        with progress("downloading Keycloak"):
+            _run(
+                [
+                    "mvn",
+                    "-B",
+                    "-q",
+                    "-Dstyle.color=never",
+                    f"-Dmaven.repo.local={repository}",
+                    "dependency:get",
+                    f"-Dartifact={KEYCLOAK_ARTIFACT}",
+                    "-Dtransitive=false",
+                ]
+            )
+    raise SystemExit(f"[hearth] Keycloak's distribution is missing or damaged: {tarball}")
+
+
+def keycloak_home() -> Path:
+    """Keycloak's server distribution, unpacked once into the cache and built once (Quarkus
+    augmentation with KEYCLOAK_BUILD_OPTIONS), so every start is `kc.sh start --optimized`."""
+    home = cache_dir() / f"keycloak-{KEYCLOAK_VERSION}"
+    marker_name = ".hearth-build"
+    wanted = " ".join(KEYCLOAK_BUILD_OPTIONS)
+    marker = home / marker_name
+    if marker.exists() and marker.read_text().strip() == wanted:
+        return home
+    _ensure_java_and_maven()
+    tarball = _keycloak_tarball()
+    # Unpack and build in a folder of our own, then rename it into place: a run that dies
+    # half-way leaves no half-built Keycloak, and two first runs at once never share a folder.
+    partial = cache_dir() / f".keycloak-{KEYCLOAK_VERSION}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        say(f"unpacking Keycloak {KEYCLOAK_VERSION} into the cache (first run only)")
+        with tarfile.open(tarball) as archive:
+            archive.extractall(partial, filter="data")
+        unpacked = partial / f"keycloak-{KEYCLOAK_VERSION}"
+        say(f"building Keycloak once ({wanted}; first run only, ~30 s)")
+        log = partial / "build.log"
+        env = keycloak_env(JAVA_OPTS_KC_HEAP="-Xms64m -Xmx512m")
+        with progress("building Keycloak"), log.open("w") as out:
+            built = subprocess.run(
+                [str(unpacked / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        if built.returncode != 0:
+            raise SystemExit(f"[hearth] Keycloak build failed:\n{log.read_text()[-3000:]}")
+        (unpacked / marker_name).write_text(wanted + "\n")
+        if home.exists():  # built with other options: set it aside, then drop it
+            stale = partial / "stale"
+            home.rename(stale)
+        try:
+            unpacked.rename(home)
+        except OSError:
+            if not (marker.exists() and marker.read_text().strip() == wanted):
+                raise  # not another first run that got there first
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    say(f"Keycloak ready: {home}")
+    return home
+
+
 def prepare_all() -> None:
     kafka_libs()
     ferretdb_binary()
+    keycloak_home()
 
 
 if __name__ == "__main__":

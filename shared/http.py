@@ -1,16 +1,31 @@
-"""HTTP for every service: versioned routers, health, metrics and field-naming errors."""
+"""HTTP for every service: versioned routers behind verified identities and the policy table,
+the audit of every request that touches a person's record, health on the public port,
+metrics on their own port, and field-naming errors."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter, start_http_server
 
+from shared.audit import REQUEST_ID_HEADER, audit_entry, header_id
+from shared.auth import FailedSignIns, access_of, require_caller
+from shared.identity import TokenVerifier
+from shared.ids import new_id
+from shared.logging import get_logger, log_context
 from shared.runtime import ServiceRuntime
+
+log = get_logger(__name__)
+
+REFUSALS = Counter(
+    "hearth_http_refusals_total", "Requests refused, by status", ["service", "status"]
+)
 
 API_VERSION = "v1"
 
@@ -30,19 +45,35 @@ def create_http_app(
     routers: Iterable[APIRouter],
     manage_runtime: bool = True,
 ) -> FastAPI:
+    settings = runtime.settings
+    verifier = TokenVerifier(settings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        metrics_server = None
         if manage_runtime:
             await runtime.start()
+            if settings.metrics_port:
+                metrics_server, _thread = start_http_server(
+                    settings.metrics_port, settings.metrics_host
+                )
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+            await verifier.close()
             if manage_runtime:
                 await runtime.stop()
 
     app = FastAPI(title=title, description=description, version=API_VERSION, lifespan=lifespan)
-    app.state.settings = runtime.settings
+    app.state.settings = settings
     app.state.runtime = runtime
+    app.state.verifier = verifier
+    app.state.failed_sign_ins = FailedSignIns(
+        settings.failed_sign_in_limit, settings.failed_sign_in_window_seconds
+    )
+    app.middleware("http")(_audited(runtime))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -62,10 +93,54 @@ def create_http_app(
         body = {"status": "ok" if ok else "unavailable", "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    async def metrics() -> PlainTextResponse:
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
     for router in routers:
-        app.include_router(router, prefix=f"/{API_VERSION}")
+        # Every route under /v1 needs a verified caller and a policy, whatever it declares.
+        app.include_router(router, prefix=f"/{API_VERSION}", dependencies=[Depends(require_caller)])
     return app
+
+
+def _audited(
+    runtime: ServiceRuntime,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    service = runtime.settings.service_name
+
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = header_id(request, REQUEST_ID_HEADER) or new_id("req")
+        with log_context(request_id=request_id):
+            response = await call_next(request)
+            response.headers[REQUEST_ID_HEADER] = request_id
+            access = access_of(request)
+            if access.refusal is not None:
+                REFUSALS.labels(service, str(response.status_code)).inc()
+                log.warning(
+                    "http.refused",
+                    status=response.status_code,
+                    reason=access.refusal,
+                    path=request.url.path[:200],
+                    client=request.client.host if request.client else None,
+                )
+            entry = audit_entry(
+                request,
+                response.status_code,
+                service=service,
+                at=datetime.now(UTC),  # real time, whatever the business clock says
+                request_id=request_id,
+            )
+            if entry is None:
+                return response
+            try:
+                await runtime.publisher.publish(entry)
+            except Exception as exc:
+                # No audit entry, no answer: the caller retries; nothing is seen unrecorded.
+                log.error("audit.unavailable", error=repr(exc))
+                return _unavailable(request_id)
+            return response
+
+    return middleware
+
+
+def _unavailable(request_id: str) -> JSONResponse:
+    body: dict[str, Any] = {"detail": "the audit trail cannot be written; try again shortly"}
+    return JSONResponse(body, status_code=503, headers={REQUEST_ID_HEADER: request_id})

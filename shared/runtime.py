@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from shared.auth import RecordScopeLookup
 from shared.clock import Clock, clock_from_settings
 from shared.consumer import EventConsumer
 from shared.kafka import EventPublisher, ensure_topics, make_broker
@@ -36,6 +37,8 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self.publisher)
         self.consumers: list[EventConsumer] = []
         self.schedulers: list[Scheduler] = []
+        # How each kind of record this service holds is scoped to teams (shared/auth.py).
+        self.record_scopes: dict[str, RecordScopeLookup] = {}
         self._startup: list[Callable[[], Awaitable[Any]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -29,10 +29,23 @@ class HearthSettings(BaseSettings):
     clock_offset_file: str = Field(
         "", description="demos/tests only: a file holding seconds to move every clock forward"
     )
-    api_keys: dict[str, str] = Field(
-        default_factory=dict,
-        description='API key -> organisation id, JSON: {"key": "org"}',
+    # Identity: any OpenID Connect provider (Keycloak locally, Entra ID, ...), by settings only.
+    oidc_issuer: str = Field("", description="the provider's issuer URL; tokens must name it")
+    oidc_audience: str = Field("hearth-api", description="tokens must be meant for this")
+    oidc_jwks_url: str = Field("", description="signing keys; found by discovery if empty")
+    oidc_algorithms: list[str] = Field(["RS256"], description="pinned; never 'none'")
+    oidc_leeway_seconds: int = Field(30, description="clock skew allowed on exp/nbf/iat")
+    oidc_organisation_claim: str = "organisation"
+    oidc_roles_claim: str = "roles"
+    oidc_teams_claim: str = "teams"
+    oidc_caseworker_claim: str = "caseworker_id"
+    failed_sign_in_limit: int = Field(20, description="failures per client before 429")
+    failed_sign_in_window_seconds: float = 60.0
+    audit_chain_key: str = Field(
+        "", description="audit service: HMAC key of the audit hash chain (kept outside the DB)"
     )
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(0, description="/metrics on its own port; 0: not served")
 
     @property
     def database_name(self) -> str:

@@ -17,6 +17,8 @@ class Topic(StrEnum):
     NOTIFICATION_EVENTS = "notification.events"
     # Contact details for notifications only, shared with consent; keyed by person.
     CONTACTS = "contacts.restricted"
+    # Who saw or changed what, and every refusal; keyed by organisation (one chain each).
+    AUDIT = "audit.trail"
 
 
 def topic_name(topic: Topic | str, prefix: str) -> str:

@@ -10,15 +10,26 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from devstack.keycloak_admin import KeycloakAdmin
 from devstack.provision import Infrastructure, provide_infrastructure
 from shared.mongo import Database, make_mongo_client
 from shared.settings import HearthSettings
+from tests.identity import Identities, activate
 
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infrastructure]:
     with provide_infrastructure("tests") as infrastructure:
         yield infrastructure
+
+
+@pytest.fixture(scope="session")
+def identities(infra: Infrastructure) -> Iterator[Identities]:
+    """Real users in the real identity provider; header constants resolve through it."""
+    found = Identities(KeycloakAdmin(infra.keycloak_url, *infra.keycloak_admin))
+    activate(found)
+    yield found
+    activate(None)
 
 
 @pytest.fixture
@@ -28,7 +39,9 @@ def namespace() -> str:
 
 
 @pytest.fixture
-def make_settings(infra: Infrastructure, namespace: str) -> Callable[..., HearthSettings]:
+def make_settings(
+    infra: Infrastructure, namespace: str, identities: Identities
+) -> Callable[..., HearthSettings]:
     def factory(service_name: str, **overrides: Any) -> HearthSettings:
         values: dict[str, Any] = {
             "service_name": service_name,
@@ -41,7 +54,8 @@ def make_settings(infra: Infrastructure, namespace: str) -> Callable[..., Hearth
             "retry_backoff_seconds": 0.01,
             "scheduler_interval_seconds": 0.2,
             "outbox_sweep_seconds": 0.2,
-            "api_keys": {"key-derby": "derby-homes", "key-leeds": "leeds-council"},
+            "oidc_issuer": infra.oidc_issuer,
+            "audit_chain_key": f"test-chain-key-{namespace}",
         }
         values.update(overrides)
         return HearthSettings(**values)

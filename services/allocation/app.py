@@ -16,6 +16,7 @@ from shared.events.catalogue import CaseAllocated, CaseReallocated
 from shared.events.envelope import Envelope
 from shared.http import create_http_app
 from shared.mongo import Document
+from shared.record_scopes import scope_lookup
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic
@@ -27,6 +28,9 @@ SWEEP = "sweep"
 def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, clock)
     store = AllocationStore(runtime)
+    runtime.record_scopes["case"] = scope_lookup(
+        store.cases, "allocation.team_id", ["allocation.worker_id"]
+    )
     allocator = Allocator(runtime, store)
     consumer = runtime.consumer([Topic.REFERRAL_EVENTS, Topic.TENANCY_RISK, Topic.CASE_EVENTS])
     handlers.register(consumer, runtime, store, allocator)

@@ -91,7 +91,7 @@ async def list_cases(
     found = await service.store.list_cases(
         caller.organisation, phase.value if phase else None, open, since, limit, offset
     )
-    return [summary(c, now) for c in found]
+    return [summary(c, now) for c in found if caller.sees(c.team_id, c.lead_worker_id)]
 
 
 @cases.get("/{case_id}", response_model=CaseView)

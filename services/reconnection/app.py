@@ -16,6 +16,7 @@ from shared.events.catalogue import (
     ReviewDue,
 )
 from shared.http import create_http_app
+from shared.record_scopes import scope_lookup
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.timers import FireHandler
@@ -33,6 +34,9 @@ DESCRIPTION = (
 def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, clock)
     store = CaseStore(runtime)
+    runtime.record_scopes["case"] = scope_lookup(
+        store.cases, "state.team_id", ["state.lead_worker_id"]
+    )
     scheduler_handlers: dict[str, FireHandler] = {}
     scheduler = runtime.scheduler(TIMERS, scheduler_handlers)
     service = ReconnectionService(runtime, store, scheduler.store)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.referral.intake import ReferralIntake
@@ -20,14 +20,15 @@ from services.referral.views import (
     detail,
     summary,
 )
-from shared.auth import CallerDep
+from shared.auth import CallerDep, audit_record
 from shared.events.referral_intake import REFERRAL_ID_PATTERN, ReferralSubmission
 from shared.ids import new_id, stable_id
 
 MAX_SUBMISSION_BYTES = 256_000
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "the body is not JSON"},
-    401: {"model": ErrorBody, "description": "X-API-Key missing or unknown"},
+    401: {"model": ErrorBody, "description": "no bearer token, or one that cannot be trusted"},
+    403: {"model": ErrorBody, "description": "your roles do not allow this"},
     422: {"model": ErrorBody, "description": "a field is wrong; the error names it"},
 }
 
@@ -63,7 +64,10 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         },
     )
     async def submit_referral(
-        body: ReferralSubmission, caller: CallerDep, idempotency_key: IdempotencyKey = None
+        request: Request,
+        body: ReferralSubmission,
+        caller: CallerDep,
+        idempotency_key: IdempotencyKey = None,
     ) -> ReferralAccepted | JSONResponse:
         """Refer a person. Screening happens at once: the answer carries the route and reasons."""
         if body.automatic:
@@ -85,6 +89,7 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
             extra={"idempotency_key": idempotency_key, "request_hash": request_hash},
         )
         existing = result.referral
+        audit_record(request, "case", existing["_id"])
         if not result.created and (
             existing["organisation"] != caller.organisation
             or existing.get("request_hash") != request_hash
@@ -101,7 +106,8 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
     ) -> ReferralList:
         """The caller's organisation's referrals, newest first."""
         docs = await store.list_for(caller.organisation, status_filter, person_id, limit)
-        return ReferralList(referrals=[summary(d) for d in docs])
+        visible = [d for d in docs if caller.sees(d.get("team_id"), d.get("lead_worker_id"))]
+        return ReferralList(referrals=[summary(d) for d in visible])
 
     @router.get(
         "/{referral_id}",

@@ -14,6 +14,7 @@ from shared.clock import Clock
 from shared.events.base import EventData
 from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
 from shared.http import create_http_app
+from shared.record_scopes import scope_lookup
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic
@@ -41,6 +42,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Refer
     intake = ReferralIntake(store, runtime.relay, runtime.clock)
     consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS])
     register_handlers(consumer, store, intake)
+    runtime.record_scopes["case"] = scope_lookup(store.referrals)
     runtime.routers = [referrals_router(store, intake)]
     runtime.routers.append(arrears.install(runtime))  # its own collections, group and routes
     return runtime

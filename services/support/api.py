@@ -24,7 +24,7 @@ from services.support.schemas import (
     ProgressIn,
     ReviewCompletionIn,
 )
-from shared.auth import CallerDep
+from shared.auth import Caller, CallerDep
 
 router = APIRouter(tags=["support"])
 
@@ -48,6 +48,16 @@ async def _run(coro: Any) -> Any:
         raise HTTPException(exc.status, str(exc)) from exc
 
 
+def _visible(caller: Caller, cases: list[Json]) -> list[Json]:
+    """The cases within the caller's reach (their teams', or their own as lead or crisis
+    worker; the whole organisation's for managers)."""
+    return [
+        c
+        for c in cases
+        if caller.sees(c.get("team_id"), c.get("lead_worker_id"), c.get("crisis_worker_id"))
+    ]
+
+
 def _detail(request: Request, case: Json) -> Json:
     return views.detail(case, _casework(request).today())
 
@@ -67,6 +77,7 @@ async def caseload(
         caller.organisation, worker_id, None if status_filter == "all" else status_filter
     )
     today = casework.today()
+    cases = _visible(caller, cases)
     return {"worker_id": worker_id, "cases": [views.summary(c, today) for c in cases]}
 
 
@@ -92,7 +103,7 @@ async def reviews_due(
     return {
         "from": today.isoformat(),
         "to": until.isoformat(),
-        "reviews": views.reviews_due(cases, today, days),
+        "reviews": views.reviews_due(_visible(caller, cases), today, days),
     }
 
 
@@ -100,7 +111,7 @@ async def reviews_due(
 async def escalated_cases(request: Request, caller: CallerDep) -> Json:
     casework = _casework(request)
     today = casework.today()
-    cases = await casework.store.escalated(caller.organisation)
+    cases = _visible(caller, await casework.store.escalated(caller.organisation))
     return {
         "cases": [{**views.summary(c, today), "escalation": c.get("escalation")} for c in cases]
     }

@@ -19,6 +19,7 @@ from shared.events.catalogue import (
     SupportPlanAgreed,
 )
 from shared.http import create_http_app
+from shared.record_scopes import scope_lookup
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.timers import TimerStore
@@ -31,6 +32,9 @@ def build_service(
 ) -> tuple[ServiceRuntime, Casework]:
     runtime = ServiceRuntime(settings, clock)
     store = SupportStore(runtime)
+    runtime.record_scopes["case"] = scope_lookup(
+        store.cases, "team_id", ["lead_worker_id", "crisis_worker_id"]
+    )
     casework = Casework(runtime, store, TimerStore(runtime.db[TIMERS]))
     runtime.scheduler(TIMERS, {REVIEW_TIMER: casework.timers.fire})
     runtime.on_startup(casework.timers.reconcile)  # after the timer indexes

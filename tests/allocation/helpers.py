@@ -15,6 +15,7 @@ from shared.events.catalogue import ReferralAssessed, Referrer
 from shared.events.envelope import Envelope, make_event
 from shared.mongo import make_mongo_client
 from shared.settings import HearthSettings
+from tests.identity import bearer
 
 DERBY = "derby-homes"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ class Service:
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app),
             base_url="http://allocation",
-            headers={"X-API-Key": "key-derby"},
+            headers=bearer(DERBY),
         )
 
     async def start(self) -> Service:

@@ -12,6 +12,7 @@ from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
 from tests.allocation.helpers import START, Service, assessed, records_of
 from tests.helpers import publish, wait_for
+from tests.identity import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +27,7 @@ async def test_teams_and_caseworkers_are_scoped_and_validated(make_settings) -> 
         assert worker["free_hours"] == 18.5 and worker["hours_committed"] == 0
         assert worker["specialisms"] == ["mental_health", "generalist"]
 
-        leeds = {"X-API-Key": "key-leeds"}
+        leeds = bearer("leeds-council")
         assert (await service.client.get("/v1/teams", headers=leeds)).json() == []
         assert (await service.client.get("/v1/caseworkers/mia", headers=leeds)).status_code == 404
         assert (await service.client.get("/v1/teams/team-a", headers=leeds)).status_code == 404
@@ -40,7 +41,9 @@ async def test_teams_and_caseworkers_are_scoped_and_validated(make_settings) -> 
         }
         response = await service.client.post("/v1/caseworkers", json=body, headers=leeds)
         assert response.status_code == 422 and "team_id" in response.text
-        assert (await service.client.get("/v1/teams", headers={"X-API-Key": ""})).status_code == 401
+        assert (
+            await service.client.get("/v1/teams", headers={"Authorization": ""})
+        ).status_code == 401
 
         bad = [
             ({**body, "specialisms": ["astrology"]}, "specialisms.0"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -15,18 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.platform import DEMO_API_KEYS, Platform, available_services
+from devstack.platform import Platform, available_services
 from devstack.provision import Infrastructure
 from devstack.sinks import MailSink, ProviderSink
 from shared.settings import HearthSettings
-
-API_KEYS = {
-    **DEMO_API_KEYS,
-    "e2e-derby-council": "derby-council",
-    "e2e-leeds-council": "leeds-council",
-    "e2e-derby-homes": "derby-homes",
-}
-
+from tests.identity import Identities, bearer
 
 NOTIFY_KEY = "hearth_e2e-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 
@@ -46,7 +38,9 @@ def provider() -> Iterator[ProviderSink]:
 
 
 @pytest.fixture
-def platform(infra: Infrastructure, mail: MailSink, provider: ProviderSink) -> Iterator[Platform]:
+def platform(
+    infra: Infrastructure, identities: Identities, mail: MailSink, provider: ProviderSink
+) -> Iterator[Platform]:
     namespace = f"e{uuid.uuid4().hex[:8]}"
     log_dir = Path(tempfile.mkdtemp(prefix="hearth-e2e-"))
     env = {
@@ -62,7 +56,8 @@ def platform(infra: Infrastructure, mail: MailSink, provider: ProviderSink) -> I
         "HEARTH_MONGO_URL": infra.mongo_url,
         "HEARTH_TOPIC_PREFIX": f"{namespace}.",
         "HEARTH_TOPIC_PARTITIONS": "3",
-        "HEARTH_API_KEYS": json.dumps(API_KEYS),
+        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
+        "HEARTH_AUDIT_CHAIN_KEY": f"e2e-{namespace}",
         "HEARTH_LOG_JSON": "true",
         "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",
         "HEARTH_SCHEDULER_INTERVAL_SECONDS": "0.5",
@@ -97,11 +92,11 @@ def e2e_settings(platform: Platform) -> HearthSettings:
 
 
 class Api:
-    """HTTP to the running services, as one organisation."""
+    """HTTP to the running services, as one organisation's staff (a real signed-in user)."""
 
-    def __init__(self, platform: Platform, api_key: str) -> None:
+    def __init__(self, platform: Platform, organisation: str) -> None:
         self.platform = platform
-        self.headers = {"X-API-Key": api_key}
+        self.headers = dict(bearer(organisation))
 
     def url(self, service: str, path: str) -> str:
         return f"{self.platform.services[service].url}/v1{path}"
@@ -120,17 +115,17 @@ class Api:
 
 @pytest.fixture
 def derby(platform: Platform) -> Api:
-    return Api(platform, "e2e-derby-council")
+    return Api(platform, "derby-council")
 
 
 @pytest.fixture
 def leeds(platform: Platform) -> Api:
-    return Api(platform, "e2e-leeds-council")
+    return Api(platform, "leeds-council")
 
 
 @pytest.fixture
 def landlord(platform: Platform) -> Api:
-    return Api(platform, "e2e-derby-homes")
+    return Api(platform, "derby-homes")
 
 
 def move_clock(platform: Platform, ahead: timedelta) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devstack.platform import SERVICES, Platform
+from tests.identity import STAFF, Identities, Identity
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +17,9 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_no_input_makes_a_service_fail(all_services: Platform, service: str) -> None:
+def test_no_input_makes_a_service_fail(
+    all_services: Platform, identities: Identities, service: str
+) -> None:
     process = all_services.services[service]
     result = subprocess.run(
         [
@@ -29,7 +32,7 @@ def test_no_input_makes_a_service_fail(all_services: Platform, service: str) -> 
             "25",
             "--generation-deterministic",
             "--header",
-            "X-API-Key: e2e-derby-council",
+            f"Authorization: Bearer {identities.token(Identity('derby-council', STAFF))}",
             "--phases",
             "examples,coverage,fuzzing",
         ],

@@ -16,11 +16,13 @@ from shared.events.envelope import Envelope
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.mongo import Document
 from tests.helpers import wait_for as eventually
+from tests.identity import bearer
 from tests.notifications.servers import HttpRecorder, SmtpServer, free_port
 
 NOTIFY_KEY = "hearth_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 WEBHOOK_SECRET = "partner-shared-secret"
-API_KEYS = {
+# Who a test calls as: key -> organisation (each a real identity in the test's Keycloak).
+CALLERS = {
     "key-derby": "derby-council",
     "key-leeds": "leeds-council",
     "key-homes": "derby-homes",
@@ -61,7 +63,7 @@ class Harness:
         return await self.runtime.store.deliveries.find(query).to_list()
 
     async def api(self, method: str, path: str, key: str = "key-derby", **kw: Any) -> Any:
-        return await self.http.request(method, path, headers={"X-API-Key": key}, **kw)
+        return await self.http.request(method, path, headers=bearer(CALLERS[key]), **kw)
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ async def provider() -> AsyncIterator[HttpRecorder]:
 @pytest.fixture
 def notification_settings(make_settings, provider: HttpRecorder) -> Callable[..., Any]:
     def factory(smtp_port: int, **overrides: Any) -> NotificationSettings:
-        base = make_settings("notifications", api_keys=API_KEYS).model_dump()
+        base = make_settings("notifications").model_dump()
         values = {
             **base,
             "smtp_port": smtp_port,

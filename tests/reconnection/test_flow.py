@@ -21,12 +21,13 @@ from shared.kafka import ensure_topics
 from shared.settings import HearthSettings
 from shared.topics import Topic, topic_name
 from tests.helpers import publish
+from tests.identity import bearer
 
 pytestmark = pytest.mark.integration
 
 ORG = "derby-homes"
-DERBY = {"X-API-Key": "key-derby"}
-LEEDS = {"X-API-Key": "key-leeds"}
+DERBY = bearer("derby-homes")
+LEEDS = bearer("leeds-council")
 
 
 def opened(view: Any) -> bool:

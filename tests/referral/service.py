@@ -12,9 +12,10 @@ import httpx
 from services.referral.app import ReferralRuntime, create_app
 from shared.clock import Clock
 from shared.settings import HearthSettings
+from tests.identity import bearer
 
-DERBY = {"X-API-Key": "key-derby"}  # organisation derby-homes
-LEEDS = {"X-API-Key": "key-leeds"}  # organisation leeds-council
+DERBY = bearer("derby-homes")
+LEEDS = bearer("leeds-council")
 
 
 @asynccontextmanager

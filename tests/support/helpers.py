@@ -9,10 +9,11 @@ from typing import Any
 from shared.codes import Route, Stage
 from shared.events.catalogue import CaseAllocated
 from shared.events.envelope import Envelope, from_kafka, make_event
+from tests.identity import bearer
 
 ORG = "derby-homes"
-DERBY = {"X-API-Key": "key-derby"}
-LEEDS = {"X-API-Key": "key-leeds"}
+DERBY = bearer("derby-homes")
+LEEDS = bearer("leeds-council")
 
 
 def allocated(

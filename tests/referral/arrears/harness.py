@@ -16,9 +16,10 @@ from shared.clock import ManualClock
 from shared.http import create_http_app
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
+from tests.identity import bearer
 
-DERBY = {"X-API-Key": "key-derby"}  # derby-homes
-LEEDS = {"X-API-Key": "key-leeds"}  # leeds-council
+DERBY = bearer("derby-homes")
+LEEDS = bearer("leeds-council")
 
 
 @dataclass

@@ -158,7 +158,7 @@ async def test_another_organisations_tenancy_is_refused(make_settings, topic_rea
         leeds = await svc.client.post("/v1/arrears-alerts", headers=LEEDS, json=alert)
         assert leeds.status_code == 200 and leeds.json()["tenancy_id"] == "leeds-council:L-1"
         unknown = await svc.client.post(
-            "/v1/arrears-alerts", headers={"X-API-Key": "nope"}, json=own
+            "/v1/arrears-alerts", headers={"Authorization": "Bearer nope"}, json=own
         )
         assert unknown.status_code == 401
         seen_by_derby = await svc.client.get("/v1/arrears-alerts/tenancies/L-1", headers=DERBY)
