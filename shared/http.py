@@ -99,6 +99,14 @@ def create_http_app(
     return app
 
 
+ACCESS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no bearer token, or one that cannot be trusted (the reason is given)"},
+    403: {"description": "the caller's roles do not allow this (shared/policy.py)"},
+    429: {"description": "too many failed sign-ins from this client; see Retry-After"},
+    503: {"description": "the audit trail cannot be written just now; nothing was answered"},
+}
+
+
 def _audited(
     runtime: ServiceRuntime,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:

@@ -33,8 +33,8 @@ class Service:
             headers=bearer(DERBY),
         )
 
-    async def start(self) -> Service:
-        await self.runtime.start()
+    async def start(self, background_loops: bool = True) -> Service:
+        await self.runtime.start(background_loops=background_loops)
         return self
 
     async def stop(self) -> None:

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.integration
 
 async def test_teams_and_caseworkers_are_scoped_and_validated(make_settings) -> None:
     settings = make_settings("allocation")
-    service = Service(settings, ManualClock(START))  # HTTP only: no consumers needed
+    # HTTP only (the broker carries the audit entries); no background loops needed.
+    service = await Service(settings, ManualClock(START)).start(background_loops=False)
     try:
         team = await service.team()
         assert team["team_leader"] == {"id": "abi", "name": "Abi Davies", "email": "abi@derby.test"}
@@ -149,8 +150,8 @@ async def test_reallocation_moves_the_hours_and_emits_case_reallocated(
 async def test_claims_racing_for_one_workers_last_hours_never_over_commit(make_settings) -> None:
     """The atomic claim itself, from two replicas at once (FerretDB needs the worker lock)."""
     settings = make_settings("allocation")
-    first = Service(settings, ManualClock(START))
-    second = Service(settings, ManualClock(START))
+    first = await Service(settings, ManualClock(START)).start(background_loops=False)
+    second = await Service(settings, ManualClock(START)).start(background_loops=False)
     try:
         await first.runtime.allocation_store.ensure_indexes()
         await first.team()

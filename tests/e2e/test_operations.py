@@ -15,7 +15,9 @@ def test_every_service_is_ready_and_exposes_metrics(all_services: Platform) -> N
     for name, process in all_services.services.items():
         ready = httpx.get(f"{process.url}/health/ready", timeout=5).json()
         assert ready == {"status": "ok", "checks": {"database": True, "broker": True}}, name
-        metrics = httpx.get(f"{process.url}/metrics", timeout=5).text
+        # Metrics on their own port only, never on the public one.
+        assert httpx.get(f"{process.url}/metrics", timeout=5).status_code == 404, name
+        metrics = httpx.get(process.metrics_url, timeout=5).text
         assert "hearth_messages_handled_total" in metrics, name
         docs = httpx.get(f"{process.url}/openapi.json", timeout=5).json()
         assert any(path.startswith("/v1/") for path in docs["paths"]), name

@@ -502,3 +502,29 @@ async def test_closing_early_cancels_the_pending_pack(harness: Harness, topic_re
     reader = await topic_reader(topic_name(Topic.RECONNECTION_EVENTS, h.settings.topic_prefix))
     await reader.settle(1.0)
     assert reader.records == []
+
+
+async def test_a_reconnection_case_is_reached_by_its_team_only(harness: Harness) -> None:
+    h, case = harness, "ref-reach-1"
+    start = h.clock.now()
+    await publish(h.settings, referral_assessed(case, start))
+    await h.wait_case(case, lambda v: v["case"]["phase"] == "identify")
+    await publish(h.settings, case_allocated(case, start))  # team safe-connections, worker-1
+    await h.wait_case(case, opened)
+    outreach = bearer(ORG, ["caseworker"], ["safe-connections"], "worker-2")
+    elsewhere = bearer(ORG, ["caseworker"], ["tenancy-support"], "worker-3")
+    leader_elsewhere = bearer(ORG, ["team-leader"], ["tenancy-support"])
+    await h.call("GET", f"/reconnection-cases/{case}", headers=outreach)
+    await h.call("GET", f"/reconnection-cases/{case}", expect=404, headers=elsewhere)
+    await h.call("GET", f"/reconnection-cases/{case}", expect=404, headers=leader_elsewhere)
+    await h.call(
+        "POST",
+        f"/reconnection-cases/{case}/checklist/engage/consent_recorded/complete",
+        {"note": "not theirs"},
+        expect=404,
+        headers=elsewhere,
+    )
+    listed = await h.call("GET", "/reconnection-cases", headers=elsewhere)
+    assert [c["case_id"] for c in listed] == []
+    listed = await h.call("GET", "/reconnection-cases", headers=outreach)
+    assert [c["case_id"] for c in listed] == [case]

@@ -222,3 +222,22 @@ async def test_metrics_are_not_served_on_the_public_port(api_for: Any) -> None:
     api = await api_for()
     assert (await api.client.get("/metrics")).status_code == 404
     assert (await api.client.get("/health/live")).status_code == 200
+
+
+async def test_a_machine_client_signs_in_with_client_credentials_and_only_feeds_alerts(
+    api_for: Any, identities: Identities
+) -> None:
+    api = await api_for()
+    token = identities.admin.client_credentials_token(
+        "hearth", "derby-homes-arrears-feed", "derby-homes-arrears-feed-demo-secret"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    alert = {"tenancy_reference": "FEED-1", "arrears_balance": 900}
+    sent = await api.client.post("/v1/arrears-alerts", json=alert, headers=headers)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["tenancy_id"] == "derby-homes:FEED-1"  # its organisation, from the token
+    assert (await api.get(token)).status_code == 403  # no casework, no referrals
+    wrong_secret = await api.client.post(
+        "/v1/arrears-alerts", json=alert, headers={"Authorization": "Bearer " + token[:-4] + "AAAA"}
+    )
+    assert wrong_secret.status_code == 401
