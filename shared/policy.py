@@ -102,11 +102,7 @@ class Policy:
     permission: Permission
     record: Record | None = None
     personal: bool = False  # reads or changes a person's record: always audited
-    unallocated: bool = False  # records with no team yet are visible to team reach too
-
-    @property
-    def audited(self) -> bool:
-        return self.personal
+    unallocated: bool = False  # records with no team yet: visible to those who allocate
 
 
 def _p(
@@ -214,10 +210,11 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/settings"): _p(P.SETTINGS_READ, personal=False),
         ("PUT", "/settings"): _p(P.SETTINGS_MANAGE, personal=False),
     },
+    # Reading the trail is itself on the trail: who watches the watchers.
     "audit": {
-        ("GET", "/audit/entries"): _p(P.AUDIT_READ, personal=False),
-        ("GET", "/audit/people/{person_id}"): _p(P.AUDIT_READ, personal=False),
-        ("GET", "/audit/records/{record_id}"): _p(P.AUDIT_READ, personal=False),
+        ("GET", "/audit/entries"): _p(P.AUDIT_READ),
+        ("GET", "/audit/people/{person_id}"): _p(P.AUDIT_READ),
+        ("GET", "/audit/records/{record_id}"): _p(P.AUDIT_READ),
         ("GET", "/audit/verification"): _p(P.AUDIT_READ, personal=False),
     },
 }
