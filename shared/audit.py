@@ -63,6 +63,7 @@ def audit_entry(
         client_address=client_address(request),
         record_kind=access.record_kind,
         record_id=access.record_id,
+        listed_ids=access.listed_ids,
         purpose=purpose[:200] if purpose else None,
         request_id=request_id,
         correlation_id=header_id(request, CORRELATION_HEADER) or request_id,

@@ -8,10 +8,11 @@ a role that may not do this (403), a record outside the caller's teams (404, as 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -19,6 +20,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.identity import Principal, TokenRejected, TokenVerifier
 from shared.policy import Permission, Policy, Reach, policy_for, reach
+
+MAX_LISTED = 500
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -123,6 +126,7 @@ class AccessState:
     quiet: bool = False  # refused, but already audited (a blocked client's repeats)
     record_kind: str | None = None
     record_id: str | None = None
+    listed_ids: list[str] = field(default_factory=list)
 
 
 def access_of(request: Request) -> AccessState:
@@ -233,6 +237,14 @@ def audit_record(request: Request, kind: str, record_id: str) -> None:
     """For routes that create a record: name it in the request's audit entry."""
     access = access_of(request)
     access.record_kind, access.record_id = kind, record_id
+
+
+def audit_listed(request: Request, kind: str, record_ids: Iterable[str]) -> None:
+    """For routes that list records: name what the answer showed, so "who has seen this
+    person's record" finds list views too (a caseload shows names)."""
+    access = access_of(request)
+    access.record_kind = kind
+    access.listed_ids = list(itertools.islice(record_ids, MAX_LISTED))
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]

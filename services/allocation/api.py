@@ -23,7 +23,7 @@ from services.allocation.schemas import (
 )
 from services.allocation.store import AllocationStore
 from services.allocation.waiting_list import Ranked, combined_ranking
-from shared.auth import CallerDep
+from shared.auth import CallerDep, audit_listed
 from shared.ids import new_id
 from shared.mongo import Document
 
@@ -375,6 +375,7 @@ async def waiting_list(caller: CallerDep, request: Request) -> dict[str, Any]:
     waits; open cases at a review weighed against the list appear in the same ranking."""
     now = _now(request)
     ranking, workers = await _ranking(request, caller.organisation)
+    audit_listed(request, "case", (r.case_id for r in ranking))
     return {
         "organisation": caller.organisation,
         "generated_at": now,

@@ -43,6 +43,7 @@ class AuditEntry(BaseModel):
     client_address: str | None = None
     record_kind: str | None = None
     record_id: str | None = None
+    listed_ids: list[str] = Field([], description="the records a list answer showed")
     purpose: str | None = None
     request_id: str
     correlation_id: str

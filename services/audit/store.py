@@ -103,6 +103,7 @@ class AuditStore:
             [("organisation", 1), ("actor_subject", 1), ("sequence", -1)]
         )
         await self.entries.create_index([("organisation", 1), ("outcome", 1), ("sequence", -1)])
+        await self.entries.create_index([("organisation", 1), ("listed_ids", 1)])
         await self.case_people.create_index([("person_id", 1), ("organisation", 1)])
 
     # --- appending -------------------------------------------------------------------------
@@ -254,7 +255,9 @@ class AuditStore:
         if record_ids is not None:
             if not record_ids:
                 return []
-            query["record_id"] = {"$in": list(record_ids)}
+            # About the record itself, or a list answer that showed it (a caseload).
+            wanted = {"$in": list(record_ids)}
+            query["$or"] = [{"record_id": wanted}, {"listed_ids": wanted}]
         if outcome is not None:
             query["outcome"] = outcome
         at: dict[str, datetime] = {}

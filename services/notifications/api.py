@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from services.notifications.routing import OrgSettings
 from services.notifications.store import NotificationStore
 from services.notifications.templates import DEFAULT_TEMPLATES, Template, placeholders
-from shared.auth import CallerDep
+from shared.auth import CallerDep, audit_listed
 
 
 def _utf8(value: str) -> str:
@@ -168,6 +168,7 @@ async def list_deliveries(
         caller.organisation, case_id, delivery_status.value if delivery_status else None, limit
     )
     items = [_delivery(doc) for doc in docs]
+    audit_listed(request, "case", dict.fromkeys(d["case_id"] for d in docs if d.get("case_id")))
     return DeliveryPage(items=items, count=len(items))
 
 

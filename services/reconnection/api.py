@@ -46,7 +46,7 @@ from services.reconnection.model import (
 from services.reconnection.phases import Phase
 from services.reconnection.service import ConcurrentUpdate, ReconnectionService
 from services.reconnection.views import CaseSummary, CaseView, case_view, summary
-from shared.auth import CallerDep
+from shared.auth import CallerDep, audit_listed
 from shared.ids import new_id
 
 Action = Callable[[ReconnectionCase, datetime], Decision]
@@ -75,6 +75,7 @@ async def act(service: ServiceDep, organisation: str, case_id: str, action: Acti
 
 @cases.get("", response_model=list[CaseSummary])
 async def list_cases(
+    request: Request,
     caller: CallerDep,
     service: ServiceDep,
     phase: Phase | None = None,
@@ -91,7 +92,9 @@ async def list_cases(
     found = await service.store.list_cases(
         caller.organisation, phase.value if phase else None, open, since, limit, offset
     )
-    return [summary(c, now) for c in found if caller.sees(c.team_id, c.lead_worker_id)]
+    visible = [c for c in found if caller.sees(c.team_id, c.lead_worker_id)]
+    audit_listed(request, "case", (c.case_id for c in visible))
+    return [summary(c, now) for c in visible]
 
 
 @cases.get("/{case_id}", response_model=CaseView)

@@ -20,7 +20,7 @@ from services.referral.views import (
     detail,
     summary,
 )
-from shared.auth import CallerDep, audit_record
+from shared.auth import CallerDep, audit_listed, audit_record
 from shared.events.referral_intake import REFERRAL_ID_PATTERN, ReferralSubmission
 from shared.ids import new_id, stable_id
 
@@ -99,6 +99,7 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
 
     @router.get("", response_model=ReferralList)
     async def list_referrals(
+        request: Request,
         caller: CallerDep,
         status_filter: Annotated[ReferralStatus | None, Query(alias="status")] = None,
         person_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
@@ -107,6 +108,7 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         """The caller's organisation's referrals, newest first."""
         docs = await store.list_for(caller.organisation, status_filter, person_id, limit)
         visible = [d for d in docs if caller.sees(d.get("team_id"), d.get("lead_worker_id"))]
+        audit_listed(request, "case", (d["_id"] for d in visible))
         return ReferralList(referrals=[summary(d) for d in visible])
 
     @router.get(

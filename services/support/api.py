@@ -24,7 +24,7 @@ from services.support.schemas import (
     ProgressIn,
     ReviewCompletionIn,
 )
-from shared.auth import Caller, CallerDep
+from shared.auth import Caller, CallerDep, audit_listed
 
 router = APIRouter(tags=["support"])
 
@@ -48,14 +48,16 @@ async def _run(coro: Any) -> Any:
         raise HTTPException(exc.status, str(exc)) from exc
 
 
-def _visible(caller: Caller, cases: list[Json]) -> list[Json]:
+def _visible(request: Request, caller: Caller, cases: list[Json]) -> list[Json]:
     """The cases within the caller's reach (their teams', or their own as lead or crisis
-    worker; the whole organisation's for managers)."""
-    return [
+    worker; the whole organisation's for managers), named in the request's audit entry."""
+    visible = [
         c
         for c in cases
         if caller.sees(c.get("team_id"), c.get("lead_worker_id"), c.get("crisis_worker_id"))
     ]
+    audit_listed(request, "case", (c["_id"] for c in visible))
+    return visible
 
 
 def _detail(request: Request, case: Json) -> Json:
@@ -77,7 +79,7 @@ async def caseload(
         caller.organisation, worker_id, None if status_filter == "all" else status_filter
     )
     today = casework.today()
-    cases = _visible(caller, cases)
+    cases = _visible(request, caller, cases)
     return {"worker_id": worker_id, "cases": [views.summary(c, today) for c in cases]}
 
 
@@ -103,7 +105,7 @@ async def reviews_due(
     return {
         "from": today.isoformat(),
         "to": until.isoformat(),
-        "reviews": views.reviews_due(_visible(caller, cases), today, days),
+        "reviews": views.reviews_due(_visible(request, caller, cases), today, days),
     }
 
 
@@ -111,7 +113,7 @@ async def reviews_due(
 async def escalated_cases(request: Request, caller: CallerDep) -> Json:
     casework = _casework(request)
     today = casework.today()
-    cases = _visible(caller, await casework.store.escalated(caller.organisation))
+    cases = _visible(request, caller, await casework.store.escalated(caller.organisation))
     return {
         "cases": [{**views.summary(c, today), "escalation": c.get("escalation")} for c in cases]
     }

@@ -35,6 +35,9 @@ class AuditRecorded(EventData):
     client_address: str | None = None
     record_kind: str | None = None
     record_id: str | None = None
+    listed_ids: list[str] = Field(
+        [], description="the records a list answer showed (the first 500), of record_kind"
+    )
     purpose: str | None = Field(None, description="the reason the caller gave (X-Purpose)")
     request_id: str
     correlation_id: str

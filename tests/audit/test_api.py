@@ -201,3 +201,15 @@ async def test_an_auditors_own_reading_is_on_the_trail(service: AuditService) ->
     [read] = await wait_for(own_reads)
     assert read["action"] == "audit.read" and read["actor_roles"] == ["auditor"]
     assert read["outcome"] == "allowed" and read["organisation"] == ORG_A
+
+
+async def test_a_list_that_showed_the_persons_case_is_in_their_trail(
+    service: AuditService,
+) -> None:
+    await _two_organisations(service)
+    caseload = audit_event(ORG_A, 5, actor="worker-3", listed_ids=("case-7", "case-2"))
+    await publish(service.settings, caseload)
+    await service.wait_for_entries(ORG_A, 5)
+    trail = await _get(service, "/v1/audit/people/person-p", AUDITOR_A)
+    listed = [e for e in trail["entries"] if e["actor_subject"] == "worker-3"]
+    assert [(e["record_id"], e["listed_ids"]) for e in listed] == [(None, ["case-7", "case-2"])]

@@ -94,6 +94,8 @@ async def test_caseworkers_reach_their_team_and_their_own_cases(
             assert supervision["actor_roles"] == ["service-manager"]
             assert supervision["organisation"] == ORG and supervision["action"] == "cases.read"
             assert supervision["actor_name"] and supervision["request_id"]
+            caseloads = [e for e in entries if e["path"] == "/caseworkers/{worker_id}/cases"]
+            assert sorted(e["listed_ids"] for e in caseloads) == [[], ["case-r"]]
             team_b = [e for e in entries if e["outcome"] == "refused" and e["status"] == 404]
             assert all(e["reason"].startswith("case_id: no such case") for e in team_b)
     finally:
