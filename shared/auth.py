@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -66,6 +66,20 @@ class Caller:
             # Not yet any team's (a waiting referral): for those who allocate.
             return self.policy.unallocated and self.may(Permission.WAITING_LIST)
         return team_id in self.principal.teams
+
+    def reach_filter(
+        self, team: str = "team_id", workers: tuple[str, ...] = ("lead_worker_id",)
+    ) -> dict[str, Any] | None:
+        """The same rule as `sees`, as a query condition (None: the whole organisation), so a
+        page of a list holds `limit` records the caller may see, not fewer."""
+        if self.reach >= Reach.ORGANISATION:
+            return None
+        alternatives: list[dict[str, Any]] = [{team: {"$in": sorted(self.principal.teams)}}]
+        if self.principal.caseworker_id is not None:
+            alternatives += [{field: self.principal.caseworker_id} for field in workers]
+        if self.policy.unallocated and self.may(Permission.WAITING_LIST):
+            alternatives.append({team: None})
+        return {"$or": alternatives}
 
     def may(self, permission: Permission) -> bool:
         return reach(self.principal.roles, permission) is not None

@@ -90,7 +90,13 @@ async def list_cases(
     now = service.runtime.clock.now()
     since = now - timedelta(days=stalled_days) if stalled_days is not None else None
     found = await service.store.list_cases(
-        caller.organisation, phase.value if phase else None, open, since, limit, offset
+        caller.organisation,
+        phase.value if phase else None,
+        open,
+        since,
+        limit,
+        offset,
+        caller.reach_filter("state.team_id", ("state.lead_worker_id",)),
     )
     visible = [c for c in found if caller.sees(c.team_id, c.lead_worker_id)]
     audit_listed(request, "case", (c.case_id for c in visible))

@@ -91,8 +91,9 @@ class CaseStore:
         no_progress_since: datetime | None,
         limit: int,
         offset: int,
+        reach: dict[str, Any] | None = None,
     ) -> list[ReconnectionCase]:
-        query: dict[str, Any] = {"organisation": organisation}
+        query: dict[str, Any] = {"organisation": organisation, **(reach or {})}
         if phase:
             query["phase"] = phase
         if open_only is not None:

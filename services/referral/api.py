@@ -106,7 +106,9 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> ReferralList:
         """The caller's organisation's referrals, newest first."""
-        docs = await store.list_for(caller.organisation, status_filter, person_id, limit)
+        docs = await store.list_for(
+            caller.organisation, status_filter, person_id, limit, caller.reach_filter()
+        )
         visible = [d for d in docs if caller.sees(d.get("team_id"), d.get("lead_worker_id"))]
         audit_listed(request, "case", (d["_id"] for d in visible))
         return ReferralList(referrals=[summary(d) for d in visible])

@@ -54,8 +54,9 @@ class ReferralStore:
         status: ReferralStatus | None,
         person_id: str | None,
         limit: int,
+        reach: dict[str, Any] | None = None,
     ) -> list[Document]:
-        query: dict[str, Any] = {"organisation": organisation}
+        query: dict[str, Any] = {"organisation": organisation, **(reach or {})}
         if status is not None:
             query["status"] = status.value
         if person_id is not None:
