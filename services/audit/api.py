@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from services.audit.chain import Problem
 from services.audit.store import AuditStore
 from shared.auth import CallerDep
+from shared.events.audit_events import AuditRecorded
 from shared.mongo import Document
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -23,30 +24,13 @@ PersonId = Annotated[str, Path(min_length=1, max_length=200, description="pseudo
 RecordId = Annotated[str, Path(min_length=1, max_length=200, description="e.g. a case id")]
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(AuditRecorded):
+    """An entry as stored: the event's own fields (one definition, shared/events) and its
+    place in the organisation's chain."""
+
     id: str = Field(description="organisation:sequence")
     sequence: int = Field(description="place in the organisation's chain, from 1")
     event_id: str
-    organisation: str
-    at: datetime
-    service: str
-    outcome: Outcome
-    status: int
-    action: str = Field(description="the permission exercised, or what was attempted")
-    method: str
-    path: str
-    reason: str | None = Field(None, description="why it was refused")
-    actor_subject: str | None = None
-    actor_name: str | None = None
-    actor_roles: list[str] = []
-    client_id: str | None = None
-    client_address: str | None = None
-    record_kind: str | None = None
-    record_id: str | None = None
-    listed_ids: list[str] = Field([], description="the records a list answer showed")
-    purpose: str | None = None
-    request_id: str
-    correlation_id: str
     previous_hash: str
     hash: str
 
