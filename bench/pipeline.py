@@ -27,12 +27,12 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from devstack.keycloak_admin import KeycloakAdmin
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ceilings import measure
 from bench.common import machine, print_table, real_stack
 from devstack.identities import Identities, Identity
+from devstack.keycloak_admin import KeycloakAdmin
 from devstack.platform import Platform
 from devstack.provision import Infrastructure
 from devstack.sinks import MailSink
