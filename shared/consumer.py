@@ -3,9 +3,14 @@
 Failure policy, in one place:
 - a record that cannot be decoded, or whose data fails validation -> dead-letter topic at once;
 - a handler error -> retried with backoff a bounded number of times, then dead-lettered;
-- the database or broker unreachable -> nothing is dead-lettered: the batch is not committed,
-  the consumer seeks back and tries again after a pause, so an outage loses nothing.
-The stream always moves on past a poison message.
+- the database or broker unreachable or answering with a transient error
+  (`shared.transient.is_transient`) -> nothing is dead-lettered: the batch is not committed,
+  its lanes still running are cancelled, the consumer seeks back and handles the batch again
+  after a pause, so an outage loses nothing and a key's events never run beside their re-read;
+- the offset commit fails -> logged, and the batch is read and handled again (consumers are
+  idempotent), rather than moving on uncommitted.
+The stream always moves on past a poison message. Metrics are labelled only with event types
+of the catalogue, so a writer cannot mint label values.
 """
 
 from __future__ import annotations
@@ -18,17 +23,17 @@ from itertools import chain, groupby
 from typing import Any
 
 from aiokafka import TopicPartition
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pymongo.errors import ConnectionFailure
+from faststream.message import AckStatus
 
 from shared.dlq import send_to_dead_letter
-from shared.events.base import EventData, event_type_name
+from shared.events.base import EventData, event_type_name, model_for_type
 from shared.events.envelope import Envelope, EnvelopeError, from_kafka
 from shared.logging import get_logger, log_context
 from shared.metrics import (
+    COMMIT_FAILURES,
     CONSUMER_LAG,
     DEAD_LETTERS,
     HANDLER_FAILURES,
@@ -37,17 +42,11 @@ from shared.metrics import (
 )
 from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name, topic_name
+from shared.transient import is_transient
 
 Handler = Callable[[Envelope, Any], Awaitable[None]]
 # A batch handler gets every decoded event of its types from one poll, in offset order per key.
 BatchHandler = Callable[[list[tuple[Envelope, Any]]], Awaitable[None]]
-
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionFailure,
-    KafkaConnectionError,
-    KafkaTimeoutError,
-    NodeNotReadyError,
-)
 
 POLL_TIMEOUT_MS = 500  # an idle poll's wait; data arriving ends it at once
 
@@ -60,6 +59,15 @@ class PermanentError(Exception):
 
 class InfrastructureUnavailable(Exception):
     """Raised out of a batch so it is not committed; the consumer retries it later."""
+
+
+class CommitFailed(Exception):
+    """The batch was handled but its offsets not committed: it is read and handled again."""
+
+
+def metric_type(envelope: Envelope) -> str:
+    """The event type as a metric label: only types of the catalogue, never the writer's."""
+    return envelope.short_type if model_for_type(envelope.type) is not None else "unknown"
 
 
 async def _no_decode(_: Any) -> None:
@@ -146,7 +154,22 @@ class EventConsumer:
         if not isinstance(records, tuple):
             records = (records,)
         await self.handle_records(records)
+        await self._commit(message, records)
         self._record_lag(message, records)
+
+    async def _commit(self, message: Any, records: tuple[Any, ...]) -> None:
+        """Commit here rather than in FastStream's acknowledgement, which logs a failed commit
+        and moves on; raising makes it seek back so the batch is handled again."""
+        consumer = getattr(message, "consumer", None)
+        if consumer is None or not records:
+            return
+        try:
+            await consumer.commit()
+        except Exception as exc:
+            COMMIT_FAILURES.labels(self.service, self.group_id).inc()
+            log.warning("consumer.commit_failed", error=repr(exc), records=len(records))
+            raise CommitFailed(repr(exc)) from exc
+        message.committed = AckStatus.ACKED  # done: FastStream must not commit it again
 
     def _record_lag(self, message: Any, records: tuple[Any, ...]) -> None:
         consumer = getattr(message, "consumer", None)
@@ -178,7 +201,14 @@ class EventConsumer:
                 for record, envelope in lane:
                     await self.handle_record(record, envelope)
 
-        await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
+        # A task group cancels the other lanes when one gives up on the infrastructure, so
+        # none of them is still handling events when the batch is read again.
+        try:
+            async with asyncio.TaskGroup() as lanes_running:
+                for lane in lanes.values():
+                    lanes_running.create_task(run_lane(lane))
+        except* InfrastructureUnavailable as group:
+            raise group.exceptions[0] from None
 
     async def _handle_batched(self, records: list[Any]) -> list[tuple[Any, Envelope | None]]:
         """Hand batch-handled types to their batch handlers; return the other records with
@@ -217,12 +247,12 @@ class EventConsumer:
         started = time.perf_counter()
         try:
             await handler(decoded)
-        except INFRASTRUCTURE_ERRORS as exc:
-            HANDLER_FAILURES.labels(self.service, self.group_id, short_type).inc()
-            log.warning("consumer.infrastructure_unavailable", error=str(exc))
-            await asyncio.sleep(self.settings.retry_backoff_seconds)
-            raise InfrastructureUnavailable(str(exc)) from exc
         except Exception as exc:
+            if is_transient(exc):
+                HANDLER_FAILURES.labels(self.service, self.group_id, short_type).inc()
+                log.warning("consumer.infrastructure_unavailable", error=repr(exc))
+                await asyncio.sleep(self.settings.retry_backoff_seconds)
+                raise InfrastructureUnavailable(repr(exc)) from exc
             # Isolate the failure: each event alone, with the usual retries and dead letters.
             log.warning("consumer.batch_failed", error=repr(exc), size=len(decoded))
             by_id = {envelope.id: record for record, envelope in items}
@@ -258,7 +288,7 @@ class EventConsumer:
             entry = (model, _single(batch_handler))
         if entry is None:
             MESSAGES_HANDLED.labels(
-                self.service, self.group_id, envelope.short_type, "ignored"
+                self.service, self.group_id, metric_type(envelope), "ignored"
             ).inc()
             return "ignored"
         _model, handler = entry
@@ -287,15 +317,15 @@ class EventConsumer:
             started = time.perf_counter()
             try:
                 await handler(envelope, data)
-            except INFRASTRUCTURE_ERRORS as exc:
-                HANDLER_FAILURES.labels(self.service, self.group_id, envelope.short_type).inc()
-                log.warning("consumer.infrastructure_unavailable", error=str(exc))
-                await asyncio.sleep(min(backoff * attempts, 5.0))
-                raise InfrastructureUnavailable(str(exc)) from exc
             except PermanentError as exc:
                 await self._dead_letter(record, exc, attempts, envelope.short_type)
                 return "dead_lettered"
             except Exception as exc:
+                if is_transient(exc):
+                    HANDLER_FAILURES.labels(self.service, self.group_id, envelope.short_type).inc()
+                    log.warning("consumer.infrastructure_unavailable", error=repr(exc))
+                    await asyncio.sleep(min(backoff * attempts, 5.0))
+                    raise InfrastructureUnavailable(repr(exc)) from exc
                 HANDLER_FAILURES.labels(self.service, self.group_id, envelope.short_type).inc()
                 if attempts >= self.settings.handler_retries:
                     await self._dead_letter(record, exc, attempts, envelope.short_type)

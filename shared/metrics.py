@@ -22,6 +22,11 @@ HANDLER_SECONDS = Histogram(
 CONSUMER_LAG = Gauge(
     "hearth_consumer_lag", "Records behind the end of the partition", ["service", "group", "topic"]
 )
+COMMIT_FAILURES = Counter(
+    "hearth_consumer_commit_failures_total",
+    "Offset commits that failed (the batch is handled again)",
+    ["service", "group"],
+)
 OUTBOX_PUBLISHED = Counter("hearth_outbox_published_total", "Events published", ["service"])
 DATABASE_COMMAND_SECONDS = Histogram(
     "hearth_database_command_seconds",

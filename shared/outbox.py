@@ -16,6 +16,7 @@ A batch of documents that are only inserted can skip the clearing write altogeth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -221,21 +222,26 @@ class OutboxRelay:
         self, collection: Collection, prepared: Sequence[tuple[Document, Sequence[Envelope]]]
     ) -> list[Document]:
         """Insert new documents and publish their events, the events kept meanwhile in one
-        outbox batch (`shared.outbox_batches`) rather than in each document. Returns the
-        documents inserted; an id that exists already is skipped with its events."""
+        leased outbox batch (`shared.outbox_batches`) rather than in each document. Returns
+        the documents inserted; an id that exists already is skipped with its events."""
         if self.batches is None:
             raise RuntimeError("this relay has no outbox batches collection")
         started = time.monotonic()
-        batch_id, inserted, events = await self.batches.insert(collection, prepared)
+        written = await self.batches.insert(collection, prepared, self._publish)
         try:
-            if events:
-                await self.publisher.publish_many(events)
-                self.published += len(events)
-            await self.batches.forget(batch_id)
+            await self._publish(written.events)
+            await self.batches.forget(written.batch_ids)
             self.flush_times.note(time.monotonic() - started)
         except Exception as exc:  # the inserts are safe; the sweeper publishes later
-            log.warning("outbox.flush_deferred", error=str(exc), documents=len(inserted))
-        return inserted
+            log.warning("outbox.flush_deferred", error=str(exc), documents=len(written.inserted))
+            with contextlib.suppress(Exception):  # else the lease runs out on its own
+                await self.batches.release(written)
+        return written.inserted
+
+    async def _publish(self, events: list[Envelope]) -> None:
+        if events:
+            await self.publisher.publish_many(events)
+            self.published += len(events)
 
     async def flush(self, collection: Collection, document: Document | None) -> None:
         """Publish what one write queued; failures are left for the sweeper."""
@@ -282,12 +288,9 @@ class OutboxRelay:
                 await self.flush_document(collection, document)
                 handled += 1
         if self.batches is not None and handled < limit:
-            for batch in await self.batches.left_behind(grace):
-                events = await self.batches.events_to_recover(batch)
-                if events:
-                    await self.publisher.publish_many(events)
-                    self.published += len(events)
-                await self.batches.forget(batch["_id"])
+            for batch, owner in await self.batches.take_over_expired(limit - handled):
+                await self._publish(await self.batches.events_to_recover(batch))
+                await self.batches.forget([batch["_id"]], owner)
                 handled += 1
         return handled
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pymongo.errors import OperationFailure
+
 from shared.clock import Clock
 from shared.events.base import EventData
 from shared.events.envelope import Envelope, follow_on
@@ -24,6 +26,7 @@ class ProbeCounted(EventData):
     case_id: str
     amount: int = 1
     fail_times: int = 0  # the handler raises this many times before it succeeds
+    transient_times: int = 0  # ... and first this many times a transient database error
 
 
 class ProbeTallied(EventData):
@@ -44,7 +47,9 @@ def build_probe(settings: HearthSettings, clock: Clock | None = None) -> Service
     @consumer.on(ProbeCounted)
     async def count(envelope: Envelope, data: ProbeCounted) -> None:
         attempts[envelope.id] = attempts.get(envelope.id, 0) + 1
-        if attempts[envelope.id] <= data.fail_times:
+        if attempts[envelope.id] <= data.transient_times:
+            raise OperationFailure("database is locked", code=1)  # FerretDB's SQLite busy
+        if attempts[envelope.id] <= data.transient_times + data.fail_times:
             raise RuntimeError(f"simulated failure {attempts[envelope.id]}")
         tally = follow_on(envelope, ProbeTallied(case_id=data.case_id, total=-1), source="probe")
         document = await write_once(

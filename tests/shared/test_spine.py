@@ -20,9 +20,11 @@ from tests.shared.probe_service import ProbeCounted, ProbeTallied, build_probe
 pytestmark = pytest.mark.integration
 
 
-def counted(case_id: str, amount: int = 1, fail_times: int = 0) -> Any:
+def counted(case_id: str, amount: int = 1, fail_times: int = 0, transient_times: int = 0) -> Any:
     return make_event(
-        ProbeCounted(case_id=case_id, amount=amount, fail_times=fail_times),
+        ProbeCounted(
+            case_id=case_id, amount=amount, fail_times=fail_times, transient_times=transient_times
+        ),
         source="tests",
         organisation="derby-homes",
     )
@@ -116,6 +118,26 @@ async def test_transient_failure_is_retried_not_dead_lettered(make_settings) -> 
         assert doc["events"] == 1
     finally:
         await runtime.stop()
+
+
+async def test_a_transient_database_error_is_waited_out_never_dead_lettered(
+    make_settings, topic_reader
+) -> None:
+    """More transient errors than the handler's retries: still handled once, nothing in the
+    dead-letter topic (before, a busy database dead-lettered the event after ~0.6 s)."""
+    settings = make_settings("probe", handler_retries=2)
+    await ensure_topics(settings, extra=[dlq_topic_name("probe", settings.topic_prefix)])
+    await publish(settings, counted("busy", transient_times=4))
+    runtime = build_probe(settings)
+    await runtime.start()
+    try:
+        doc = await wait_for(lambda: tally(settings, "busy"))
+        assert doc["events"] == 1
+        assert runtime.attempts[next(iter(runtime.attempts))] == 5  # type: ignore[attr-defined]
+    finally:
+        await runtime.stop()
+    dlq = await topic_reader(dlq_topic_name("probe", settings.topic_prefix))
+    assert await dlq.settle(1.0) == []
 
 
 async def test_consumer_restarted_mid_stream_loses_nothing(make_settings) -> None:
