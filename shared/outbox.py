@@ -218,6 +218,21 @@ class OutboxRelay:
         except Exception as exc:
             log.warning("outbox.flush_deferred", error=str(exc), documents=len(documents))
 
+    async def publish_written(
+        self, collection: Collection, ids: Sequence[Any], token: str, events: Sequence[Envelope]
+    ) -> None:
+        """Publish what a unit of work's updates queued (`token` marks its writes), then clear
+        those outboxes in one update; failures are left for the sweeper."""
+        if not events:
+            return
+        started = time.monotonic()
+        try:
+            await self._publish(list(events))
+            await collection.update_many({"_id": {"$in": list(ids)}, TOKEN: token}, _CLEAR)
+            self.flush_times.note(time.monotonic() - started)
+        except Exception as exc:
+            log.warning("outbox.flush_deferred", error=str(exc), documents=len(ids))
+
     async def insert_many(
         self, collection: Collection, prepared: Sequence[tuple[Document, Sequence[Envelope]]]
     ) -> list[Document]:

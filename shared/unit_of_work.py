@@ -1,0 +1,278 @@
+"""The one way a service changes state: load, decide in pure code, stage, commit.
+
+    uow = UnitOfWork(runtime.relay)
+    loaded = await repository.get(case_id)              # typed models (shared.repository)
+    decision = rules.decide(loaded.model, now)          # pure
+    uow.save(repository, loaded, decision.case, decision.events, event_id=cause.id)
+    committed = await uow.commit()
+
+`commit` writes each changed document in ONE update together with the id of the event that
+caused it (its inbox) and the events it causes (its outbox), so a change and its events are
+never apart; then the one relay of the service publishes them all and clears the outboxes.
+It is batch-first: a unit may hold one change or thousands (an arrears poll), and the writes
+of many changes with event ids go to the database in one `bulk_write`.
+
+What it hides from service code, so the code is written for MongoDB:
+- no multi-document transactions (FerretDB has none): each document is its own atomic write,
+  and what spans documents is made safe by idempotency (inbox) and retries;
+- no upserts in bulk (FerretDB 1.24 answers them without `nModified`): new documents are
+  inserted, in bulk through a leased outbox batch (`shared.outbox_batches`).
+
+`Committed` says per document what happened: written, changed meanwhile by another writer
+(a conflict: load and decide again, `attempt` does it), already applied (the event was in its
+inbox), or, for a new document, already there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import DuplicateKeyError
+
+from shared.events.envelope import Envelope
+from shared.ids import new_id
+from shared.inbox import INBOX_FIELD, mark_seen, unseen
+from shared.mongo import Collection, Document
+from shared.outbox import TOKEN, OutboxRelay, document_with_events, merge_updates, outbox_update
+from shared.repository import VERSION, Loaded, Repository
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 8
+
+
+class ConcurrentUpdate(Exception):
+    """A document kept changing under every attempt; the caller may try again (HTTP 409)."""
+
+
+@dataclass
+class _Change:
+    collection: Collection
+    id: str
+    events: list[Envelope]
+    event_id: str | None
+    document: Document | None = None  # a new document, inserted whole
+    update: dict[str, Any] = field(default_factory=dict)  # else this update
+    guard: dict[str, Any] = field(default_factory=dict)  # ... where this also holds
+
+
+@dataclass
+class Committed:
+    written: set[str] = field(default_factory=set)
+    conflicts: set[str] = field(default_factory=set)  # changed meanwhile: decide again
+    repeats: set[str] = field(default_factory=set)  # the event was applied already
+    existing: set[str] = field(default_factory=set)  # a new document whose id was taken
+    documents: dict[str, Document] = field(default_factory=dict)  # after the write, if read
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts
+
+
+class UnitOfWork:
+    def __init__(self, relay: OutboxRelay) -> None:
+        self.relay = relay
+        self._changes: list[_Change] = []
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    # --- staging ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        repository: Repository[Any],
+        model: BaseModel,
+        events: Sequence[Envelope] = (),
+        *,
+        event_id: str | None = None,
+        extra: Document | None = None,
+    ) -> None:
+        """A new document (skipped, with its events, if its id exists already)."""
+        doc_id = repository.id_of(model)
+        document = {
+            **repository.to_document(model),
+            **(extra or {}),
+            "_id": doc_id,
+            VERSION: 1,
+            INBOX_FIELD: [event_id] if event_id else [],
+        }
+        self._changes.append(
+            _Change(repository.collection, doc_id, list(events), event_id, document=document)
+        )
+
+    def save(
+        self,
+        repository: Repository[Any],
+        loaded: Loaded[Any],
+        model: BaseModel,
+        events: Sequence[Envelope] = (),
+        *,
+        event_id: str | None = None,
+        extra: Document | None = None,
+    ) -> None:
+        """`model` replaces what was loaded, if nobody saved it since (its version)."""
+        fields = {**repository.to_document(model), **(extra or {})}
+        fields.pop("_id", None)
+        self._changes.append(
+            _Change(
+                repository.collection,
+                loaded.id,
+                list(events),
+                event_id,
+                update={"$set": {**fields, VERSION: loaded.version + 1}},
+                guard={VERSION: loaded.version},
+            )
+        )
+
+    def change(
+        self,
+        repository: Repository[Any],
+        doc_id: str,
+        update: dict[str, Any],
+        events: Sequence[Envelope] = (),
+        *,
+        event_id: str | None = None,
+        guard: dict[str, Any] | None = None,
+    ) -> None:
+        """An atomic update operator (`$inc`, `$push`) for a document many writers touch at
+        once, where loading and replacing would only make them conflict."""
+        update = merge_updates(update, {"$inc": {VERSION: 1}})
+        self._changes.append(
+            _Change(
+                repository.collection, doc_id, list(events), event_id, update=update,
+                guard=dict(guard or {}),
+            )
+        )  # fmt: skip
+
+    # --- committing -------------------------------------------------------------------------
+
+    async def commit(self) -> Committed:
+        committed = Committed()
+        by_collection: dict[str, tuple[Collection, list[_Change]]] = {}
+        for change in self._changes:
+            entry = by_collection.setdefault(change.collection.full_name, (change.collection, []))
+            entry[1].append(change)
+        self._changes = []
+        for collection, changes in by_collection.values():
+            await self._insert(
+                collection, [c for c in changes if c.document is not None], committed
+            )
+            await self._update(collection, [c for c in changes if c.document is None], committed)
+        return committed
+
+    async def _insert(
+        self, collection: Collection, changes: list[_Change], committed: Committed
+    ) -> None:
+        if not changes:
+            return
+        if len(changes) > 1 and self.relay.batches is not None:
+            prepared = [(c.document or {}, c.events) for c in changes]
+            inserted = {str(d["_id"]) for d in await self.relay.insert_many(collection, prepared)}
+            for change in changes:
+                (committed.written if change.id in inserted else committed.existing).add(change.id)
+            return
+        for change in changes:
+            document = document_with_events(change.document or {}, change.events)
+            try:
+                await collection.insert_one(document)
+            except DuplicateKeyError:
+                committed.existing.add(change.id)
+                continue
+            committed.written.add(change.id)
+            committed.documents[change.id] = document
+            await self.relay.flush(collection, document)
+
+    async def _update(
+        self, collection: Collection, changes: list[_Change], committed: Committed
+    ) -> None:
+        if not changes:
+            return
+        token = new_id()
+        writes = [
+            (change, self._filter(change), self._full_update(change, token)) for change in changes
+        ]
+        if len(changes) == 1 or any(c.event_id is None for c in changes):
+            # One at a time, each told apart exactly: a change without an event id (a person's
+            # request) must know whether it landed, since applying it again would repeat it.
+            for change, query, update in writes:
+                after = await collection.find_one_and_update(
+                    query, update, return_document=ReturnDocument.AFTER
+                )
+                if after is None:
+                    await self._why_not(collection, [change], committed)
+                    continue
+                committed.written.add(change.id)
+                committed.documents[change.id] = after
+        else:
+            result = await collection.bulk_write(
+                [UpdateOne(query, update) for _, query, update in writes], ordered=True
+            )
+            landed = {c.id for c in changes}
+            if result.matched_count < len(changes):
+                ids = [c.id for c in changes]
+                landed = {
+                    str(d["_id"])
+                    async for d in collection.find({"_id": {"$in": ids}, TOKEN: token}, {"_id": 1})
+                }
+                await self._why_not(
+                    collection, [c for c in changes if c.id not in landed], committed
+                )
+            committed.written |= landed
+        written = [c for c in changes if c.id in committed.written]
+        await self.relay.publish_written(
+            collection, [c.id for c in written], token, [e for c in written for e in c.events]
+        )
+
+    @staticmethod
+    def _filter(change: _Change) -> dict[str, Any]:
+        return {
+            "_id": change.id,
+            **change.guard,
+            **(unseen(change.event_id) if change.event_id else {}),
+        }
+
+    @staticmethod
+    def _full_update(change: _Change, token: str) -> dict[str, Any]:
+        return merge_updates(
+            change.update,
+            mark_seen(change.event_id) if change.event_id else {},
+            outbox_update(change.events, token),
+            {"$set": {TOKEN: token}},  # which writer's update landed, when a bulk half-misses
+        )
+
+    @staticmethod
+    async def _why_not(collection: Collection, missed: list[_Change], committed: Committed) -> None:
+        if not missed:
+            return
+        current = {
+            str(d["_id"]): d
+            async for d in collection.find(
+                {"_id": {"$in": [c.id for c in missed]}}, {"_id": 1, INBOX_FIELD: 1}
+            )
+        }
+        for change in missed:
+            inbox = (current.get(change.id) or {}).get(INBOX_FIELD) or []
+            if change.event_id is not None and change.event_id in inbox:
+                committed.repeats.add(change.id)
+            else:
+                committed.conflicts.add(change.id)
+
+
+async def attempt(
+    relay: OutboxRelay,
+    step: Callable[[UnitOfWork], Awaitable[T]],
+    attempts: int = MAX_ATTEMPTS,
+) -> tuple[T, Committed]:
+    """Run `step` (load, decide, stage) and commit; while another writer changed a document
+    first, load and decide again. `step` must stage with versions read in that same call."""
+    for _ in range(attempts):
+        uow = UnitOfWork(relay)
+        result = await step(uow)
+        committed = await uow.commit()
+        if committed.clean:
+            return result, committed
+    raise ConcurrentUpdate("case_id: the record changed concurrently; try again")
