@@ -69,7 +69,9 @@ class Committed:
 
     @property
     def clean(self) -> bool:
-        return not self.conflicts
+        """Nothing to decide again: no conflict, and no new document that another writer
+        created first (for a unit deciding on one case, that case now exists: decide on it)."""
+        return not self.conflicts and not self.existing
 
 
 class UnitOfWork:

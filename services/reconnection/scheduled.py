@@ -39,10 +39,10 @@ def fire_handlers(service: ReconnectionService) -> dict[str, FireHandler]:
 
     async def review(timer: Document) -> list[Envelope]:
         payload: dict[str, Any] = timer["payload"]
-        document = await service.store.get(payload["case_id"])
-        if document is None:
+        loaded = await service.store.get(payload["case_id"])
+        if loaded is None:
             return []
-        case = service.store.load(document)
+        case = loaded.model
         point = payload["review_point"]
         if not case.is_open:
             return []

@@ -1,5 +1,6 @@
-"""Carrying out decisions: load a case, let a pure function decide, then save the new state,
-queue its events and schedule its timers, retrying when another writer changed the case."""
+"""Carrying out decisions on the shared unit of work: load a case (typed), let a pure function
+decide, then save the new state with its events and schedule its timers, deciding again when
+another writer changed the case first (`shared.unit_of_work.attempt`)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,11 @@ from shared.events.envelope import Envelope, follow_on, make_event
 from shared.locks import KeyedLocks
 from shared.runtime import ServiceRuntime
 from shared.timers import TimerStore
+from shared.unit_of_work import ConcurrentUpdate, UnitOfWork, attempt
 
 SOURCE = "reconnection"
-MAX_ATTEMPTS = 8
 
 Decide = Callable[[ReconnectionCase | None, datetime], Decision | None]
-
-
-class ConcurrentUpdate(Exception):
-    """The case kept changing under us; the caller may try again (HTTP 409)."""
 
 
 class ReconnectionService:
@@ -36,10 +33,10 @@ class ReconnectionService:
         self.locks = KeyedLocks()
 
     async def get(self, case_id: str, organisation: str) -> ReconnectionCase:
-        document = await self.store.get(case_id)
-        if document is None or document["organisation"] != organisation:
+        loaded = await self.store.get(case_id)
+        if loaded is None or loaded.model.organisation != organisation:
             raise NotFound(f"case_id: no reconnection case {case_id}")
-        return self.store.load(document)
+        return loaded.model
 
     async def apply(
         self,
@@ -51,48 +48,43 @@ class ReconnectionService:
     ) -> ReconnectionCase | None:
         """Apply `decide` once. With `cause` (a consumed event) a missing case may be created
         and a repeat of the event changes nothing; with `organisation` the case must be theirs."""
-        async with self.locks.hold(case_id):
-            return await self._apply(case_id, decide, cause, organisation)
-
-    async def _apply(
-        self,
-        case_id: str,
-        decide: Decide,
-        cause: Envelope | None,
-        organisation: str | None,
-    ) -> ReconnectionCase | None:
         event_id = cause.id if cause else None
-        for _ in range(MAX_ATTEMPTS):
-            document = await self.store.get(case_id)
-            if document is None and cause is None:
+
+        async def step(uow: UnitOfWork) -> tuple[ReconnectionCase | None, Decision | None]:
+            loaded = await self.store.get(case_id)
+            if loaded is None and cause is None:
                 raise NotFound(f"case_id: no reconnection case {case_id}")
-            if document is not None and organisation and document["organisation"] != organisation:
+            if loaded is not None and organisation and loaded.model.organisation != organisation:
                 raise NotFound(f"case_id: no reconnection case {case_id}")
-            if document is not None and event_id and self.store.has_seen(document, event_id):
-                return self.store.load(document)
-            case = self.store.load(document) if document else None
+            if loaded is not None and loaded.has_seen(event_id):
+                return loaded.model, None
             now = self.runtime.clock.now()
-            decision = decide(case, now)
+            decision = decide(loaded.model if loaded else None, now)
             if decision is None:
-                return case
+                return (loaded.model if loaded else None), None
             envelopes = self.envelopes(decision, cause, now)
             # Timers first: a timer whose case change was lost finds nothing to do when it fires.
             for timer in decision.timers:
                 await self.timers.schedule(
                     timer.timer_id, timer.due_at, timer.kind, case_id, **timer.payload
                 )
-            if document is None:
-                saved = await self.store.create(decision.case, envelopes, event_id)
+            if loaded is None:
+                uow.add(self.store.repository, decision.case, envelopes, event_id=event_id)
             else:
-                saved = await self.store.save(
-                    decision.case, document["version"], envelopes, event_id
-                )
-            if saved is not None:
-                await self.runtime.relay.flush(self.store.cases, saved)
-                if decision.closed:  # a closed case's pack and reviews are never due
-                    await self.timers.cancel_for(case_id)
-                return decision.case
-        raise ConcurrentUpdate("case_id: the case changed concurrently; try again")
+                uow.save(self.store.repository, loaded, decision.case, envelopes, event_id=event_id)
+            return decision.case, decision
+
+        async with self.locks.hold(case_id):
+            try:
+                (case, decision), committed = await attempt(self.runtime.relay, step)
+            except ConcurrentUpdate as exc:
+                raise ConcurrentUpdate("case_id: the case changed concurrently; try again") from exc
+        if decision is not None and decision.closed and committed.written:
+            await self.timers.cancel_for(case_id)  # a closed case's pack and reviews are never due
+        if committed.repeats:  # the event was applied meanwhile: show the case as it is
+            loaded = await self.store.get(case_id)
+            return loaded.model if loaded else None
+        return case
 
     def envelopes(
         self, decision: Decision, cause: Envelope | None, now: datetime

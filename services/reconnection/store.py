@@ -2,20 +2,18 @@
 
 A case is one document: the validated state under `state`, a `version` for optimistic
 concurrency (HTTP actions and consumed events may race on one case), and the query fields
-(organisation, phase, open) beside it.
+(organisation, phase, open) beside it. Cases are read as typed models through
+`CaseRepository` and saved through the shared unit of work (`ReconnectionService.apply`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from services.reconnection.model import ReconnectionCase
-from shared.events.envelope import Envelope
-from shared.inbox import INBOX_FIELD
 from shared.mongo import Collection, Document
-from shared.outbox import insert_with_events, write_once
+from shared.repository import Loaded, Repository
 from shared.runtime import ServiceRuntime
 
 CASES = "reconnection_cases"
@@ -23,19 +21,26 @@ LEARNING_LOG = "learning_log"
 TIMERS = "reconnection_timers"
 
 
-def _fields(case: ReconnectionCase) -> dict[str, Any]:
-    return {
-        "organisation": case.organisation,
-        "phase": case.phase.value,
-        "open": case.is_open,
-        "last_progress_at": case.last_progress_at,
-        "state": case.model_dump(mode="json"),
-    }
+class CaseRepository(Repository[ReconnectionCase]):
+    """The validated case under `state`, its query fields beside it."""
+
+    def to_document(self, model: ReconnectionCase) -> Document:
+        return {
+            "organisation": model.organisation,
+            "phase": model.phase.value,
+            "open": model.is_open,
+            "last_progress_at": model.last_progress_at,
+            "state": model.model_dump(mode="json"),
+        }
+
+    def from_document(self, document: Document) -> ReconnectionCase:
+        return ReconnectionCase.model_validate(document["state"])
 
 
 class CaseStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.cases: Collection = runtime.collection(CASES, outbox=True)
+        self.repository = CaseRepository(self.cases, ReconnectionCase, "case_id")
         self.learning: Collection = runtime.collection(LEARNING_LOG)
         runtime.on_startup(self.ensure_indexes)
 
@@ -43,45 +48,8 @@ class CaseStore:
         await self.cases.create_index([("organisation", 1), ("phase", 1)])
         await self.learning.create_index([("organisation", 1), ("recorded_at", -1)])
 
-    async def get(self, case_id: str) -> Document | None:
-        return await self.cases.find_one({"_id": case_id})
-
-    @staticmethod
-    def load(document: Document) -> ReconnectionCase:
-        return ReconnectionCase.model_validate(document["state"])
-
-    @staticmethod
-    def has_seen(document: Document, event_id: str) -> bool:
-        return event_id in (document.get(INBOX_FIELD) or [])
-
-    async def create(
-        self, case: ReconnectionCase, events: Sequence[Envelope], event_id: str | None
-    ) -> Document | None:
-        document = {
-            "_id": case.case_id,
-            "version": 1,
-            INBOX_FIELD: [event_id] if event_id else [],
-            **_fields(case),
-        }
-        if not await insert_with_events(self.cases, document, events):
-            return None
-        return document
-
-    async def save(
-        self,
-        case: ReconnectionCase,
-        version: int,
-        events: Sequence[Envelope],
-        event_id: str | None,
-    ) -> Document | None:
-        """None when another writer got there first (or the event was already applied)."""
-        return await write_once(
-            self.cases,
-            {"_id": case.case_id, "version": version},
-            {"$set": {**_fields(case), "version": version + 1}},
-            event_id=event_id,
-            events=events,
-        )
+    async def get(self, case_id: str) -> Loaded[ReconnectionCase] | None:
+        return await self.repository.get(case_id)
 
     async def list_cases(
         self,
@@ -100,8 +68,8 @@ class CaseStore:
             query["open"] = open_only
         if no_progress_since is not None:
             query["last_progress_at"] = {"$lte": no_progress_since}
-        cursor = self.cases.find(query).sort("_id", 1).skip(offset).limit(limit)
-        return [self.load(doc) async for doc in cursor]
+        found = await self.repository.find(query, sort=[("_id", 1)], skip=offset, limit=limit)
+        return [loaded.model for loaded in found]
 
     # --- learning log ------------------------------------------------------------------
 
