@@ -31,8 +31,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.bulk import duplicate_ids
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.inbox import INBOX_FIELD, mark_seen, unseen
@@ -57,6 +58,7 @@ class _Change:
     document: Document | None = None  # a new document, inserted whole
     update: dict[str, Any] = field(default_factory=dict)  # else this update
     guard: dict[str, Any] = field(default_factory=dict)  # ... where this also holds
+    upsert: bool = False  # with both: the document if its id is new, else the update
 
 
 @dataclass
@@ -150,6 +152,33 @@ class UnitOfWork:
             )
         )  # fmt: skip
 
+    def upsert(
+        self,
+        repository: Repository[Any],
+        doc_id: str,
+        update: dict[str, Any],
+        document: Document,
+        events: Sequence[Envelope] = (),
+        *,
+        event_id: str | None = None,
+        guard: dict[str, Any] | None = None,
+    ) -> None:
+        """`update` if the document exists (and `guard` holds), else `document` inserted as
+        the same state: for streams that create or change records in bulk (FerretDB cannot
+        upsert inside a bulk write)."""
+        self._changes.append(
+            _Change(
+                repository.collection,
+                doc_id,
+                list(events),
+                event_id,
+                document={**document, "_id": doc_id},
+                update=merge_updates(update, {"$inc": {VERSION: 1}}),
+                guard=dict(guard or {}),
+                upsert=True,
+            )
+        )
+
     # --- committing -------------------------------------------------------------------------
 
     async def commit(self) -> Committed:
@@ -160,10 +189,10 @@ class UnitOfWork:
             entry[1].append(change)
         self._changes = []
         for collection, changes in by_collection.values():
-            await self._insert(
-                collection, [c for c in changes if c.document is not None], committed
-            )
-            await self._update(collection, [c for c in changes if c.document is None], committed)
+            new = [c for c in changes if c.document is not None and not c.upsert]
+            await self._insert(collection, new, committed)
+            rest = [c for c in changes if c.document is None or c.upsert]
+            await self._update(collection, rest, committed)
         return committed
 
     async def _insert(
@@ -194,10 +223,16 @@ class UnitOfWork:
         if not changes:
             return
         token = new_id()
+        created = await self._create_missing(collection, changes, token)
+        committed.written |= {c.id for c in created}
+        made = {id(c) for c in created}
+        changes = [c for c in changes if id(c) not in made]
         writes = [
             (change, self._filter(change), self._full_update(change, token)) for change in changes
         ]
-        if len(changes) == 1 or any(c.event_id is None for c in changes):
+        if not changes:
+            pass
+        elif len(changes) == 1 or any(c.event_id is None for c in changes):
             # One at a time, each told apart exactly: a change without an event id (a person's
             # request) must know whether it landed, since applying it again would repeat it.
             for change, query, update in writes:
@@ -224,10 +259,43 @@ class UnitOfWork:
                     collection, [c for c in changes if c.id not in landed], committed
                 )
             committed.written |= landed
-        written = [c for c in changes if c.id in committed.written]
+        written = [*created, *(c for c in changes if c.id in committed.written)]
         await self.relay.publish_written(
             collection, [c.id for c in written], token, [e for c in written for e in c.events]
         )
+
+    @staticmethod
+    async def _create_missing(
+        collection: Collection, changes: list[_Change], token: str
+    ) -> list[_Change]:
+        """Insert the upserts whose document does not exist yet (the first change of each
+        such id); the rest, and any id another writer created meanwhile, stay updates."""
+        upserts = [c for c in changes if c.upsert]
+        if not upserts:
+            return []
+        ids = list({c.id for c in upserts})
+        existing = {d["_id"] async for d in collection.find({"_id": {"$in": ids}}, {"_id": 1})}
+        first: dict[str, _Change] = {}
+        for change in upserts:
+            if change.id not in existing and change.id not in first:
+                first[change.id] = change
+        if not first:
+            return []
+        documents = []
+        for change in first.values():
+            body = {
+                **(change.document or {}),
+                VERSION: 1,
+                INBOX_FIELD: [change.event_id] if change.event_id else [],
+                TOKEN: token,
+            }
+            documents.append(document_with_events(body, change.events, token))
+        try:
+            await collection.insert_many(documents, ordered=False)
+            taken: set[Any] = set()
+        except BulkWriteError as exc:
+            taken = duplicate_ids(exc)
+        return [c for c in first.values() if c.id not in taken]
 
     @staticmethod
     def _filter(change: _Change) -> dict[str, Any]:

@@ -170,3 +170,43 @@ async def test_attempt_gives_up_with_a_conflict_naming_the_field(built) -> None:
 
     with pytest.raises(ConcurrentUpdate, match="changed concurrently"):
         await attempt(stack.relay, always_stale, attempts=3)
+
+
+async def test_upserts_in_bulk_create_what_is_missing_and_update_the_rest_once(
+    built, topic_reader
+) -> None:
+    """The arrears shape: a poll touches tenancies some of which exist; each change applies once
+    per event, new ones are inserted as the same state, and every event goes out once."""
+    stack, settings = built
+    seed = UnitOfWork(stack.relay)
+    seed.add(stack.tallies, Tally(tally_id="u-old", total=5))
+    await seed.commit()
+
+    def poll() -> tuple[UnitOfWork, list[Any]]:
+        uow = UnitOfWork(stack.relay)
+        events = []
+        for tally_id in ("u-old", "u-new", "u-new"):
+            event = counted(tally_id)
+            events.append(event)
+            uow.upsert(
+                stack.tallies,
+                tally_id,
+                {"$inc": {"total": 1}},
+                {"tally_id": tally_id, "total": 1, "opened_on": "2026-11-30"},
+                [event],
+                event_id=f"alert-{tally_id}-{len(events)}",
+            )
+        return uow, events
+
+    uow, events = poll()
+    committed = await uow.commit()
+    assert committed.written == {"u-old", "u-new"}
+    again, _ = poll()  # the same poll redelivered: same event ids
+    assert (await again.commit()).repeats == {"u-old", "u-new"}
+    totals = {
+        t: (await stack.tallies.get(t)).model.total  # type: ignore[union-attr]
+        for t in ("u-old", "u-new")
+    }
+    assert totals == {"u-old": 6, "u-new": 2}
+    sent = await published(topic_reader, settings, 3)
+    assert sorted(sent) == sorted(e.id.encode() for e in events)
