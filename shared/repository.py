@@ -19,8 +19,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from shared.events.envelope import Envelope
 from shared.inbox import INBOX_FIELD
 from shared.mongo import Collection, Document
+from shared.outbox import pending_envelopes
 
 M = TypeVar("M", bound=BaseModel)
 VERSION = "version"
@@ -52,6 +54,9 @@ class Loaded(Generic[M]):
     model: M
     version: int
     inbox: frozenset[str]
+    # Events a failed publish left in its outbox: a save guarded on `version` finds exactly
+    # these beside its own, so it publishes them too before emptying the outbox.
+    pending: tuple[Envelope, ...] = ()
 
     def has_seen(self, event_id: str | None) -> bool:
         return event_id is not None and event_id in self.inbox
@@ -80,6 +85,7 @@ class Repository(Generic[M]):
             model=self.from_document(document),
             version=int(document.get(VERSION) or 0),
             inbox=frozenset(document.get(INBOX_FIELD) or ()),
+            pending=tuple(e for _, e in pending_envelopes(document)),
         )
 
     async def get(self, id_: str, **where: Any) -> Loaded[M] | None:

@@ -38,7 +38,15 @@ from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.inbox import INBOX_FIELD, mark_seen, unseen
 from shared.mongo import Collection, Document
-from shared.outbox import TOKEN, OutboxRelay, document_with_events, merge_updates, outbox_update
+from shared.outbox import (
+    OUTBOX,
+    TOKEN,
+    OutboxRelay,
+    document_with_events,
+    merge_updates,
+    outbox_update,
+    pending_envelopes,
+)
 from shared.repository import VERSION, Loaded, Repository
 
 T = TypeVar("T")
@@ -59,6 +67,9 @@ class _Change:
     update: dict[str, Any] = field(default_factory=dict)  # else this update
     guard: dict[str, Any] = field(default_factory=dict)  # ... where this also holds
     upsert: bool = False  # with both: the document if its id is new, else the update
+    # A save guarded on the version it read: the outbox then holds exactly these (left by a
+    # failed publish) and this change's events. Unguarded changes read their outbox back.
+    leftovers: tuple[Envelope, ...] | None = None
 
 
 @dataclass
@@ -129,6 +140,7 @@ class UnitOfWork:
                 event_id,
                 update={"$set": {**fields, VERSION: loaded.version + 1}},
                 guard={VERSION: loaded.version},
+                leftovers=loaded.pending,
             )
         )
 
@@ -259,10 +271,35 @@ class UnitOfWork:
                     collection, [c for c in changes if c.id not in landed], committed
                 )
             committed.written |= landed
-        written = [*created, *(c for c in changes if c.id in committed.written)]
-        await self.relay.publish_written(
-            collection, [c.id for c in written], token, [e for c in written for e in c.events]
-        )
+        landed = [c for c in changes if c.id in committed.written]
+        await self._publish(collection, created, landed, committed, token)
+
+    async def _publish(
+        self,
+        collection: Collection,
+        created: list[_Change],
+        landed: list[_Change],
+        committed: Committed,
+        token: str,
+    ) -> None:
+        """Everything queued in the outboxes this unit wrote, its own events and any a failed
+        publish left there, then those outboxes emptied (where still this unit's token)."""
+        events = [e for change in created for e in change.events]  # new: nothing else queued
+        unknown: list[str] = []  # outboxes this unit cannot know without reading them
+        for change in landed:
+            if change.id in committed.documents:
+                events += [e for _, e in pending_envelopes(committed.documents[change.id])]
+            elif change.leftovers is not None:
+                events += [*change.leftovers, *change.events]
+            else:
+                unknown.append(change.id)
+        if unknown:
+            query = {"_id": {"$in": unknown}, TOKEN: token}
+            async for document in collection.find(query, {OUTBOX: 1}):
+                events += [e for _, e in pending_envelopes(document)]
+        unique = list({e.id: e for e in events}.values())
+        ids = list(dict.fromkeys([*(c.id for c in created), *(c.id for c in landed)]))
+        await self.relay.publish_written(collection, ids, token, unique)
 
     @staticmethod
     async def _create_missing(

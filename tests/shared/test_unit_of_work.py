@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.mongo import make_mongo_client
-from shared.outbox import OUTBOX, PENDING, OutboxRelay
+from shared.outbox import OUTBOX, PENDING, OutboxRelay, write_once
 from shared.outbox_batches import OutboxBatches
 from shared.repository import Repository
 from shared.topics import Topic, topic_name
@@ -210,3 +210,31 @@ async def test_upserts_in_bulk_create_what_is_missing_and_update_the_rest_once(
     assert totals == {"u-old": 6, "u-new": 2}
     sent = await published(topic_reader, settings, 3)
     assert sorted(sent) == sorted(e.id.encode() for e in events)
+
+
+@pytest.mark.parametrize("how", ["save", "change", "bulk-change"])
+async def test_events_a_failed_publish_left_queued_go_out_with_the_next_write(
+    built, topic_reader, how: str
+) -> None:
+    """A write that empties an outbox must first send everything in it, not only its own."""
+    stack, settings = built
+    seed = UnitOfWork(stack.relay)
+    seed.add(stack.tallies, Tally(tally_id="left"))
+    seed.add(stack.tallies, Tally(tally_id="other"))
+    await seed.commit()
+    leftover = counted("left")
+    await write_once(stack.tallies.collection, {"_id": "left"}, {}, events=[leftover])  # unsent
+    mine = counted("left")
+    uow = UnitOfWork(stack.relay)
+    if how == "save":
+        loaded = await stack.tallies.get("left")
+        assert loaded is not None and [e.id for e in loaded.pending] == [leftover.id]
+        uow.save(stack.tallies, loaded, loaded.model, [mine], event_id="e-save")
+    else:
+        uow.change(stack.tallies, "left", {"$inc": {"total": 1}}, [mine], event_id="e-chg")
+        if how == "bulk-change":
+            uow.change(stack.tallies, "other", {"$inc": {"total": 1}}, event_id="e-other")
+    assert "left" in (await uow.commit()).written
+    sent = await published(topic_reader, settings, 2)
+    assert {leftover.id.encode(), mine.id.encode()} <= set(sent)
+    assert (await stack.tallies.collection.find_one({"_id": "left"}))[OUTBOX] == {}
