@@ -24,7 +24,7 @@ from shared.inbox import INBOX_FIELD
 from shared.mongo import Collection, Document
 from shared.outbox import pending_envelopes
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")  # a pydantic model, or a dataclass whose repository says how to store it
 VERSION = "version"
 
 
@@ -73,11 +73,15 @@ class Repository(Generic[M]):
 
     def to_document(self, model: M) -> Document:
         """The stored fields of `model` (without `_id` and bookkeeping)."""
+        if not isinstance(model, BaseModel):
+            raise TypeError(f"{type(self).__name__} must say how to store {type(model)}")
         fields: Document = bson_safe(model.model_dump(mode="python"))
         return fields
 
     def from_document(self, document: Document) -> M:
-        return self.model.model_validate(document)
+        if not issubclass(self.model, BaseModel):  # type: ignore[arg-type]
+            raise TypeError(f"{type(self).__name__} must say how to read {self.model}")
+        return self.model.model_validate(document)  # type: ignore[attr-defined,no-any-return]
 
     def load(self, document: Document) -> Loaded[M]:
         return Loaded(
@@ -92,11 +96,13 @@ class Repository(Generic[M]):
         document = await self.collection.find_one({"_id": id_, **where})
         return None if document is None else self.load(document)
 
-    async def get_many(self, ids: Iterable[str]) -> dict[str, Loaded[M]]:
+    async def get_many(
+        self, ids: Iterable[str], projection: Document | None = None
+    ) -> dict[str, Loaded[M]]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        cursor = self.collection.find({"_id": {"$in": wanted}})
+        cursor = self.collection.find({"_id": {"$in": wanted}}, projection)
         return {str(doc["_id"]): self.load(doc) async for doc in cursor}
 
     async def find(

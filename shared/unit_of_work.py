@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -51,6 +50,14 @@ from shared.repository import VERSION, Loaded, Repository
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 8
+BULK_CHUNK = 1000  # statements per bulk request, bounding one request's size
+
+
+def _redecidable(change: _Change) -> bool:
+    """Safe to write in bulk: if another writer overwrote it right after, so that the unit
+    counts it as a conflict although it landed, deciding again changes nothing twice (its
+    event is in the inbox; a versioned save is decided afresh on what it now finds)."""
+    return change.event_id is not None or change.leftovers is not None or change.idempotent
 
 
 class ConcurrentUpdate(Exception):
@@ -70,6 +77,7 @@ class _Change:
     # A save guarded on the version it read: the outbox then holds exactly these (left by a
     # failed publish) and this change's events. Unguarded changes read their outbox back.
     leftovers: tuple[Envelope, ...] | None = None
+    idempotent: bool = False  # applying it twice changes nothing (its guard says so)
 
 
 @dataclass
@@ -100,7 +108,7 @@ class UnitOfWork:
     def add(
         self,
         repository: Repository[Any],
-        model: BaseModel,
+        model: Any,
         events: Sequence[Envelope] = (),
         *,
         event_id: str | None = None,
@@ -123,7 +131,7 @@ class UnitOfWork:
         self,
         repository: Repository[Any],
         loaded: Loaded[Any],
-        model: BaseModel,
+        model: Any,
         events: Sequence[Envelope] = (),
         *,
         event_id: str | None = None,
@@ -153,6 +161,7 @@ class UnitOfWork:
         *,
         event_id: str | None = None,
         guard: dict[str, Any] | None = None,
+        idempotent: bool = False,
     ) -> None:
         """An atomic update operator (`$inc`, `$push`) for a document many writers touch at
         once, where loading and replacing would only make them conflict."""
@@ -160,7 +169,7 @@ class UnitOfWork:
         self._changes.append(
             _Change(
                 repository.collection, doc_id, list(events), event_id, update=update,
-                guard=dict(guard or {}),
+                guard=dict(guard or {}), idempotent=idempotent,
             )
         )  # fmt: skip
 
@@ -174,6 +183,7 @@ class UnitOfWork:
         *,
         event_id: str | None = None,
         guard: dict[str, Any] | None = None,
+        idempotent: bool = False,
     ) -> None:
         """`update` if the document exists (and `guard` holds), else `document` inserted as
         the same state: for streams that create or change records in bulk (FerretDB cannot
@@ -188,6 +198,7 @@ class UnitOfWork:
                 update=merge_updates(update, {"$inc": {VERSION: 1}}),
                 guard=dict(guard or {}),
                 upsert=True,
+                idempotent=idempotent,
             )
         )
 
@@ -244,9 +255,9 @@ class UnitOfWork:
         ]
         if not changes:
             pass
-        elif len(changes) == 1 or any(c.event_id is None for c in changes):
-            # One at a time, each told apart exactly: a change without an event id (a person's
-            # request) must know whether it landed, since applying it again would repeat it.
+        elif len(changes) == 1 or not all(_redecidable(c) for c in changes):
+            # One at a time, each told apart exactly: a change that could apply twice (a
+            # person's request without an event id) must know whether it landed.
             for change, query, update in writes:
                 after = await collection.find_one_and_update(
                     query, update, return_document=ReturnDocument.AFTER
@@ -257,11 +268,13 @@ class UnitOfWork:
                 committed.written.add(change.id)
                 committed.documents[change.id] = after
         else:
-            result = await collection.bulk_write(
-                [UpdateOne(query, update) for _, query, update in writes], ordered=True
-            )
+            operations = [UpdateOne(query, update) for _, query, update in writes]
+            matched = 0
+            for start in range(0, len(operations), BULK_CHUNK):
+                chunk = operations[start : start + BULK_CHUNK]
+                matched += (await collection.bulk_write(chunk, ordered=True)).matched_count
             landed = {c.id for c in changes}
-            if result.matched_count < len(changes):
+            if matched < len(changes):
                 ids = [c.id for c in changes]
                 landed = {
                     str(d["_id"])

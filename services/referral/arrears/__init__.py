@@ -26,7 +26,7 @@ EMITS: tuple[type[EventData], ...] = (TenancyAtRisk, ReferralSubmitted)
 
 def install(runtime: ServiceRuntime) -> APIRouter:
     store = ArrearsStore(runtime)
-    pipeline = AlertPipeline(store, runtime.clock)
+    pipeline = AlertPipeline(store, runtime.relay, runtime.clock)
     batcher = AlertBatcher(pipeline)  # gathers concurrent single webhooks into batches
     consumer = runtime.consumer(
         [Topic.ARREARS_ALERTS, Topic.REFERRAL_EVENTS, Topic.CASE_EVENTS], group=CONSUMER_GROUP

@@ -1,6 +1,8 @@
-"""The one pipeline every alert path shares, in bulk: per batch, one read of the organisations'
-rules, one read of the tenancies' states, decisions in memory, one bulk of guarded writes, one
-publish of the batch's events. A tenancy another writer changed meanwhile is decided again."""
+"""The one pipeline every alert path shares, in bulk, on the shared unit of work: per batch,
+one read of the organisations' rules, one read of the tenancies' states (typed), decisions in
+memory (pure: `planning.plan_tenancy`), one unit of work committing every changed tenancy with
+its events in bulk and publishing them at once. A tenancy another writer changed (or created)
+meanwhile is decided again."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from services.referral.arrears.alert import AlertSubmission
+from services.referral.arrears.decision import TenancyState
 from services.referral.arrears.planning import AlertResult, TenancyPlan, plan_tenancy
 from services.referral.arrears.store import ArrearsStore
 from shared.clock import Clock
 from shared.logging import get_logger
+from shared.outbox import OutboxRelay
+from shared.unit_of_work import UnitOfWork
 
 MAX_ATTEMPTS = 20  # a tenancy loses a race only to another write of the same tenancy
 
@@ -23,8 +28,9 @@ class ConflictPersisted(RuntimeError):
 
 
 class AlertPipeline:
-    def __init__(self, store: ArrearsStore, clock: Clock) -> None:
+    def __init__(self, store: ArrearsStore, relay: OutboxRelay, clock: Clock) -> None:
         self.store = store
+        self.relay = relay
         self.clock = clock
 
     async def process(self, subs: Sequence[AlertSubmission]) -> list[AlertResult]:
@@ -39,22 +45,28 @@ class AlertPipeline:
         results: dict[int, AlertResult] = {}
         waiting = list(by_tenancy)
         for _ in range(MAX_ATTEMPTS):
-            states, leftovers = await self.store.load_states(waiting)
+            loaded = await self.store.load(waiting)
             plans: list[TenancyPlan] = [
-                plan_tenancy(states[tid], by_tenancy[tid], rules[by_tenancy[tid][0].landlord], now)
+                plan_tenancy(
+                    loaded[tid].model if tid in loaded else TenancyState(tenancy_id=tid),
+                    by_tenancy[tid],
+                    rules[by_tenancy[tid][0].landlord],
+                    now,
+                )
                 for tid in waiting
             ]
-            written, conflicted = await self.store.apply_plans(plans, now)
-            await self.store.flush_outbox(written, leftovers)
-            conflicted_ids = {p.tenancy_id for p in conflicted}
+            uow = UnitOfWork(self.relay)
+            self.store.stage(uow, plans, loaded, now)
+            committed = await uow.commit()
+            again = committed.conflicts | committed.existing
             for plan in plans:
-                if plan.tenancy_id not in conflicted_ids:
+                if plan.tenancy_id not in again:
                     for sub, result in zip(by_tenancy[plan.tenancy_id], plan.results, strict=True):
                         results[id(sub)] = result
-            if not conflicted:
+            if not again:
                 break
-            log.info("arrears.write_conflicts", tenancies=len(conflicted))
-            waiting = [p.tenancy_id for p in conflicted]
+            log.info("arrears.write_conflicts", tenancies=len(again))
+            waiting = [tid for tid in waiting if tid in again]
         else:
             raise ConflictPersisted(f"tenancy_id: {waiting[0]} kept changing; try again")
         return [results[id(sub)] for sub in subs]

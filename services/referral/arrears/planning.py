@@ -49,8 +49,6 @@ class TenancyPlan:
     events: list[Envelope]
     last_sub: AlertSubmission | None = None
     last_assessment: Assessment | None = None
-    write_token: str | None = None  # set by the store when written
-    published: bool = False  # its events went out with the insert (a new tenancy)
 
     @property
     def needs_write(self) -> bool:

@@ -15,45 +15,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import UpdateOne
-
 from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancyState, case_key
 from services.referral.arrears.planning import TenancyPlan
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
-from shared.bulk import Upsert, bulk_upsert
 from shared.codes import RiskLevel
-from shared.events.envelope import Envelope
 from shared.ids import new_id
+from shared.inbox import INBOX_FIELD
 from shared.logging import get_logger
 from shared.mongo import Document
-from shared.outbox import LEASE, OUTBOX, PENDING, outbox_update, pending_envelopes
+from shared.outbox import OUTBOX
+from shared.repository import Loaded, Repository
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
 TENANCY_RISK = "tenancy_risk"
 RISK_RULES = "arrears_risk_rules"
 BATCHES = "arrears_batches"
 MAX_REJECTED_KEPT = 1000  # rejected rows kept on a batch document; the count stays exact
-# Bounds one request's size. (Stock FerretDB 1.24 hung on updates of 100+ statements; the
-# devstack build fixes that, see devstack/resources/ferretdb-patch/README.md.)
-BULK_CHUNK = 1000
-
 log = get_logger(__name__)
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """{"a.b": 1} -> {"a": {"b": 1}}, for a document inserted whole."""
-    nested: dict[str, Any] = {}
-    for path, value in flat.items():
-        target = nested
-        *parents, leaf = path.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[leaf] = value
-    return nested
-
-
-def _chunks(items: list[Any]) -> list[list[Any]]:
-    return [items[i : i + BULK_CHUNK] for i in range(0, len(items), BULK_CHUNK)]
 
 
 @dataclass(frozen=True)
@@ -86,10 +65,34 @@ def _case_body(entry: CaseEntry) -> dict[str, Any]:
     return {"case_id": entry.case_id, "status": entry.status.value, "at": entry.at}
 
 
+# What deciding an alert reads of a tenancy (not its last alert's details).
+STATE_PROJECTION = {
+    "version": 1, "episode": 1, "signalled_level": 1, "recent_alerts": 1, "cases": 1, OUTBOX: 1,
+    INBOX_FIELD: 1,
+}  # fmt: skip
+
+
+class TenancyRiskRepository(Repository[TenancyState]):
+    """The risk state of one tenancy; the document also keeps its last alert (written beside
+    it by `ArrearsStore.stage`) and the projection of its cases."""
+
+    def to_document(self, model: TenancyState) -> Document:
+        return {
+            "episode": model.episode,
+            "signalled_level": model.signalled_level.value if model.signalled_level else None,
+            "recent_alerts": list(model.recent_alerts),
+            "cases": {key: _case_body(entry) for key, entry in model.cases.items()},
+        }
+
+    def from_document(self, document: Document) -> TenancyState:
+        return state_from_document(str(document["_id"]), document)
+
+
 class ArrearsStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
         self.tenancies = runtime.collection(TENANCY_RISK, outbox=True)
+        self.repository = TenancyRiskRepository(self.tenancies, TenancyState, "tenancy_id")
         runtime.use_outbox_batches()  # new tenancies are inserted in bulk
         self.rules = runtime.collection(RISK_RULES)
         self.batches = runtime.collection(BATCHES)
@@ -101,125 +104,46 @@ class ArrearsStore:
 
     # --- tenancy risk state ----------------------------------------------------------------
 
-    async def load_states(
-        self, tenancy_ids: Iterable[str]
-    ) -> tuple[dict[str, TenancyState], dict[str, list[Envelope]]]:
-        """States, and events a failed flush left queued: a guarded write will find exactly
-        these plus its own in the outbox, so its flush can publish and clear them all."""
-        ids = list(tenancy_ids)
-        found = {
-            doc["_id"]: doc
-            async for doc in self.tenancies.find(
-                {"_id": {"$in": ids}},
-                {
-                    "version": 1,
-                    "episode": 1,
-                    "signalled_level": 1,
-                    "recent_alerts": 1,
-                    "cases": 1,
-                    OUTBOX: 1,
-                },
-            )
-        }
-        states = {tid: state_from_document(tid, found.get(tid)) for tid in ids}
-        leftovers = {
-            tid: [envelope for _, envelope in pending_envelopes(doc)]
-            for tid, doc in found.items()
-            if doc.get(OUTBOX)
-        }
-        return states, leftovers
+    async def load(self, tenancy_ids: Iterable[str]) -> dict[str, Loaded[TenancyState]]:
+        """The tenancies' risk states as stored; an id without a document is missing."""
+        return await self.repository.get_many(tenancy_ids, projection=STATE_PROJECTION)
 
     async def tenancy(self, landlord: str, tenancy_id: str) -> Document | None:
         return await self.tenancies.find_one(
             {"_id": tenancy_id, "landlord": landlord}, {OUTBOX: 0, "_inbox": 0}
         )
 
-    async def apply_plans(
-        self, plans: Sequence[TenancyPlan], now: datetime
-    ) -> tuple[list[TenancyPlan], list[TenancyPlan]]:
-        """Write every plan in one bulk of guarded updates. Returns (written, conflicted):
-        a conflicted plan's tenancy changed since it was read and must be decided again."""
-        to_write = [p for p in plans if p.needs_write]
-        if not to_write:
-            return [], []
-        token = new_id()
-        for plan in to_write:
-            plan.write_token = token
-        creates: list[TenancyPlan] = [p for p in to_write if p.before.version == 0]
-        updates: list[TenancyPlan] = [p for p in to_write if p.before.version != 0]
-        created, lost = await self._create(creates, now, token)
-        written, conflicted = await self._update(updates, now, token)
-        return created + written, lost + conflicted
-
-    async def _create(
-        self, plans: list[TenancyPlan], now: datetime, token: str
-    ) -> tuple[list[TenancyPlan], list[TenancyPlan]]:
-        """New tenancies are inserted whole; one another writer created meanwhile is lost."""
-        if not plans:
-            return [], []
-        prepared = []
+    def stage(
+        self,
+        uow: UnitOfWork,
+        plans: Sequence[TenancyPlan],
+        loaded: dict[str, Loaded[TenancyState]],
+        now: datetime,
+    ) -> None:
+        """Each plan that changes its tenancy: a new document, or a save guarded on the
+        version its state was read at (so a case opening and an alert deciding cannot pass
+        each other). The unit writes them in bulk and publishes their events at once."""
         for plan in plans:
-            body = _nest(self._state_fields(plan, now, token))
-            body.update(_id=plan.tenancy_id, version=1, created_at=now)
-            prepared.append((body, plan.events))
-        # New documents only: their events go out through one outbox batch, with nothing to
-        # clear afterwards (shared/outbox_batches.py).
-        created: set[str] = set()
-        for chunk in _chunks(prepared):
-            inserted = await self.runtime.relay.insert_many(self.tenancies, chunk)
-            created.update(doc["_id"] for doc in inserted)
-        for plan in plans:
-            plan.published = plan.tenancy_id in created
-        # A tenancy another writer created meanwhile is decided again against it.
-        return (
-            [p for p in plans if p.tenancy_id in created],
-            [p for p in plans if p.tenancy_id not in created],
-        )
-
-    async def _update(
-        self, plans: list[TenancyPlan], now: datetime, token: str
-    ) -> tuple[list[TenancyPlan], list[TenancyPlan]]:
-        """Known tenancies are updated only if still at the version read (no upsert, so no
-        duplicate-key errors: a guard that fails just matches nothing)."""
-        if not plans:
-            return [], []
-        ops = []
-        for plan in plans:
-            outbox = outbox_update(plan.events).get("$set", {})
-            fields = self._state_fields(plan, now, token)
-            ops.append(
-                UpdateOne(
-                    {"_id": plan.tenancy_id, "version": plan.before.version},
-                    {"$set": {**fields, **outbox}, "$inc": {"version": 1}},
+            if not plan.needs_write:
+                continue
+            fields = self._alert_fields(plan, now)
+            if plan.tenancy_id in loaded:
+                uow.save(
+                    self.repository, loaded[plan.tenancy_id], plan.after, plan.events,
+                    extra=fields,
+                )  # fmt: skip
+            else:
+                uow.add(
+                    self.repository, plan.after, plan.events, extra={**fields, "created_at": now}
                 )
-            )
-        matched = 0
-        for chunk in _chunks(ops):
-            matched += (await self.tenancies.bulk_write(chunk, ordered=False)).matched_count
-        if matched == len(plans):
-            return plans, []
-        ids = [p.tenancy_id for p in plans]
-        mine = {
-            doc["_id"]
-            async for doc in self.tenancies.find(
-                {"_id": {"$in": ids}, "write_token": token}, {"_id": 1}
-            )
-        }
-        return (
-            [p for p in plans if p.tenancy_id in mine],
-            [p for p in plans if p.tenancy_id not in mine],
-        )
 
-    def _state_fields(self, plan: TenancyPlan, now: datetime, token: str) -> dict[str, Any]:
-        after = plan.after
+    @staticmethod
+    def _alert_fields(plan: TenancyPlan, now: datetime) -> dict[str, Any]:
         sub, assessment = plan.last_sub, plan.last_assessment
         assert sub is not None and assessment is not None
-        fields: dict[str, Any] = {
+        return {
             "landlord": plan.landlord,
             "tenancy_reference": sub.alert.tenancy_reference,
-            "episode": after.episode,
-            "signalled_level": after.signalled_level.value if after.signalled_level else None,
-            "recent_alerts": list(after.recent_alerts),
             "last_alert": {
                 "alert_id": sub.alert_id,
                 "risk_level": assessment.level.value if assessment.level else None,
@@ -229,62 +153,27 @@ class ArrearsStore:
                 "received_at": now,
             },
             "updated_at": now,
-            "write_token": token,
         }
-        for key, entry in after.cases.items():
-            if plan.before.cases.get(key) != entry:
-                fields[f"cases.{key}"] = _case_body(entry)
-        return fields
-
-    async def flush_outbox(
-        self, written: Sequence[TenancyPlan], leftovers: dict[str, list[Envelope]]
-    ) -> None:
-        """Publish a whole batch's events at once, then empty those outboxes in one update.
-        Only documents still carrying this write's token are emptied: a later write knows
-        what it found there and publishes it too. A failure leaves the events queued for the
-        relay's sweeper, as `relay.flush` does."""
-        queued = [plan for plan in written if not plan.published]
-        envelopes = [
-            envelope
-            for plan in queued
-            for envelope in (*leftovers.get(plan.tenancy_id, ()), *plan.events)
-        ]
-        if not envelopes:
-            return
-        ids = [p.tenancy_id for p in queued if p.events or p.tenancy_id in leftovers]
-        try:
-            await self.runtime.publisher.publish_many(envelopes)
-            self.runtime.relay.published += len(envelopes)
-            await self.tenancies.update_many(
-                {"_id": {"$in": ids}, "write_token": queued[0].write_token},  # one per batch
-                {"$set": {OUTBOX: {}, PENDING: False}, "$unset": {LEASE: ""}},
-            )
-        except Exception as exc:  # the state change is safe; the sweeper publishes later
-            log.warning("arrears.flush_deferred", error=str(exc), documents=len(ids))
 
     # --- projection of cases by tenancy ----------------------------------------------------
 
     async def record_cases(self, changes: Sequence[CaseChange]) -> None:
         """Move cases forward (never back), in a few round trips; idempotent, so redelivery
         changes nothing."""
-        upserts = []
+        uow = UnitOfWork(self.runtime.relay)
         for change in changes:
             key = case_key(change.case_id)
             entry = _case_body(CaseEntry(change.case_id, change.status, change.at))
             not_behind = [s.value for s in CaseStatus if s.rank >= change.status.rank]
-            upserts.append(
-                Upsert(
-                    change.tenancy_id,
-                    {"$set": {f"cases.{key}": entry}, "$inc": {"version": 1}},
-                    {
-                        "landlord": change.tenancy_id.split(":", 1)[0],
-                        "cases": {key: entry},
-                        "version": 1,
-                    },
-                    guard={f"cases.{key}.status": {"$nin": not_behind}},
-                )
+            uow.upsert(
+                self.repository,
+                change.tenancy_id,
+                {"$set": {f"cases.{key}": entry}},
+                {"landlord": change.tenancy_id.split(":", 1)[0], "cases": {key: entry}},
+                guard={f"cases.{key}.status": {"$nin": not_behind}},
+                idempotent=True,
             )
-        await bulk_upsert(self.tenancies, upserts)
+        await uow.commit()
 
     # --- risk rules ------------------------------------------------------------------------
 
