@@ -2,8 +2,9 @@
 
 A timer is a document with a due time. When it is due, the scheduler asks the service what
 events it causes, then claims the timer and queues those events in ONE update guarded by
-`fired: false`: only one replica's claim can succeed, and a restart finds unfired timers still
-there. No TTL indexes or change streams are involved.
+`fired: false` (a unit of work, `shared.unit_of_work`): only one replica's claim can
+succeed, and a restart finds unfired timers still there. No TTL indexes or change streams are
+involved.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from shared.clock import Clock
 from shared.events.envelope import Envelope
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
-from shared.outbox import OutboxRelay, write_once
+from shared.outbox import OutboxRelay
+from shared.repository import Repository
+from shared.unit_of_work import UnitOfWork
 
 FireHandler = Callable[[Document], Awaitable[Sequence[Envelope]]]
 
@@ -43,6 +46,20 @@ class Timer:
             "subject": self.subject,
             "payload": self.payload,
         }
+
+
+class TimerRepository(Repository[Timer]):
+    def to_document(self, model: Timer) -> Document:
+        return model.fields()
+
+    def from_document(self, document: Document) -> Timer:
+        return Timer(
+            document["_id"],
+            document["due_at"],
+            document["kind"],
+            document["subject"],
+            document.get("payload") or {},
+        )
 
 
 class TimerStore:
@@ -109,6 +126,7 @@ class Scheduler:
         self.clock = clock
         self.relay = relay
         self.handlers = handlers
+        self.timers = TimerRepository(store.collection, Timer, "timer_id")
         relay.watch(store.collection)
 
     async def fire_due(self, limit: int = 500) -> int:
@@ -126,15 +144,16 @@ class Scheduler:
                 log.error("timer.unknown_kind", timer_id=timer["_id"], kind=timer["kind"])
                 continue
             events = await handler(timer)
-            claimed = await write_once(
-                self.store.collection,
-                {"_id": timer["_id"], "fired": False},
+            uow = UnitOfWork(self.relay)
+            uow.change(
+                self.timers,
+                timer["_id"],
                 {"$set": {"fired": True, "fired_at": now}},
-                events=events,
+                events,
+                guard={"fired": False},
             )
-            if claimed is not None:
+            if timer["_id"] in (await uow.commit()).written:
                 fired += 1
-                await self.relay.flush(self.store.collection, claimed)
         return fired
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
