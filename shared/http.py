@@ -1,6 +1,7 @@
 """HTTP for every service: versioned routers behind verified identities and the policy table,
-the audit of every request that touches a person's record, health on the public port,
-metrics on their own port, and field-naming errors."""
+the audit of every request that touches a person's record, idempotent creating POSTs
+(`Idempotency-Key`, shared/idempotency.py), health on the public port, metrics on their own
+port, and field-naming errors."""
 
 from __future__ import annotations
 
@@ -16,9 +17,18 @@ from prometheus_client import Counter, start_http_server
 
 from shared.audit import REQUEST_ID_HEADER, audit_entry, header_id
 from shared.auth import FailedSignIns, access_of, require_caller
+from shared.idempotency import (
+    COLLECTION,
+    IdempotencyMiddleware,
+    IdempotencyStore,
+    IdempotentAnswer,
+    document_creating_routes,
+    idempotency_guard,
+)
 from shared.identity import TokenVerifier
 from shared.ids import new_id
 from shared.logging import get_logger, log_context
+from shared.policy import policy_for
 from shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
@@ -73,7 +83,16 @@ def create_http_app(
     app.state.failed_sign_ins = FailedSignIns(
         settings.failed_sign_in_limit, settings.failed_sign_in_window_seconds
     )
+    idempotency = IdempotencyStore(runtime.collection(COLLECTION))
+    runtime.on_startup(idempotency.purge)
+    app.state.idempotency = idempotency
+    # Inside the audit (added first, so it runs within it): replays and refusals are audited.
+    app.add_middleware(IdempotencyMiddleware)
     app.middleware("http")(_audited(runtime))
+
+    @app.exception_handler(IdempotentAnswer)
+    async def _idempotent(_: Request, exc: IdempotentAnswer) -> Response:
+        return exc.response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,9 +113,33 @@ def create_http_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     for router in routers:
-        # Every route under /v1 needs a verified caller and a policy, whatever it declares.
-        app.include_router(router, prefix=f"/{API_VERSION}", dependencies=[Depends(require_caller)])
+        # Every route under /v1 needs a verified caller and a policy, whatever it declares;
+        # then a creating POST's Idempotency-Key is claimed (or answered) before it runs.
+        app.include_router(
+            router,
+            prefix=f"/{API_VERSION}",
+            dependencies=[Depends(require_caller), Depends(idempotency_guard)],
+        )
+    _document_idempotency(app, settings.service_name)
     return app
+
+
+def _document_idempotency(app: FastAPI, service: str) -> None:
+    """The guard reads the header itself (so it is not on every route); the OpenAPI names it
+    on each creating route."""
+    generate = app.openapi
+
+    def creates(method: str, path: str) -> bool:
+        versioned = path.startswith(f"/{API_VERSION}/")
+        policy = policy_for(service, method, path.removeprefix(f"/{API_VERSION}"))
+        return versioned and policy is not None and policy.creates
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        document_creating_routes(schema, creates)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 ACCESS_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -9,6 +9,8 @@ Three tables, read top to bottom:
    about (checked against the caller's reach before the route runs: a record outside it is a
    404, exactly as if it did not exist), and whether it touches a person's record (audited).
 3. The rules for records with no team yet (`Policy.unallocated`).
+4. Which routes create (`Policy.creates`): every POST, so each takes an `Idempotency-Key`
+   (`shared/idempotency.py`).
 
 A route missing from `ROUTES` is refused (fail closed), and the test suite generates the
 whole role x route matrix from these tables, so a new route without a policy fails CI.
@@ -16,7 +18,7 @@ whole role x route matrix from these tables, so a new route without a policy fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 
 
@@ -103,6 +105,9 @@ class Policy:
     record: Record | None = None
     personal: bool = False  # reads or changes a person's record: always audited
     unallocated: bool = False  # records with no team yet: visible to those who allocate
+    # Creates a record or has an effect a repeat would have again (a second contact, a second
+    # spend) or answer differently (a second close is refused): takes an Idempotency-Key.
+    creates: bool = False
 
 
 def _p(
@@ -218,6 +223,16 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/audit/verification"): _p(P.AUDIT_READ, personal=False),
     },
 }
+
+
+def _mark_creating() -> None:
+    """Every POST is a command that creates (see `Policy.creates`)."""
+    for table in ROUTES.values():
+        for route, policy in table.items():
+            table[route] = replace(policy, creates=route[0] == "POST")
+
+
+_mark_creating()
 
 
 def policy_for(service: str, method: str, path: str) -> Policy | None:

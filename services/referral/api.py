@@ -1,11 +1,16 @@
 """Referral routes (prefix /v1 added by the app). Every route sees only the caller's
-organisation's referrals; another organisation's referral is simply not found (404)."""
+organisation's referrals; another organisation's referral is simply not found (404).
+
+A retried POST /referrals with an `Idempotency-Key` is answered by the shared mechanism
+(shared/idempotency.py: the stored answer, or 409 for another body). The referral id is also
+derived from the key, so a retry after the stored answer expired (24 h) or was never stored
+(a crash after the insert) still finds the one referral instead of making a second."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.referral.intake import ReferralIntake
@@ -18,11 +23,15 @@ from services.referral.views import (
     ReferralList,
     accepted,
     detail,
+    linked_ids,
     summary,
 )
-from shared.auth import CallerDep, audit_listed, audit_record
+from shared.auth import Caller, CallerDep, audit_listed, audit_record
 from shared.events.referral_intake import REFERRAL_ID_PATTERN, ReferralSubmission
+from shared.idempotency import HEADER as IDEMPOTENCY_KEY
 from shared.ids import new_id, stable_id
+from shared.mongo import Document
+from shared.policy import Reach
 
 MAX_SUBMISSION_BYTES = 256_000
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -33,15 +42,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 ReferralId = Annotated[str, Path(min_length=1, max_length=200, pattern=REFERRAL_ID_PATTERN)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="a retried POST with the same key creates one referral",
-    ),
-]
 
 
 def _field_error(field: str, message: str, code: int = 422) -> JSONResponse:
@@ -49,6 +49,21 @@ def _field_error(field: str, message: str, code: int = 422) -> JSONResponse:
         {"detail": f"{field}: {message}", "errors": [{"field": field, "message": message}]},
         status_code=code,
     )
+
+
+async def _visible_links(store: ReferralStore, caller: Caller, docs: list[Document]) -> set[str]:
+    """The linked referrals the caller may know of: all of them for the organisation's reach,
+    else those within the caller's teams (one query for a whole list)."""
+    ids = linked_ids(docs)
+    if not ids or caller.reach >= Reach.ORGANISATION:
+        return ids
+    linked = await store.get_many(ids)
+    return {
+        rid
+        for rid, doc in linked.items()
+        if doc["organisation"] == caller.organisation
+        and caller.sees(doc.get("team_id"), doc.get("lead_worker_id"))
+    }
 
 
 def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
@@ -64,12 +79,12 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         },
     )
     async def submit_referral(
-        request: Request,
-        body: ReferralSubmission,
-        caller: CallerDep,
-        idempotency_key: IdempotencyKey = None,
+        request: Request, body: ReferralSubmission, caller: CallerDep
     ) -> ReferralAccepted | JSONResponse:
-        """Refer a person. Screening happens at once: the answer carries the route and reasons."""
+        """Refer a person. Screening happens at once: the answer carries the route and reasons.
+        A person with an open referral here already is referred all the same (never dropped)
+        but flagged `possible_duplicate_of` it, with a warning, for a team leader to merge."""
+        idempotency_key = request.headers.get(IDEMPOTENCY_KEY)  # checked by the shared guard
         if body.automatic:
             return _field_error("automatic", "automatic referrals come only from arrears alerts")
         payload = body.model_dump_json()
@@ -94,8 +109,8 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
             existing["organisation"] != caller.organisation
             or existing.get("request_hash") != request_hash
         ):
-            return _field_error("Idempotency-Key", "already used for a different referral", 409)
-        return accepted(existing)
+            return _field_error(IDEMPOTENCY_KEY, "already used for a different referral", 409)
+        return accepted(existing, await _visible_links(store, caller, [existing]))
 
     @router.get("", response_model=ReferralList)
     async def list_referrals(
@@ -111,7 +126,8 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         )
         visible = [d for d in docs if caller.sees(d.get("team_id"), d.get("lead_worker_id"))]
         audit_listed(request, "case", (d["_id"] for d in visible))
-        return ReferralList(referrals=[summary(d) for d in visible])
+        links = await _visible_links(store, caller, visible)
+        return ReferralList(referrals=[summary(d, links) for d in visible])
 
     @router.get(
         "/{referral_id}",
@@ -123,6 +139,6 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         doc = await store.get_for(caller.organisation, referral_id)
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "referral_id: not found")
-        return detail(doc)
+        return detail(doc, await _visible_links(store, caller, [doc]))
 
     return router

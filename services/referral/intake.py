@@ -1,6 +1,11 @@
 """One referral in, whatever door it came through (HTTP or the referral.intake topic):
 recognise the person, screen, persist, and queue ReferralReceived + ReferralAssessed (and
-ContactDetailsShared when the person consents) in the same single-document write."""
+ContactDetailsShared when the person consents) in the same single-document write.
+
+A person who already has an open referral in the organisation is not silently referred twice:
+the new referral is still screened and routed (a vulnerable person's referral is never
+dropped or held back), but flagged `possible_duplicate_of` the oldest open one and linked both
+ways, in the events too, so a team leader can merge them."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from services.referral.person_matching import MatchDecision, decide, match_keys
 from services.referral.repeat_cycle import Closure, repeat_cycle_reason
 from services.referral.screening import ScreeningResult, screen
 from services.referral.status import ReferralStatus
-from services.referral.store import ReferralStore
+from services.referral.store import OPEN_ROUTES, ReferralStore
 from shared.clock import Clock
 from shared.codes import Channel
 from shared.events.envelope import Envelope, follow_on, make_event
@@ -76,10 +81,17 @@ class ReferralIntake:
         # Only people with strong identifiers need the key claims; the rest cost no I/O here.
         matches = [await self._recognise(r.referral_id, r.submission, now) for r in fresh]
         closures = await self.store.closures_of_many(m.person_id for m in matches)
-        prepared = [
-            self._prepare(request, match, closures.get(match.person_id, []), now)
-            for request, match in zip(fresh, matches, strict=True)
-        ]
+        people = [(r.organisation, m.person_id) for r, m in zip(fresh, matches, strict=True)]
+        open_referrals = await self.store.open_referrals_of(people)
+        prepared = []
+        for request, match, person in zip(fresh, matches, people, strict=True):
+            linked = list(open_referrals.get(person, []))
+            document, events = self._prepare(
+                request, match, closures.get(match.person_id, []), linked, now
+            )
+            prepared.append((document, events))
+            if document["route"] in OPEN_ROUTES:  # the same person twice in one batch
+                open_referrals.setdefault(person, []).append(request.referral_id)
         # The people index first: it is idempotent, so a crash before the insert loses nothing.
         await self.store.record_referrals_of(
             [
@@ -92,6 +104,9 @@ class ReferralIntake:
         # was most of the intake's time (shared/outbox_batches.py).
         inserted = await self.relay.insert_many(self.store.referrals, prepared)
         results.update({doc["_id"]: IntakeResult(doc, True) for doc in inserted})
+        await self.store.link_referrals(
+            [(open_id, doc["_id"]) for doc in inserted for open_id in doc["linked_referrals"]]
+        )
         raced = [r.referral_id for r in fresh if r.referral_id not in results]
         if raced:  # another replica took these meanwhile
             for rid, doc in (await self.store.get_many(raced)).items():
@@ -99,10 +114,17 @@ class ReferralIntake:
         return results
 
     def _prepare(
-        self, request: IntakeRequest, match: MatchDecision, closures: list[Closure], now: datetime
+        self,
+        request: IntakeRequest,
+        match: MatchDecision,
+        closures: list[Closure],
+        linked: list[str],
+        now: datetime,
     ) -> tuple[Document, list[Envelope]]:
-        """The referral document and its events, decided by the pure rules."""
+        """The referral document and its events, decided by the pure rules; `linked` are the
+        person's open referrals in the organisation, oldest first."""
         submission = request.submission
+        duplicate_of = linked[0] if linked else None
         repeat_reason = repeat_cycle_reason(closures, now)
         outcome = screen(submission, now.date())
         reasons = [*outcome.reasons, *([repeat_reason] if repeat_reason else [])]
@@ -115,7 +137,7 @@ class ReferralIntake:
         )
         events = self._events(
             request.referral_id, request.organisation, submission, request.parent, match,
-            outcome, reasons, repeat_reason is not None, tenancy, now,
+            outcome, reasons, repeat_reason is not None, tenancy, duplicate_of, now,
         )  # fmt: skip
         document: Document = {
             "_id": request.referral_id,
@@ -129,6 +151,8 @@ class ReferralIntake:
             "person_id": match.person_id,
             "matched_on": match.matched_on.value if match.matched_on else None,
             "possible_matches": match.possible_matches,
+            "possible_duplicate_of": duplicate_of,
+            "linked_referrals": linked,
             "source": submission.source.value,
             "automatic": submission.automatic,
             "referrer": submission.referrer.model_dump(mode="json"),
@@ -193,6 +217,7 @@ class ReferralIntake:
         reasons: list[str],
         repeat_cycle: bool,
         tenancy: str | None,
+        duplicate_of: str | None,
         now: datetime,
     ) -> list[Envelope]:
         received_data = ReferralReceived(
@@ -203,6 +228,7 @@ class ReferralIntake:
             support_needs=submission.support_needs,
             tenancy_id=tenancy,
             automatic=submission.automatic,
+            possible_duplicate_of=duplicate_of,
         )
         if parent is None:
             received = make_event(
@@ -231,6 +257,7 @@ class ReferralIntake:
             tenancy_id=tenancy,
             referring_area=submission.referring_area,
             specialist_service=outcome.specialist_service,
+            possible_duplicate_of=duplicate_of,
         )
         events = [received, follow_on(received, assessed, source=SOURCE, time=now)]
         contact = contact_details(referral_id, match.person_id, submission)

@@ -5,6 +5,9 @@
 - `people`: the people index, one document per pseudonymous person id: which referrals and
   organisations, possible matches (linked, not merged), closed cases (for the repeat cycle).
 - `person_keys`: hashed match keys (_id) -> person id; the unique _id makes claiming atomic.
+
+A referral for a person who already has an open referral in the same organisation is kept and
+linked to it (`possible_duplicate_of`, `linked_referrals` on both), never merged here.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ from pymongo.errors import DuplicateKeyError
 from services.referral.repeat_cycle import Closure
 from services.referral.status import ReferralStatus, statuses_before
 from shared.bulk import Upsert, bulk_upsert
-from shared.codes import ClosureReason
+from shared.codes import ClosureReason, Route
 from shared.inbox import mark_seen, unseen
 from shared.mongo import Collection, Document
 from shared.outbox import write_once
 from shared.runtime import ServiceRuntime
+
+# A referral someone is (or will be) working: not closed, and routed to a service of ours.
+OPEN_STATUSES = [s.value for s in ReferralStatus if s is not ReferralStatus.CLOSED]
+OPEN_ROUTES = [Route.SUPPORT.value, Route.RECONNECTION.value]
+MAX_LINKED = 20
 
 
 class ReferralStore:
@@ -67,6 +75,46 @@ class ReferralStore:
     async def get_many(self, referral_ids: Iterable[str]) -> dict[str, Document]:
         ids = list(referral_ids)
         return {d["_id"]: d async for d in self.referrals.find({"_id": {"$in": ids}})}
+
+    async def open_referrals_of(
+        self, people: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[str]]:
+        """(organisation, person id) -> the ids of that person's open referrals there, oldest
+        first; one query for a whole intake batch (string `$in`s only, so FerretDB filters
+        in SQL with the person_id index)."""
+        wanted = set(people)
+        if not wanted:
+            return {}
+        query = {
+            "person_id": {"$in": sorted({p for _, p in wanted})},
+            "organisation": {"$in": sorted({o for o, _ in wanted})},
+            "status": {"$in": OPEN_STATUSES},
+            "route": {"$in": OPEN_ROUTES},
+        }
+        fields = {"_id": 1, "organisation": 1, "person_id": 1, "received_at": 1}
+        found: dict[tuple[str, str], list[Document]] = {}
+        async for doc in self.referrals.find(query, fields):
+            pair = (doc["organisation"], doc["person_id"])
+            if pair in wanted:
+                found.setdefault(pair, []).append(doc)
+        return {
+            pair: [d["_id"] for d in sorted(docs, key=lambda d: (d["received_at"], d["_id"]))][
+                :MAX_LINKED
+            ]
+            for pair, docs in found.items()
+        }
+
+    async def link_referrals(self, links: Sequence[tuple[str, str]]) -> None:
+        """(open referral id, newer referral id): the open one names the newer one too, so
+        whoever looks at either sees both. Idempotent (a set), so a retry adds nothing."""
+        if links:
+            await self.referrals.bulk_write(
+                [
+                    UpdateOne({"_id": open_id}, {"$addToSet": {"linked_referrals": newer_id}})
+                    for open_id, newer_id in links
+                ],
+                ordered=False,
+            )
 
     async def mark_allocated(
         self, case_id: str, event_id: str, fields: dict[str, Any], at: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,16 @@ class ReferralAccepted(BaseModel):
     specialist_service: str | None = None
     person_id: str = Field(description="pseudonymous person id (same person, same id)")
     repeat_cycle: bool = False
+    possible_duplicate_of: str | None = Field(
+        None,
+        description="the person's earliest open referral in your organisation when this one "
+        "arrived (shown when it is within your reach); this referral is kept and routed as "
+        "usual, flagged for a team leader to merge",
+    )
+    linked_referrals: list[str] = Field(
+        default=[], description="the same person's other open referrals here, within your reach"
+    )
+    warnings: list[str] = Field(default=[], description="what the referrer should know")
 
 
 class ReferralSummary(ReferralAccepted):
@@ -70,7 +81,16 @@ class ReferralList(BaseModel):
     referrals: list[ReferralSummary]
 
 
-def _common(doc: Document) -> dict[str, Any]:
+DUPLICATE_WARNING = (
+    "person_id: this person already has an open referral in your organisation; this one is "
+    "kept and linked to it for a team leader to review"
+)
+
+
+def _common(doc: Document, visible: Container[str]) -> dict[str, Any]:
+    """`visible`: the linked referral ids the caller may see (others stay unnamed, as a
+    record outside one's reach is as if absent; the warning still says there is one)."""
+    duplicate_of = doc.get("possible_duplicate_of")
     return {
         "id": doc["_id"],
         "status": doc["status"],
@@ -79,20 +99,29 @@ def _common(doc: Document) -> dict[str, Any]:
         "specialist_service": doc.get("specialist_service"),
         "person_id": doc["person_id"],
         "repeat_cycle": doc.get("repeat_cycle", False),
+        "possible_duplicate_of": duplicate_of if duplicate_of in visible else None,
+        "linked_referrals": [r for r in doc.get("linked_referrals", []) if r in visible],
+        "warnings": [DUPLICATE_WARNING] if duplicate_of else [],
     }
 
 
-def accepted(doc: Document) -> ReferralAccepted:
-    return ReferralAccepted(**_common(doc))
+def linked_ids(docs: list[Document]) -> set[str]:
+    """Every referral id the documents link to."""
+    ids = {d["possible_duplicate_of"] for d in docs if d.get("possible_duplicate_of")}
+    return ids.union(*(d.get("linked_referrals", []) for d in docs))
 
 
-def summary(doc: Document) -> ReferralSummary:
-    return ReferralSummary(**_common(doc), **_timeline(doc))
+def accepted(doc: Document, visible: Container[str]) -> ReferralAccepted:
+    return ReferralAccepted(**_common(doc, visible))
 
 
-def detail(doc: Document) -> ReferralDetail:
+def summary(doc: Document, visible: Container[str]) -> ReferralSummary:
+    return ReferralSummary(**_common(doc, visible), **_timeline(doc))
+
+
+def detail(doc: Document, visible: Container[str]) -> ReferralDetail:
     return ReferralDetail(
-        **_common(doc),
+        **_common(doc, visible),
         **_timeline(doc),
         possible_matches=doc.get("possible_matches", []),
         submission=doc["submission"],

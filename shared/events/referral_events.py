@@ -33,6 +33,11 @@ class ReferralReceived(EventData):
     support_needs: list[SupportNeed] = []
     tenancy_id: str | None = None
     automatic: bool = Field(False, description="raised by an arrears alert, not a person")
+    possible_duplicate_of: str | None = Field(
+        None,
+        description="the person's earliest open referral in this organisation when this one "
+        "arrived: kept and routed as usual, flagged for a team leader to merge",
+    )
 
 
 class ReferralAssessed(EventData):
@@ -53,6 +58,11 @@ class ReferralAssessed(EventData):
     tenancy_id: str | None = None
     referring_area: str | None = None
     specialist_service: str | None = None
+    possible_duplicate_of: str | None = Field(
+        None,
+        description="the person's earliest open referral in this organisation when this one "
+        "arrived: kept and routed as usual, flagged for a team leader to merge",
+    )
 
 
 class TenancyAtRisk(EventData):
