@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from services.referral.intake import ReferralIntake
+from services.referral.referral import Referral
 from services.referral.status import ReferralStatus
 from services.referral.store import ReferralStore
 from services.referral.views import (
@@ -30,7 +31,6 @@ from shared.auth import Caller, CallerDep, audit_listed, audit_record
 from shared.events.referral_intake import REFERRAL_ID_PATTERN, ReferralSubmission
 from shared.idempotency import HEADER as IDEMPOTENCY_KEY
 from shared.ids import new_id, stable_id
-from shared.mongo import Document
 from shared.policy import Reach
 
 MAX_SUBMISSION_BYTES = 256_000
@@ -51,18 +51,20 @@ def _field_error(field: str, message: str, code: int = 422) -> JSONResponse:
     )
 
 
-async def _visible_links(store: ReferralStore, caller: Caller, docs: list[Document]) -> set[str]:
+async def _visible_links(
+    store: ReferralStore, caller: Caller, referrals: list[Referral]
+) -> set[str]:
     """The linked referrals the caller may know of: all of them for the organisation's reach,
     else those within the caller's teams (one query for a whole list)."""
-    ids = linked_ids(docs)
+    ids = linked_ids(referrals)
     if not ids or caller.reach >= Reach.ORGANISATION:
         return ids
     linked = await store.get_many(ids)
     return {
         rid
-        for rid, doc in linked.items()
-        if doc["organisation"] == caller.organisation
-        and caller.sees(doc.get("team_id"), doc.get("lead_worker_id"))
+        for rid, referral in linked.items()
+        if referral.organisation == caller.organisation
+        and caller.sees(referral.team_id, referral.lead_worker_id)
     }
 
 
@@ -104,10 +106,9 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
             extra={"idempotency_key": idempotency_key, "request_hash": request_hash},
         )
         existing = result.referral
-        audit_record(request, "case", existing["_id"])
+        audit_record(request, "case", existing.referral_id)
         if not result.created and (
-            existing["organisation"] != caller.organisation
-            or existing.get("request_hash") != request_hash
+            existing.organisation != caller.organisation or existing.request_hash != request_hash
         ):
             return _field_error(IDEMPOTENCY_KEY, "already used for a different referral", 409)
         return accepted(existing, await _visible_links(store, caller, [existing]))
@@ -121,13 +122,13 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> ReferralList:
         """The caller's organisation's referrals, newest first."""
-        docs = await store.list_for(
+        found = await store.list_for(
             caller.organisation, status_filter, person_id, limit, caller.reach_filter()
         )
-        visible = [d for d in docs if caller.sees(d.get("team_id"), d.get("lead_worker_id"))]
-        audit_listed(request, "case", (d["_id"] for d in visible))
+        visible = [r for r in found if caller.sees(r.team_id, r.lead_worker_id)]
+        audit_listed(request, "case", (r.referral_id for r in visible))
         links = await _visible_links(store, caller, visible)
-        return ReferralList(referrals=[summary(d, links) for d in visible])
+        return ReferralList(referrals=[summary(r, links) for r in visible])
 
     @router.get(
         "/{referral_id}",
@@ -136,9 +137,9 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
     )
     async def get_referral(referral_id: ReferralId, caller: CallerDep) -> ReferralDetail:
         """Status (received, assessed with route and reasons, allocated, closed) and details."""
-        doc = await store.get_for(caller.organisation, referral_id)
-        if doc is None:
+        referral = await store.get_for(caller.organisation, referral_id)
+        if referral is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "referral_id: not found")
-        return detail(doc, await _visible_links(store, caller, [doc]))
+        return detail(referral, await _visible_links(store, caller, [referral]))
 
     return router

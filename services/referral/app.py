@@ -41,7 +41,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Refer
     store = ReferralStore(runtime)
     intake = ReferralIntake(store, runtime.relay, runtime.clock)
     consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS])
-    register_handlers(consumer, store, intake)
+    register_handlers(consumer, store, intake, runtime.relay)
     runtime.record_scopes["case"] = scope_lookup(store.referrals)
     runtime.routers = [referrals_router(store, intake)]
     runtime.routers.append(arrears.install(runtime))  # its own collections, group and routes

@@ -7,15 +7,18 @@ from typing import Any
 
 from services.referral.intake import IntakeRequest, ReferralIntake
 from services.referral.repeat_cycle import Closure
+from services.referral.status import ReferralStatus
 from services.referral.store import ReferralStore
 from shared.consumer import EventConsumer, PermanentError, stretches
 from shared.events.case_events import CaseAllocated, CaseClosed
 from shared.events.envelope import Envelope
 from shared.events.referral_intake import ReferralSubmitted
+from shared.outbox import OutboxRelay
+from shared.unit_of_work import UnitOfWork
 
 
 def register_handlers(
-    consumer: EventConsumer, store: ReferralStore, intake: ReferralIntake
+    consumer: EventConsumer, store: ReferralStore, intake: ReferralIntake, relay: OutboxRelay
 ) -> None:
     @consumer.on_batch(ReferralSubmitted)
     async def referrals_submitted(batch: list[tuple[Envelope, ReferralSubmitted]]) -> None:
@@ -34,7 +37,7 @@ def register_handlers(
         for envelope, data in batch:
             # The same referral again is one referral; another organisation's id is refused
             # (raised, the batch is retried event by event and only this one is dead-lettered).
-            if results[data.referral_id].referral["organisation"] != envelope.organisation:
+            if results[data.referral_id].referral.organisation != envelope.organisation:
                 raise PermanentError("referral_id: already used by another organisation")
 
     def allocated_fields(data: CaseAllocated) -> dict[str, Any]:
@@ -46,21 +49,19 @@ def register_handlers(
         }
 
     async def case_closed(envelope: Envelope, data: CaseClosed) -> None:
-        await store.mark_closed(
-            data.case_id,
-            envelope.id,
-            {
-                "closed_at": data.closed_at,
-                "closure_reason": data.reason.value,
-                "tenancy_outcome": data.tenancy_outcome.value,
-            },
-            data.closed_at,
-        )
+        fields = {
+            "closed_at": data.closed_at,
+            "closure_reason": data.reason.value,
+            "tenancy_outcome": data.tenancy_outcome.value,
+        }
         # Our own record of whose case it was wins; the event's person id is the fallback.
         referral = await store.get(data.case_id)
-        person_id = str(referral["person_id"]) if referral else data.person_id
+        person_id = referral.person_id if referral else data.person_id
+        uow = UnitOfWork(relay)
+        store.advance(uow, data.case_id, envelope.id, ReferralStatus.CLOSED, fields, data.closed_at)
         closure = Closure(data.case_id, data.closed_at, data.reason)
-        await store.record_closure(person_id, envelope.id, closure)
+        store.record_closure(uow, person_id, envelope.id, closure)
+        await uow.commit()
 
     @consumer.on_batch(CaseAllocated, CaseClosed)
     async def case_events(batch: list[tuple[Envelope, CaseAllocated | CaseClosed]]) -> None:
@@ -68,12 +69,13 @@ def register_handlers(
         # stretch of CaseAllocated; closures (rare) one by one, in their place.
         for allocations, stretch in stretches(batch, lambda d: isinstance(d, CaseAllocated)):
             if allocations:
-                await store.mark_allocated_many(
-                    [
-                        (data.case_id, envelope.id, allocated_fields(data), data.allocated_at)
-                        for envelope, data in stretch
-                    ]
-                )
+                uow = UnitOfWork(relay)
+                for envelope, data in stretch:
+                    store.advance(
+                        uow, data.case_id, envelope.id, ReferralStatus.ALLOCATED,
+                        allocated_fields(data), data.allocated_at,
+                    )  # fmt: skip
+                await uow.commit()
             else:
                 for envelope, data in stretch:
                     await case_closed(envelope, data)

@@ -12,20 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from services.referral.person_matching import MatchDecision, decide, match_keys
+from services.referral.referral import Referral, StatusEntry
 from services.referral.repeat_cycle import Closure, repeat_cycle_reason
 from services.referral.screening import ScreeningResult, screen
 from services.referral.status import ReferralStatus
-from services.referral.store import OPEN_ROUTES, ReferralStore
+from services.referral.store import ReferralStore
 from shared.clock import Clock
 from shared.codes import Channel
 from shared.events.envelope import Envelope, follow_on, make_event
 from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
 from shared.events.referral_intake import ReferralSubmission
 from shared.ids import stable_id, tenancy_id
-from shared.mongo import Document
 from shared.outbox import OutboxRelay
+from shared.unit_of_work import UnitOfWork
 
 SOURCE = "referral"
 CLAIM_ATTEMPTS = 3
@@ -33,7 +35,7 @@ CLAIM_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class IntakeResult:
-    referral: Document
+    referral: Referral
     created: bool  # False: this referral id existed already (a repeat delivery or retry)
 
 
@@ -44,7 +46,7 @@ class IntakeRequest:
     submission: ReferralSubmission
     parent: Envelope | None = None
     channel: str = "http"
-    extra: dict[str, object] | None = None
+    extra: dict[str, Any] | None = None  # more fields of the Referral (idempotency_key, ...)
 
 
 class ReferralIntake:
@@ -61,7 +63,7 @@ class ReferralIntake:
         submission: ReferralSubmission,
         parent: Envelope | None = None,
         channel: str = "http",
-        extra: dict[str, object] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> IntakeResult:
         request = IntakeRequest(referral_id, organisation, submission, parent, channel, extra)
         return (await self.submit_many([request]))[referral_id]
@@ -73,7 +75,7 @@ class ReferralIntake:
         for request in requests:
             unique.setdefault(request.referral_id, request)  # a repeat in the batch: first wins
         existing = await self.store.get_many(unique)
-        results = {rid: IntakeResult(doc, False) for rid, doc in existing.items()}
+        results = {rid: IntakeResult(referral, False) for rid, referral in existing.items()}
         fresh = [r for rid, r in unique.items() if rid not in existing]
         if not fresh:
             return results
@@ -83,34 +85,40 @@ class ReferralIntake:
         closures = await self.store.closures_of_many(m.person_id for m in matches)
         people = [(r.organisation, m.person_id) for r, m in zip(fresh, matches, strict=True)]
         open_referrals = await self.store.open_referrals_of(people)
-        prepared = []
-        for request, match, person in zip(fresh, matches, people, strict=True):
-            linked = list(open_referrals.get(person, []))
-            document, events = self._prepare(
-                request, match, closures.get(match.person_id, []), linked, now
-            )
-            prepared.append((document, events))
-            if document["route"] in OPEN_ROUTES:  # the same person twice in one batch
-                open_referrals.setdefault(person, []).append(request.referral_id)
-        # The people index first: it is idempotent, so a crash before the insert loses nothing.
-        await self.store.record_referrals_of(
+        uow = UnitOfWork(self.relay)
+        # The people index first: it is idempotent, so a crash before the inserts loses nothing.
+        self.store.record_referrals_of(
+            uow,
             [
                 (m.person_id, r.referral_id, r.organisation, m.possible_matches)
                 for r, m in zip(fresh, matches, strict=True)
             ],
             now,
         )
-        # The events wait in one outbox batch, not in each referral: clearing 500 outboxes
-        # was most of the intake's time (shared/outbox_batches.py).
-        inserted = await self.relay.insert_many(self.store.referrals, prepared)
-        results.update({doc["_id"]: IntakeResult(doc, True) for doc in inserted})
-        await self.store.link_referrals(
-            [(open_id, doc["_id"]) for doc in inserted for open_id in doc["linked_referrals"]]
-        )
+        referrals: dict[str, Referral] = {}
+        for request, match, person in zip(fresh, matches, people, strict=True):
+            linked = list(open_referrals.get(person, []))
+            referral, events = self._prepare(
+                request, match, closures.get(match.person_id, []), linked, now
+            )
+            # New referrals of a poll are inserted together, their events kept meanwhile in
+            # one outbox batch (clearing 500 outboxes was most of the intake's time).
+            self.store.add(uow, referral, events)
+            referrals[referral.referral_id] = referral
+            if referral.is_open:  # the same person twice in one batch
+                open_referrals.setdefault(person, []).append(request.referral_id)
+        committed = await uow.commit()
+        created = [r for rid, r in referrals.items() if rid in committed.written]
+        results.update({r.referral_id: IntakeResult(r, True) for r in created})
+        links = UnitOfWork(self.relay)
+        for referral in created:
+            for open_id in referral.linked_referrals:
+                self.store.link(links, open_id, referral.referral_id)
+        await links.commit()
         raced = [r.referral_id for r in fresh if r.referral_id not in results]
         if raced:  # another replica took these meanwhile
-            for rid, doc in (await self.store.get_many(raced)).items():
-                results[rid] = IntakeResult(doc, False)
+            for rid, referral in (await self.store.get_many(raced)).items():
+                results[rid] = IntakeResult(referral, False)
         return results
 
     def _prepare(
@@ -120,9 +128,9 @@ class ReferralIntake:
         closures: list[Closure],
         linked: list[str],
         now: datetime,
-    ) -> tuple[Document, list[Envelope]]:
-        """The referral document and its events, decided by the pure rules; `linked` are the
-        person's open referrals in the organisation, oldest first."""
+    ) -> tuple[Referral, list[Envelope]]:
+        """The referral and its events, decided by the pure rules; `linked` are the person's
+        open referrals in the organisation, oldest first."""
         submission = request.submission
         duplicate_of = linked[0] if linked else None
         repeat_reason = repeat_cycle_reason(closures, now)
@@ -139,34 +147,34 @@ class ReferralIntake:
             request.referral_id, request.organisation, submission, request.parent, match,
             outcome, reasons, repeat_reason is not None, tenancy, duplicate_of, now,
         )  # fmt: skip
-        document: Document = {
-            "_id": request.referral_id,
-            "organisation": request.organisation,
-            "channel": request.channel,
-            "status": ReferralStatus.ASSESSED.value,
-            "route": outcome.route.value,
-            "reasons": reasons,
-            "specialist_service": outcome.specialist_service,
-            "repeat_cycle": repeat_reason is not None,
-            "person_id": match.person_id,
-            "matched_on": match.matched_on.value if match.matched_on else None,
-            "possible_matches": match.possible_matches,
-            "possible_duplicate_of": duplicate_of,
-            "linked_referrals": linked,
-            "source": submission.source.value,
-            "automatic": submission.automatic,
-            "referrer": submission.referrer.model_dump(mode="json"),
-            "tenancy_id": tenancy,
-            "submission": submission.model_dump(mode="json"),
-            "received_at": now,
-            "assessed_at": now,
-            "history": [
-                {"status": ReferralStatus.RECEIVED.value, "at": now},
-                {"status": ReferralStatus.ASSESSED.value, "at": now},
+        referral = Referral(
+            referral_id=request.referral_id,
+            organisation=request.organisation,
+            channel=request.channel,
+            status=ReferralStatus.ASSESSED,
+            route=outcome.route,
+            reasons=reasons,
+            specialist_service=outcome.specialist_service,
+            repeat_cycle=repeat_reason is not None,
+            person_id=match.person_id,
+            matched_on=match.matched_on.value if match.matched_on else None,
+            possible_matches=match.possible_matches,
+            possible_duplicate_of=duplicate_of,
+            linked_referrals=linked,
+            source=submission.source.value,
+            automatic=submission.automatic,
+            referrer=submission.referrer,
+            tenancy_id=tenancy,
+            submission=submission.model_dump(mode="json"),
+            received_at=now,
+            assessed_at=now,
+            history=[
+                StatusEntry(status=ReferralStatus.RECEIVED, at=now),
+                StatusEntry(status=ReferralStatus.ASSESSED, at=now),
             ],
             **(request.extra or {}),
-        }
-        return document, events
+        )
+        return referral, events
 
     async def _recognise(
         self, referral_id: str, submission: ReferralSubmission, now: datetime

@@ -16,17 +16,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from services.referral.referral import Referral
 from services.referral.repeat_cycle import Closure
 from services.referral.status import ReferralStatus, statuses_before
-from shared.bulk import Upsert, bulk_upsert
 from shared.codes import ClosureReason, Route
-from shared.inbox import mark_seen, unseen
+from shared.events.envelope import Envelope
 from shared.mongo import Collection, Document
-from shared.outbox import write_once
+from shared.repository import Repository, bson_safe
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
 # A referral someone is (or will be) working: not closed, and routed to a service of ours.
 OPEN_STATUSES = [s.value for s in ReferralStatus if s is not ReferralStatus.CLOSED]
@@ -34,11 +35,35 @@ OPEN_ROUTES = [Route.SUPPORT.value, Route.RECONNECTION.value]
 MAX_LINKED = 20
 
 
+class ReferralRepository(Repository[Referral]):
+    """`_id` is the referral id."""
+
+    def to_document(self, model: Referral) -> Document:
+        fields = bson_safe(model.model_dump(mode="python", exclude={"referral_id"}))
+        return dict(fields)
+
+    def from_document(self, document: Document) -> Referral:
+        return Referral.model_validate({**document, "referral_id": document["_id"]})
+
+
+class PersonRepository(Repository[Document]):
+    """The people index is changed only by set and list operators (`record_referrals_of`,
+    `record_closure`), never loaded and saved whole."""
+
+    def to_document(self, model: Document) -> Document:
+        return dict(model)
+
+    def from_document(self, document: Document) -> Document:
+        return document
+
+
 class ReferralStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.referrals: Collection = runtime.collection("referrals", outbox=True)
         runtime.use_outbox_batches()  # the intake inserts a poll's referrals in bulk
+        self.repository = ReferralRepository(self.referrals, Referral, "referral_id")
         self.people: Collection = runtime.collection("people")
+        self.person_records = PersonRepository(self.people, dict, "_id")
         self.person_keys: Collection = runtime.collection("person_keys")
         runtime.on_startup(self.ensure_indexes)
 
@@ -50,11 +75,13 @@ class ReferralStore:
 
     # --- referrals ------------------------------------------------------------------------
 
-    async def get(self, referral_id: str) -> Document | None:
-        return await self.referrals.find_one({"_id": referral_id})
+    async def get(self, referral_id: str) -> Referral | None:
+        loaded = await self.repository.get(referral_id)
+        return loaded.model if loaded else None
 
-    async def get_for(self, organisation: str, referral_id: str) -> Document | None:
-        return await self.referrals.find_one({"_id": referral_id, "organisation": organisation})
+    async def get_for(self, organisation: str, referral_id: str) -> Referral | None:
+        loaded = await self.repository.get(referral_id, organisation=organisation)
+        return loaded.model if loaded else None
 
     async def list_for(
         self,
@@ -63,18 +90,18 @@ class ReferralStore:
         person_id: str | None,
         limit: int,
         reach: dict[str, Any] | None = None,
-    ) -> list[Document]:
+    ) -> list[Referral]:
         query: dict[str, Any] = {"organisation": organisation, **(reach or {})}
         if status is not None:
             query["status"] = status.value
         if person_id is not None:
             query["person_id"] = person_id
-        cursor = self.referrals.find(query).sort("received_at", DESCENDING).limit(limit)
-        return await cursor.to_list()
+        found = await self.repository.find(query, sort=[("received_at", DESCENDING)], limit=limit)
+        return [loaded.model for loaded in found]
 
-    async def get_many(self, referral_ids: Iterable[str]) -> dict[str, Document]:
-        ids = list(referral_ids)
-        return {d["_id"]: d async for d in self.referrals.find({"_id": {"$in": ids}})}
+    async def get_many(self, referral_ids: Iterable[str]) -> dict[str, Referral]:
+        found = await self.repository.get_many(referral_ids)
+        return {rid: loaded.model for rid, loaded in found.items()}
 
     async def open_referrals_of(
         self, people: Iterable[tuple[str, str]]
@@ -104,80 +131,36 @@ class ReferralStore:
             for pair, docs in found.items()
         }
 
-    async def link_referrals(self, links: Sequence[tuple[str, str]]) -> None:
-        """(open referral id, newer referral id): the open one names the newer one too, so
-        whoever looks at either sees both. Idempotent (a set), so a retry adds nothing."""
-        if links:
-            await self.referrals.bulk_write(
-                [
-                    UpdateOne({"_id": open_id}, {"$addToSet": {"linked_referrals": newer_id}})
-                    for open_id, newer_id in links
-                ],
-                ordered=False,
-            )
+    def add(self, uow: UnitOfWork, referral: Referral, events: Sequence[Envelope]) -> None:
+        """A new referral with its events (skipped with them if its id exists)."""
+        uow.add(self.repository, referral, events)
 
-    async def mark_allocated(
-        self, case_id: str, event_id: str, fields: dict[str, Any], at: datetime
-    ) -> Document | None:
-        return await self._advance(case_id, event_id, ReferralStatus.ALLOCATED, fields, at)
+    def link(self, uow: UnitOfWork, open_id: str, newer_id: str) -> None:
+        """The open referral names the newer one too, so whoever looks at either sees both.
+        Idempotent (a set), so a retry adds nothing."""
+        update = {"$addToSet": {"linked_referrals": newer_id}}
+        uow.change(self.repository, open_id, update, idempotent=True)
 
-    async def mark_closed(
-        self, case_id: str, event_id: str, fields: dict[str, Any], at: datetime
-    ) -> Document | None:
-        return await self._advance(case_id, event_id, ReferralStatus.CLOSED, fields, at)
-
-    async def mark_allocated_many(
-        self, allocations: Sequence[tuple[str, str, dict[str, Any], datetime]]
-    ) -> None:
-        """`mark_allocated` for a stretch of CaseAllocated (case id, event id, fields, at), in
-        one round trip; each guarded exactly as alone."""
-        if allocations:
-            await self.referrals.bulk_write(
-                [
-                    UpdateOne(
-                        *self._advance_change(
-                            case_id, event_id, ReferralStatus.ALLOCATED, fields, at
-                        )
-                    )
-                    for case_id, event_id, fields, at in allocations
-                ],
-                ordered=True,
-            )
-
-    async def _advance(
+    def advance(
         self,
+        uow: UnitOfWork,
         case_id: str,
         event_id: str,
         status: ReferralStatus,
         fields: dict[str, Any],
         at: datetime,
-    ) -> Document | None:
-        return await self.referrals.find_one_and_update(
-            *self._advance_change(case_id, event_id, status, fields, at),
-            return_document=ReturnDocument.AFTER,
-        )
-
-    @staticmethod
-    def _advance_change(
-        case_id: str,
-        event_id: str,
-        status: ReferralStatus,
-        fields: dict[str, Any],
-        at: datetime,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        # Guarded on the earlier statuses, so a late event never moves a referral backwards;
-        # one atomic update, so no lock is needed; the inbox makes a redelivery a no-op.
-        return (
-            {
-                "_id": case_id,
-                "status": {"$in": statuses_before(status)},
-                **unseen(event_id),
-            },
+    ) -> None:
+        """Move the referral on to `status` once per event. Guarded on the earlier statuses,
+        so a late event never moves a referral backwards; one atomic update, no lock."""
+        uow.change(
+            self.repository,
+            case_id,
             {
                 "$set": {"status": status.value, **fields},
                 "$push": {"history": {"status": status.value, "at": at, "event_id": event_id}},
-                **mark_seen(event_id),
             },
+            event_id=event_id,
+            guard={"status": {"$in": statuses_before(status)}},
         )
 
     # --- people index ---------------------------------------------------------------------
@@ -207,13 +190,14 @@ class ReferralStore:
             return str(existing["person_id"]) if existing else person_id
         return person_id
 
-    async def record_referrals_of(
-        self, entries: Sequence[tuple[str, str, str, Sequence[str]]], at: datetime
+    def record_referrals_of(
+        self,
+        uow: UnitOfWork,
+        entries: Sequence[tuple[str, str, str, Sequence[str]]],
+        at: datetime,
     ) -> None:
-        """(person id, referral id, organisation, possible matches) into the people index, in
-        one bulk write. Idempotent: the sets only grow, so a retry adds nothing twice."""
-        people: list[Upsert] = []
-        links: list[UpdateOne] = []
+        """(person id, referral id, organisation, possible matches) into the people index.
+        Idempotent: the sets only grow, so a retry adds nothing twice."""
         for person_id, referral_id, organisation, possible_matches in entries:
             grow: dict[str, Any] = {"referral_ids": referral_id, "organisations": organisation}
             if possible_matches:
@@ -222,16 +206,13 @@ class ReferralStore:
                 "referral_ids": [referral_id],
                 "organisations": [organisation],
                 "possible_matches": list(possible_matches),
+                "closures": [],
                 "created_at": at,
             }
-            people.append(Upsert(person_id, {"$addToSet": grow}, first))
-            links.extend(
-                UpdateOne({"_id": other}, {"$addToSet": {"possible_matches": person_id}})
-                for other in possible_matches
-            )
-        await bulk_upsert(self.people, people)
-        if links:
-            await self.people.bulk_write(links, ordered=False)
+            uow.upsert(self.person_records, person_id, {"$addToSet": grow}, first, idempotent=True)
+            for other in possible_matches:
+                link = {"$addToSet": {"possible_matches": person_id}}
+                uow.change(self.person_records, other, link, idempotent=True)
 
     async def get_person(self, person_id: str) -> Document | None:
         return await self.people.find_one({"_id": person_id})
@@ -246,16 +227,18 @@ class ReferralStore:
             async for person in self.people.find({"_id": {"$in": ids}, "closures": {"$ne": []}})
         }
 
-    async def record_closure(self, person_id: str, event_id: str, closure: Closure) -> None:
+    def record_closure(
+        self, uow: UnitOfWork, person_id: str, event_id: str, closure: Closure
+    ) -> None:
         entry = {
             "case_id": closure.case_id,
             "closed_at": closure.closed_at,
             "reason": closure.reason.value,
         }
-        await write_once(
-            self.people,
-            {"_id": person_id},
-            {"$push": {"closures": entry}, "$setOnInsert": {"created_at": closure.closed_at}},
+        uow.upsert(
+            self.person_records,
+            person_id,
+            {"$push": {"closures": entry}},
+            {"closures": [entry], "created_at": closure.closed_at},
             event_id=event_id,
-            upsert=True,
         )

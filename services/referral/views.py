@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.referral.referral import Referral
 from services.referral.status import ReferralStatus
 from shared.codes import Route
 from shared.events.referral_events import Referrer
-from shared.mongo import Document
 
 
 class StatusChange(BaseModel):
@@ -87,59 +87,59 @@ DUPLICATE_WARNING = (
 )
 
 
-def _common(doc: Document, visible: Container[str]) -> dict[str, Any]:
+def _common(referral: Referral, visible: Container[str]) -> dict[str, Any]:
     """`visible`: the linked referral ids the caller may see (others stay unnamed, as a
     record outside one's reach is as if absent; the warning still says there is one)."""
-    duplicate_of = doc.get("possible_duplicate_of")
+    duplicate_of = referral.possible_duplicate_of
     return {
-        "id": doc["_id"],
-        "status": doc["status"],
-        "route": doc.get("route"),
-        "reasons": doc.get("reasons", []),
-        "specialist_service": doc.get("specialist_service"),
-        "person_id": doc["person_id"],
-        "repeat_cycle": doc.get("repeat_cycle", False),
+        "id": referral.referral_id,
+        "status": referral.status,
+        "route": referral.route,
+        "reasons": referral.reasons,
+        "specialist_service": referral.specialist_service,
+        "person_id": referral.person_id,
+        "repeat_cycle": referral.repeat_cycle,
         "possible_duplicate_of": duplicate_of if duplicate_of in visible else None,
-        "linked_referrals": [r for r in doc.get("linked_referrals", []) if r in visible],
+        "linked_referrals": [r for r in referral.linked_referrals if r in visible],
         "warnings": [DUPLICATE_WARNING] if duplicate_of else [],
     }
 
 
-def linked_ids(docs: list[Document]) -> set[str]:
-    """Every referral id the documents link to."""
-    ids = {d["possible_duplicate_of"] for d in docs if d.get("possible_duplicate_of")}
-    return ids.union(*(d.get("linked_referrals", []) for d in docs))
+def linked_ids(referrals: list[Referral]) -> set[str]:
+    """Every referral id the referrals link to."""
+    ids = {r.possible_duplicate_of for r in referrals if r.possible_duplicate_of}
+    return ids.union(*(r.linked_referrals for r in referrals))
 
 
-def accepted(doc: Document, visible: Container[str]) -> ReferralAccepted:
-    return ReferralAccepted(**_common(doc, visible))
+def accepted(referral: Referral, visible: Container[str]) -> ReferralAccepted:
+    return ReferralAccepted(**_common(referral, visible))
 
 
-def summary(doc: Document, visible: Container[str]) -> ReferralSummary:
-    return ReferralSummary(**_common(doc, visible), **_timeline(doc))
+def summary(referral: Referral, visible: Container[str]) -> ReferralSummary:
+    return ReferralSummary(**_common(referral, visible), **_timeline(referral))
 
 
-def detail(doc: Document, visible: Container[str]) -> ReferralDetail:
+def detail(referral: Referral, visible: Container[str]) -> ReferralDetail:
     return ReferralDetail(
-        **_common(doc, visible),
-        **_timeline(doc),
-        possible_matches=doc.get("possible_matches", []),
-        submission=doc["submission"],
+        **_common(referral, visible),
+        **_timeline(referral),
+        possible_matches=referral.possible_matches,
+        submission=referral.submission,
     )
 
 
-def _timeline(doc: Document) -> dict[str, Any]:
+def _timeline(referral: Referral) -> dict[str, Any]:
     return {
-        "organisation": doc["organisation"],
-        "source": doc["source"],
-        "automatic": doc.get("automatic", False),
-        "referrer": doc["referrer"],
-        "tenancy_id": doc.get("tenancy_id"),
-        "received_at": doc["received_at"],
-        "assessed_at": doc.get("assessed_at"),
-        "allocated_at": doc.get("allocated_at"),
-        "closed_at": doc.get("closed_at"),
-        "closure_reason": doc.get("closure_reason"),
-        "tenancy_outcome": doc.get("tenancy_outcome"),
-        "history": [{"status": h["status"], "at": h["at"]} for h in doc.get("history", [])],
+        "organisation": referral.organisation,
+        "source": referral.source,
+        "automatic": referral.automatic,
+        "referrer": referral.referrer,
+        "tenancy_id": referral.tenancy_id,
+        "received_at": referral.received_at,
+        "assessed_at": referral.assessed_at,
+        "allocated_at": referral.allocated_at,
+        "closed_at": referral.closed_at,
+        "closure_reason": referral.closure_reason,
+        "tenancy_outcome": referral.tenancy_outcome,
+        "history": [{"status": h.status, "at": h.at} for h in referral.history],
     }
