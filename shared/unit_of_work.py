@@ -25,7 +25,7 @@ inbox), or, for a new document, already there.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -49,6 +49,7 @@ from shared.outbox import (
 from shared.repository import VERSION, Loaded, Repository
 
 T = TypeVar("T")
+_M = TypeVar("_M")
 MAX_ATTEMPTS = 8
 BULK_CHUNK = 1000  # statements per bulk request, bounding one request's size
 
@@ -78,6 +79,7 @@ class _Change:
     # failed publish) and this change's events. Unguarded changes read their outbox back.
     leftovers: tuple[Envelope, ...] | None = None
     idempotent: bool = False  # applying it twice changes nothing (its guard says so)
+    plain: bool = False  # a new document with no events: inserted in one insert_many
 
 
 @dataclass
@@ -93,6 +95,12 @@ class Committed:
         """Nothing to decide again: no conflict, and no new document that another writer
         created first (for a unit deciding on one case, that case now exists: decide on it)."""
         return not self.conflicts and not self.existing
+
+    def model(self, repository: Repository[_M], doc_id: str) -> _M | None:
+        """The model as this unit left it, where the write was read back (a single change, a
+        single insert); None where it did not land."""
+        document = self.documents.get(doc_id) if doc_id in self.written else None
+        return None if document is None else repository.from_document(document)
 
 
 class UnitOfWork:
@@ -126,6 +134,17 @@ class UnitOfWork:
         self._changes.append(
             _Change(repository.collection, doc_id, list(events), event_id, document=document)
         )
+
+    def add_many(self, repository: Repository[Any], models: Iterable[Any]) -> None:
+        """New documents that cause no events (a log's records), inserted together in one
+        `insert_many`: with nothing to publish they need no outbox batch. An id that exists
+        already (or comes twice) is skipped (`Committed.existing`)."""
+        for model in models:
+            doc_id = repository.id_of(model)
+            document = {**repository.to_document(model), "_id": doc_id, VERSION: 1, INBOX_FIELD: []}
+            self._changes.append(
+                _Change(repository.collection, doc_id, [], None, document=document, plain=True)
+            )
 
     def save(
         self,
@@ -212,11 +231,33 @@ class UnitOfWork:
             entry[1].append(change)
         self._changes = []
         for collection, changes in by_collection.values():
+            await self._insert_plain(collection, [c for c in changes if c.plain], committed)
+            changes = [c for c in changes if not c.plain]
             new = [c for c in changes if c.document is not None and not c.upsert]
             await self._insert(collection, new, committed)
             rest = [c for c in changes if c.document is None or c.upsert]
             await self._update(collection, rest, committed)
         return committed
+
+    @staticmethod
+    async def _insert_plain(
+        collection: Collection, changes: list[_Change], committed: Committed
+    ) -> None:
+        if not changes:
+            return
+        first: dict[str, _Change] = {}
+        for change in changes:
+            if change.id in first:
+                committed.existing.add(change.id)  # the same record twice: stored once
+            else:
+                first[change.id] = change
+        try:
+            await collection.insert_many([c.document or {} for c in first.values()], ordered=False)
+            taken: set[Any] = set()
+        except BulkWriteError as exc:
+            taken = duplicate_ids(exc)
+        for doc_id in first:
+            (committed.existing if doc_id in taken else committed.written).add(doc_id)
 
     async def _insert(
         self, collection: Collection, changes: list[_Change], committed: Committed

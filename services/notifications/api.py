@@ -1,19 +1,27 @@
 """HTTP API: the delivery log, parked failures and resend, templates and organisation
-settings. Every route sees only the caller's organisation."""
+settings. Every route sees only the caller's organisation. The routes are built around the
+service's store, clock and worker (`build_router`), so nothing is looked up on the app."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import AfterValidator, BaseModel, Field
 
 from services.notifications.routing import OrgSettings
-from services.notifications.store import NotificationStore
+from services.notifications.store import (
+    DeliveryRecord,
+    NotificationStore,
+    SettingsRecord,
+    TemplateRecord,
+)
 from services.notifications.templates import DEFAULT_TEMPLATES, Template, placeholders
 from shared.auth import CallerDep, audit_listed
+from shared.clock import Clock
 
 
 def _utf8(value: str) -> str:
@@ -119,12 +127,11 @@ class SettingsOut(BaseModel):
     crisis_support: str
 
 
-def _store(request: Request) -> NotificationStore:
-    return request.app.state.store  # type: ignore[no-any-return]
-
-
-def _delivery(doc: dict[str, Any]) -> Delivery:
-    return Delivery(id=doc["_id"], **{k: v for k, v in doc.items() if k != "_id"})
+def _delivery(record: DeliveryRecord) -> Delivery:
+    # Only the log's fields: the message body and personal details stay in the store.
+    return Delivery.model_validate(
+        {**record.model_dump(exclude_none=True), "id": record.delivery_id}
+    )
 
 
 def _template_out(template: Template, customised: bool) -> TemplateOut:
@@ -152,113 +159,101 @@ def _settings_out(settings: OrgSettings) -> SettingsOut:
     )
 
 
-router = APIRouter(tags=["notifications"])
+def build_router(store: NotificationStore, clock: Clock, wake: Callable[[], None]) -> APIRouter:
+    """The service's routes; `wake` tells the delivery worker a resent delivery is due."""
+    router = APIRouter(tags=["notifications"])
 
-
-@router.get("/deliveries", response_model=DeliveryPage)
-async def list_deliveries(
-    request: Request,
-    caller: CallerDep,
-    case_id: Annotated[Text | None, Query(min_length=1, max_length=200)] = None,
-    delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> DeliveryPage:
-    """The delivery log (every attempt), by case and/or status; `status=parked` for operators."""
-    docs = await _store(request).list_deliveries(
-        caller.organisation, case_id, delivery_status.value if delivery_status else None, limit
-    )
-    items = [_delivery(doc) for doc in docs]
-    audit_listed(request, "case", dict.fromkeys(d["case_id"] for d in docs if d.get("case_id")))
-    return DeliveryPage(items=items, count=len(items))
-
-
-@router.get("/deliveries/{delivery_id}", response_model=Delivery)
-async def get_delivery(request: Request, caller: CallerDep, delivery_id: DeliveryId) -> Delivery:
-    doc = await _store(request).delivery(caller.organisation, delivery_id)
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: not found")
-    return _delivery(doc)
-
-
-@router.post(
-    "/deliveries/{delivery_id}/resend",
-    response_model=Delivery,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses={404: {"description": "not found"}, 409: {"description": "not parked"}},
-)
-async def resend(request: Request, caller: CallerDep, delivery_id: DeliveryId) -> Delivery:
-    """Put a parked delivery back in the queue with a fresh retry budget."""
-    store = _store(request)
-    runtime = request.app.state.runtime
-    doc = await store.resend(caller.organisation, delivery_id, runtime.clock.now())
-    if doc is None:
-        existing = await store.delivery(caller.organisation, delivery_id)
-        if existing is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: not found")
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"delivery_id: status is {existing['status']}, not parked"
+    @router.get("/deliveries", response_model=DeliveryPage)
+    async def list_deliveries(
+        request: Request,
+        caller: CallerDep,
+        case_id: Annotated[Text | None, Query(min_length=1, max_length=200)] = None,
+        delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> DeliveryPage:
+        """The delivery log (every attempt), by case and/or status; `status=parked` for operators."""  # noqa: E501
+        records = await store.list_deliveries(
+            caller.organisation, case_id, delivery_status.value if delivery_status else None, limit
         )
-    runtime.worker.wake()
-    return _delivery(doc)
+        items = [_delivery(record) for record in records]
+        audit_listed(request, "case", dict.fromkeys(r.case_id for r in records if r.case_id))
+        return DeliveryPage(items=items, count=len(items))
 
+    @router.get("/deliveries/{delivery_id}", response_model=Delivery)
+    async def get_delivery(caller: CallerDep, delivery_id: DeliveryId) -> Delivery:
+        record = await store.delivery(caller.organisation, delivery_id)
+        if record is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: not found")
+        return _delivery(record)
 
-@router.get(
-    "/deliveries/{delivery_id}/letter",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "no letter"}},
-)
-async def get_letter(request: Request, caller: CallerDep, delivery_id: DeliveryId) -> Response:
-    """The letter as rendered and sent (PDF)."""
-    store = _store(request)
-    if await store.delivery(caller.organisation, delivery_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: not found")
-    pdf = await store.letter(delivery_id)
-    if pdf is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: no letter rendered")
-    return Response(pdf, media_type="application/pdf")
-
-
-@router.get("/templates", response_model=list[TemplateOut])
-async def list_templates(request: Request, caller: CallerDep) -> list[TemplateOut]:
-    """The organisation's templates: its own versions where it has them, else the defaults."""
-    store = _store(request)
-    customised = await store.customised_templates(caller.organisation)
-    return [
-        _template_out(await store.template(caller.organisation, key), key in customised)
-        for key in DEFAULT_TEMPLATES
-    ]
-
-
-@router.get("/templates/{key}", response_model=TemplateOut)
-async def get_template(request: Request, caller: CallerDep, key: TemplateKey) -> TemplateOut:
-    if key not in DEFAULT_TEMPLATES:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "key: unknown template")
-    store = _store(request)
-    customised = key in await store.customised_templates(caller.organisation)
-    return _template_out(await store.template(caller.organisation, key), customised)
-
-
-@router.put("/templates/{key}", response_model=TemplateOut)
-async def put_template(
-    request: Request, caller: CallerDep, key: TemplateKey, body: TemplateIn
-) -> TemplateOut:
-    """Replace the organisation's version of a template; placeholders are ((name))."""
-    if key not in DEFAULT_TEMPLATES:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "key: unknown template")
-    template = await _store(request).put_template(
-        caller.organisation, key, body.model_dump(exclude_none=True)
+    @router.post(
+        "/deliveries/{delivery_id}/resend",
+        response_model=Delivery,
+        status_code=status.HTTP_202_ACCEPTED,
+        responses={404: {"description": "not found"}, 409: {"description": "not parked"}},
     )
-    return _template_out(template, True)
+    async def resend(caller: CallerDep, delivery_id: DeliveryId) -> Delivery:
+        """Put a parked delivery back in the queue with a fresh retry budget."""
+        record = await store.resend(caller.organisation, delivery_id, clock.now())
+        if record is None:
+            existing = await store.delivery(caller.organisation, delivery_id)
+            if existing is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: not found")
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"delivery_id: status is {existing.status.value}, not parked",
+            )
+        wake()
+        return _delivery(record)
 
+    @router.get(
+        "/deliveries/{delivery_id}/letter",
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "no letter"}},
+    )
+    async def get_letter(caller: CallerDep, delivery_id: DeliveryId) -> Response:
+        """The letter as rendered and sent (PDF)."""
+        if await store.delivery(caller.organisation, delivery_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: not found")
+        pdf = await store.letter(delivery_id)
+        if pdf is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery_id: no letter rendered")
+        return Response(pdf, media_type="application/pdf")
 
-@router.get("/settings", response_model=SettingsOut)
-async def get_settings(request: Request, caller: CallerDep) -> SettingsOut:
-    return _settings_out(await _store(request).org_settings(caller.organisation))
+    @router.get("/templates", response_model=list[TemplateOut])
+    async def list_templates(caller: CallerDep) -> list[TemplateOut]:
+        """The organisation's templates: its own versions where it has them, else the defaults."""
+        customised = await store.customised_templates(caller.organisation)
+        return [
+            _template_out(await store.template(caller.organisation, key), key in customised)
+            for key in DEFAULT_TEMPLATES
+        ]
 
+    @router.get("/templates/{key}", response_model=TemplateOut)
+    async def get_template(caller: CallerDep, key: TemplateKey) -> TemplateOut:
+        if key not in DEFAULT_TEMPLATES:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "key: unknown template")
+        customised = key in await store.customised_templates(caller.organisation)
+        return _template_out(await store.template(caller.organisation, key), customised)
 
-@router.put("/settings", response_model=SettingsOut)
-async def put_settings(request: Request, caller: CallerDep, body: SettingsIn) -> SettingsOut:
-    """Mailboxes, partner webhook, sharing agreements and the closure letter's support texts."""
-    values = body.model_dump()
-    values["sharing_agreements"] = list(dict.fromkeys(values["sharing_agreements"]))
-    return _settings_out(await _store(request).put_org_settings(caller.organisation, values))
+    @router.put("/templates/{key}", response_model=TemplateOut)
+    async def put_template(caller: CallerDep, key: TemplateKey, body: TemplateIn) -> TemplateOut:
+        """Replace the organisation's version of a template; placeholders are ((name))."""
+        if key not in DEFAULT_TEMPLATES:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "key: unknown template")
+        record = TemplateRecord(organisation=caller.organisation, key=key, **body.model_dump())
+        return _template_out(await store.put_template(record), True)
+
+    @router.get("/settings", response_model=SettingsOut)
+    async def get_settings(caller: CallerDep) -> SettingsOut:
+        return _settings_out(await store.org_settings(caller.organisation))
+
+    @router.put("/settings", response_model=SettingsOut)
+    async def put_settings(caller: CallerDep, body: SettingsIn) -> SettingsOut:
+        """Mailboxes, partner webhook, sharing agreements and the closure letter's support texts."""
+        values = body.model_dump()
+        values["sharing_agreements"] = list(dict.fromkeys(values["sharing_agreements"]))
+        record = SettingsRecord(organisation=caller.organisation, **values)
+        return _settings_out(await store.put_org_settings(record))
+
+    return router

@@ -8,7 +8,7 @@ import contextlib
 import httpx
 from fastapi import FastAPI
 
-from services.notifications.api import router
+from services.notifications.api import build_router
 from services.notifications.channels import ChannelSender
 from services.notifications.channels.notify import NotifyChannel
 from services.notifications.channels.smtp import SmtpEmailChannel
@@ -50,7 +50,7 @@ class NotificationRuntime(ServiceRuntime):
             "letter": notify,
             "webhook": WebhookChannel(settings, self.http),
         }
-        self.worker = DeliveryWorker(self.store, senders, self.clock, self.relay, settings)
+        self.worker = DeliveryWorker(self.store, senders, self.clock, settings)
         self._worker_stop = asyncio.Event()
         self._worker_task: asyncio.Task[None] | None = None
 
@@ -88,8 +88,7 @@ def create_app(
             "The right message to the right people on every event, never twice, never lost: "
             "delivery log, parked failures and resend, templates and organisation settings."
         ),
-        routers=[router],
+        routers=[build_router(runtime.store, runtime.clock, runtime.worker.wake)],
         manage_runtime=manage_runtime,
     )
-    app.state.store = runtime.store
     return app

@@ -1,10 +1,11 @@
 """Thin event handlers: keep the small projections, plan with the routing rules, record one
-delivery per (event, recipient, channel). Sending happens in the worker, not here."""
+delivery per (event, recipient, channel), each step one unit of work (`store.unit()`).
+Sending happens in the worker, not here."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -21,7 +22,15 @@ from services.notifications.routing import (
 from services.notifications.routing import personalisation as personalise
 from services.notifications.routing import plan as plan_deliveries
 from services.notifications.routing_rules import Role
-from services.notifications.store import PENDING, SUPPRESSED, NotificationStore
+from services.notifications.store import (
+    PENDING,
+    SUPPRESSED,
+    Attempt,
+    CaseRecord,
+    ContactRecord,
+    DeliveryRecord,
+    NotificationStore,
+)
 from services.notifications.templates import render
 from shared.clock import Clock
 from shared.consumer import BatchHandler, EventConsumer, Handler, stretches
@@ -39,7 +48,6 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
-from shared.mongo import Document
 
 BUSY_MARKERS = ("database is locked", "SQLITE_BUSY")
 HandlerT = TypeVar("HandlerT", Handler, BatchHandler)
@@ -76,18 +84,30 @@ def bulk_kind(data: EventData) -> type[EventData] | None:
     return None
 
 
-def allocated_facts(envelope: Envelope, data: CaseAllocated) -> dict[str, Any]:
-    return {
-        "organisation": envelope.organisation,
-        "person_id": data.person_id,
-        "lead_worker_id": data.lead_worker_id,
-        "lead_worker_email": data.lead_worker_email,
-        "team_leader_id": data.team_leader_id,
-        "team_leader_email": data.team_leader_email,
-        "tenancy_id": data.tenancy_id,
-        "referrer_organisation": data.referrer_organisation,
-        "open": True,
-    }
+def allocated_facts(envelope: Envelope, data: CaseAllocated) -> CaseRecord:
+    return CaseRecord(
+        case_id=data.case_id,
+        organisation=envelope.organisation,
+        person_id=data.person_id,
+        lead_worker_id=data.lead_worker_id,
+        lead_worker_email=data.lead_worker_email,
+        team_leader_id=data.team_leader_id,
+        team_leader_email=data.team_leader_email,
+        tenancy_id=data.tenancy_id,
+        referrer_organisation=data.referrer_organisation,
+        open=True,
+    )
+
+
+def referral_facts(envelope: Envelope, data: ReferralReceived | ReferralAssessed) -> CaseRecord:
+    return CaseRecord(
+        case_id=data.case_id,
+        organisation=envelope.organisation,
+        person_id=data.person_id,
+        referrer_organisation=data.referrer.organisation,
+        referrer_email=data.referrer.email,
+        tenancy_id=data.tenancy_id,
+    )
 
 
 class NotificationHandlers:
@@ -115,38 +135,27 @@ class NotificationHandlers:
     # --- handlers -----------------------------------------------------------------------------
 
     async def on_contact_details(self, envelope: Envelope, data: ContactDetailsShared) -> None:
-        await self.store.record_contact(envelope.id, data.model_dump(mode="json"))
+        uow = self.store.unit()
+        contact = ContactRecord.model_validate(data.model_dump(mode="json"))
+        self.store.learn_contact(uow, contact, envelope.id)
+        await uow.commit()
 
     async def on_referrals(
         self, batch: list[tuple[Envelope, ReferralReceived | ReferralAssessed]]
     ) -> None:
         # An arrears batch raises thousands of referrals: a few round trips per poll.
-        await self.store.record_cases(
-            [
-                (
-                    envelope.id,
-                    data.case_id,
-                    {
-                        "organisation": envelope.organisation,
-                        "person_id": data.person_id,
-                        "referrer_organisation": data.referrer.organisation,
-                        "referrer_email": data.referrer.email,
-                        "tenancy_id": data.tenancy_id,
-                    },
-                )
-                for envelope, data in batch
-            ]
+        await self.learn_cases(
+            (envelope, referral_facts(envelope, data)) for envelope, data in batch
         )
         cases = await self.store.cases_facts(data.case_id for _, data in batch)
-        documents = [
-            document
+        records = [
+            record
             for envelope, data in batch
-            for document in await self.deliveries(
+            for record in await self.deliveries(
                 envelope, data, data.case_id, data.person_id, cases.get(data.case_id)
             )
         ]
-        if await self.store.insert_deliveries(documents):
-            self.wake()
+        await self.record_deliveries(records)
 
     async def on_case_events(self, batch: list[tuple[Envelope, Any]]) -> None:
         for kind, stretch in stretches(batch, bulk_kind):
@@ -171,40 +180,36 @@ class NotificationHandlers:
     async def on_allocations(self, batch: list[tuple[Envelope, CaseAllocated]]) -> None:
         # An arrears batch allocates thousands of prevention referrals: the projection in one
         # bulk write, the facts in one read, every delivery in one insert.
-        await self.store.record_cases(
-            [
-                (envelope.id, data.case_id, allocated_facts(envelope, data))
-                for envelope, data in batch
-            ]
+        await self.learn_cases(
+            (envelope, allocated_facts(envelope, data)) for envelope, data in batch
         )
         facts = await self.store.cases_facts(data.case_id for _, data in batch)
-        documents = []
+        records = []
         for envelope, data in batch:
             case = facts.get(data.case_id)
-            documents += await self.deliveries(envelope, data, data.case_id, data.person_id, case)
-        if await self.store.insert_deliveries(documents):
-            self.wake()
+            records += await self.deliveries(envelope, data, data.case_id, data.person_id, case)
+        await self.record_deliveries(records)
 
     async def on_reallocated(self, envelope: Envelope, data: CaseReallocated) -> None:
-        await self.store.record_case(
-            envelope.id,
-            data.case_id,
-            {
-                "organisation": envelope.organisation,
-                "lead_worker_id": data.lead_worker_id,
-                "lead_worker_email": data.lead_worker_email,
-                "team_leader_id": data.team_leader_id,
-                "team_leader_email": data.team_leader_email,
-            },
+        facts = CaseRecord(
+            case_id=data.case_id,
+            organisation=envelope.organisation,
+            lead_worker_id=data.lead_worker_id,
+            lead_worker_email=data.lead_worker_email,
+            team_leader_id=data.team_leader_id,
+            team_leader_email=data.team_leader_email,
         )
+        await self.learn_cases([(envelope, facts)])
         await self.route(envelope, data, data.case_id, None)
 
     async def on_closed(self, envelope: Envelope, data: CaseClosed) -> None:
-        await self.store.record_case(
-            envelope.id,
-            data.case_id,
-            {"organisation": envelope.organisation, "person_id": data.person_id, "open": False},
+        facts = CaseRecord(
+            case_id=data.case_id,
+            organisation=envelope.organisation,
+            person_id=data.person_id,
+            open=False,
         )
+        await self.learn_cases([(envelope, facts)])
         await self.route(envelope, data, data.case_id, data.person_id)
 
     async def on_case_event(self, envelope: Envelope, data: CaseEscalated | ReviewDue) -> None:
@@ -216,13 +221,29 @@ class NotificationHandlers:
         by_tenancy = await self.store.open_cases_for_tenancies(
             d.tenancy_id for _, d in batch if not d.case_id
         )
-        documents = []
+        records = []
         for envelope, data in batch:
             case = named.get(data.case_id) if data.case_id else by_tenancy.get(data.tenancy_id)
             if case is None:
                 continue  # no open case known here: referral raises a prevention referral
-            documents += await self.deliveries(envelope, data, case.case_id, None, case)
-        if await self.store.insert_deliveries(documents):
+            records += await self.deliveries(envelope, data, case.case_id, None, case)
+        await self.record_deliveries(records)
+
+    # --- writing ------------------------------------------------------------------------------
+
+    async def learn_cases(self, learned: Iterable[tuple[Envelope, CaseRecord]]) -> None:
+        """What each event tells about its case, in one unit: a poll's worth in bulk, and an
+        event seen before changes nothing."""
+        uow = self.store.unit()
+        for envelope, facts in learned:
+            self.store.learn_case(uow, facts, envelope.id)
+        await uow.commit()
+
+    async def record_deliveries(self, records: list[DeliveryRecord]) -> None:
+        """One insert for the lot; the worker is woken if anything new is due."""
+        uow = self.store.unit()
+        self.store.add_deliveries(uow, records)
+        if (await uow.commit()).written:
             self.wake()
 
     # --- routing ------------------------------------------------------------------------------
@@ -237,9 +258,9 @@ class NotificationHandlers:
     ) -> None:
         if case is None:
             case = await self.store.case_facts(case_id)
-        documents = await self.deliveries(envelope, data, case_id, person_id, case)
-        if await self.store.insert_deliveries(documents):
-            self.wake()
+        await self.record_deliveries(
+            await self.deliveries(envelope, data, case_id, person_id, case)
+        )
 
     async def deliveries(
         self,
@@ -248,7 +269,7 @@ class NotificationHandlers:
         case_id: str,
         person_id: str | None,
         case: CaseFacts | None,
-    ) -> list[Document]:
+    ) -> list[DeliveryRecord]:
         """The delivery records the routing rules plan for one event (not yet stored)."""
         fields = data.model_dump(mode="json")
         event_type = type(data).TYPE
@@ -273,61 +294,60 @@ class NotificationHandlers:
             planned = plan_deliveries(inp)
         now = self.clock.now()
         return [
-            await self.delivery_document(envelope, inp, delivery, case_id, now)
+            await self.delivery_record(envelope, inp, delivery, case_id, now)
             for delivery in planned
         ]
 
-    async def delivery_document(
+    async def delivery_record(
         self,
         envelope: Envelope,
         inp: RoutingInput,
         planned: PlannedDelivery,
         case_id: str,
         now: datetime,
-    ) -> Document:
+    ) -> DeliveryRecord:
         template = await self.store.template(inp.case_org, planned.template)
-        values = personalise(inp, planned)
         channel = str(planned.channel) if planned.channel else None
-        document: dict[str, Any] = {
-            "_id": delivery_id(envelope.id, planned.recipient_key, channel),
-            "organisation": inp.case_org,
-            "case_id": case_id,
-            "trigger_event_id": envelope.id,
-            "trigger_event_type": inp.event_type,
-            "correlation_id": envelope.correlationid,
-            "recipient_role": str(planned.recipient_role),
-            "recipient_key": planned.recipient_key,
-            "recipient_org": planned.recipient_org,
-            "channel": channel,
-            "address": planned.address,
-            "template": template.key,
-            "urgent": planned.urgent,
-            "created_at": now,
-            "updated_at": now,
-            "attempts": 0,
-            "cycle_attempts": 0,
-            "attempt_log": [],
-        }
-        if planned.suppressed_reason:
-            document.update(
-                status=SUPPRESSED,
-                reason=planned.suppressed_reason,
-                attempt_log=[
-                    {"at": now, "outcome": "suppressed", "reason": planned.suppressed_reason}
-                ],
-            )
-            return document
-        document.update(
+        record = DeliveryRecord(
+            delivery_id=delivery_id(envelope.id, planned.recipient_key, channel),
+            organisation=inp.case_org,
+            case_id=case_id,
+            trigger_event_id=envelope.id,
+            trigger_event_type=inp.event_type,
+            correlation_id=envelope.correlationid,
+            recipient_role=str(planned.recipient_role),
+            recipient_key=planned.recipient_key,
+            recipient_org=planned.recipient_org,
+            channel=channel,
+            address=planned.address,
+            template=template.key,
+            urgent=planned.urgent,
             status=PENDING,
-            due_at=now,
-            subject=render(template.subject, values),
-            body=render(template.body, values),
-            letter=template.letter,
-            provider_template_id=template.provider_template_id,
+            created_at=now,
+            updated_at=now,
         )
-        if channel in ("sms", "letter"):
-            document["personalisation"] = values
+        if planned.suppressed_reason:
+            reason = planned.suppressed_reason
+            return record.model_copy(
+                update={
+                    "status": SUPPRESSED,
+                    "reason": reason,
+                    "attempt_log": [Attempt(at=now, outcome="suppressed", reason=reason)],
+                }
+            )
+        values = personalise(inp, planned)
+        letter_address = None
         if template.letter and planned.recipient_role is Role.CLIENT and inp.client:
             lines = [inp.client.display_name, *inp.client.postal_address]
-            document["letter_address"] = [line for line in lines if line]
-        return document
+            letter_address = [line for line in lines if line]
+        return record.model_copy(
+            update={
+                "due_at": now,
+                "subject": render(template.subject, values),
+                "body": render(template.body, values),
+                "letter": template.letter,
+                "provider_template_id": template.provider_template_id,
+                "personalisation": values if channel in ("sms", "letter") else None,
+                "letter_address": letter_address,
+            }
+        )

@@ -1,4 +1,6 @@
-"""The notifications service's own collections; the only module that talks to MongoDB.
+"""The notifications service's own collections, read as typed records; the only module that
+talks to MongoDB. Changes are staged here on a `UnitOfWork` (`store.unit()`) and committed by
+the handlers, the worker and the API, which publishes their events through the one relay.
 
 - deliveries: one document per (event, recipient, channel), _id derived from the three, so a
   redelivered event inserts nothing; the attempt log lives in the document; outbox-watched.
@@ -13,61 +15,291 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
 
-from bson import Binary
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError
+from pydantic import BaseModel
 
 from services.notifications.consent import ClientContact
 from services.notifications.routing import CaseFacts, OrgSettings
 from services.notifications.templates import DEFAULT_TEMPLATES, Template
-from shared.bulk import Upsert, bulk_upsert, duplicate_ids
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
-from shared.outbox import document_with_events, outbox_update, write_once
+from shared.repository import VERSION, Repository, bson_safe
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
-PENDING, SENDING, SENT, PARKED, SUPPRESSED = "pending", "sending", "sent", "parked", "suppressed"
-DUE = [PENDING, SENDING]  # a "sending" whose lease ran out was interrupted: try it again
+M = TypeVar("M", bound=BaseModel)
+V = TypeVar("V")
 
 
-class _TtlCache:
+class Status(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    PARKED = "parked"
+    SUPPRESSED = "suppressed"
+
+
+PENDING, SENDING, SENT, PARKED, SUPPRESSED = (
+    Status.PENDING,
+    Status.SENDING,
+    Status.SENT,
+    Status.PARKED,
+    Status.SUPPRESSED,
+)
+DUE = [PENDING.value, SENDING.value]  # a "sending" whose lease ran out was interrupted
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+class Attempt(BaseModel):
+    """One line of a delivery's attempt log (stored without the fields it has no value for)."""
+
+    at: datetime
+    outcome: str
+    reason: str | None = None
+    reference: str | None = None
+    retry_at: datetime | None = None
+
+    def entry(self) -> Document:
+        return self.model_dump(exclude_none=True)
+
+
+class DeliveryRecord(BaseModel):
+    """One notification to one recipient by one channel, with its attempts and its claim."""
+
+    delivery_id: str
+    organisation: str
+    case_id: str
+    trigger_event_id: str
+    trigger_event_type: str
+    correlation_id: str | None = None
+    recipient_role: str
+    recipient_key: str
+    recipient_org: str | None = None
+    channel: str | None = None
+    address: str | None = None
+    template: str
+    urgent: bool = False
+    status: Status
+    reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime | None = None
+    attempts: int = 0
+    cycle_attempts: int = 0  # since the last resend: the retry budget
+    resends: int | None = None  # counted from the first resend
+    attempt_log: list[Attempt] = []
+    # The message, rendered when planned (absent for a suppressed delivery).
+    subject: str | None = None
+    body: str | None = None
+    letter: bool | None = None
+    provider_template_id: str | None = None
+    personalisation: dict[str, str] | None = None
+    letter_address: list[str] | None = None
+    claim: str | None = None  # the worker claim (lease) that last took it
+    sent_at: datetime | None = None
+    provider_reference: str | None = None
+    parked_at: datetime | None = None
+
+
+class CaseRecord(BaseModel):
+    """What the events told this service about a case; each event adds what it knows."""
+
+    case_id: str
+    organisation: str | None = None
+    person_id: str | None = None
+    lead_worker_id: str | None = None
+    lead_worker_email: str | None = None
+    team_leader_id: str | None = None
+    team_leader_email: str | None = None
+    tenancy_id: str | None = None
+    referrer_organisation: str | None = None
+    referrer_email: str | None = None
+    open: bool | None = None
+
+    def facts(self) -> CaseFacts | None:
+        if not self.organisation:
+            return None  # only a contact or a closure heard of so far: not routable
+        return CaseFacts(
+            case_id=self.case_id,
+            organisation=self.organisation,
+            person_id=self.person_id,
+            lead_worker_email=self.lead_worker_email,
+            team_leader_email=self.team_leader_email,
+            referrer_organisation=self.referrer_organisation,
+            referrer_email=self.referrer_email,
+            tenancy_id=self.tenancy_id,
+        )
+
+
+class ContactRecord(BaseModel):
+    """A person's contact details and consent on one case, as ContactDetailsShared told them."""
+
+    person_id: str
+    case_id: str
+    display_name: str = ""
+    email: str | None = None
+    mobile: str | None = None
+    postal_address: list[str] = []
+    preferred_channels: list[str] = []
+    consented_channels: list[str] = []
+    share_with: list[str] = []
+
+    @property
+    def contact_id(self) -> str:
+        return contact_key(self.case_id, self.person_id)
+
+    def client(self) -> ClientContact:
+        return ClientContact(
+            person_id=self.person_id,
+            case_id=self.case_id,
+            display_name=self.display_name,
+            email=self.email,
+            mobile=self.mobile,
+            postal_address=tuple(self.postal_address),
+            preferred_channels=tuple(self.preferred_channels),
+            consented_channels=tuple(self.consented_channels),
+            share_with=tuple(self.share_with),
+        )
+
+
+class TemplateRecord(BaseModel):
+    """An organisation's version of a template; what it leaves out comes from the default."""
+
+    organisation: str
+    key: str
+    subject: str | None = None
+    body: str | None = None
+    notify_template_id: str | None = None
+
+    @property
+    def template_id(self) -> str:
+        return template_key(self.organisation, self.key)
+
+    def template(self) -> Template:
+        default = DEFAULT_TEMPLATES[self.key]
+        return Template(
+            key=self.key,
+            subject=self.subject or default.subject,
+            body=self.body or default.body,
+            letter=default.letter,
+            notify_template_id=self.notify_template_id or default.notify_template_id,
+        )
+
+
+class SettingsRecord(BaseModel):
+    """An organisation's notification settings as stored (unset texts fall back to defaults)."""
+
+    organisation: str
+    display_name: str | None = None
+    notice_email: str | None = None
+    webhook_url: str | None = None
+    housing_officer_email: str | None = None
+    sharing_agreements: list[str] = []
+    local_support: str | None = None
+    crisis_support: str | None = None
+
+    def settings(self) -> OrgSettings:
+        defaults = OrgSettings(organisation=self.organisation)
+        return OrgSettings(
+            organisation=self.organisation,
+            display_name=self.display_name,
+            notice_email=self.notice_email,
+            webhook_url=self.webhook_url,
+            housing_officer_email=self.housing_officer_email,
+            sharing_agreements=tuple(self.sharing_agreements),
+            local_support=self.local_support or defaults.local_support,
+            crisis_support=self.crisis_support or defaults.crisis_support,
+        )
+
+
+class LetterRecord(BaseModel):
+    delivery_id: str
+    organisation: str
+    pdf: bytes
+    at: datetime
+
+
+# --- repositories -----------------------------------------------------------------------------
+
+
+class KeyedRepository(Repository[M]):
+    """This service's layout: the key is `_id` only (not repeated in a field) and, when
+    `sparse`, a field without a value is not stored, so an update sets only what is known."""
+
+    sparse: ClassVar[bool] = False
+
+    def to_document(self, model: M) -> Document:
+        fields: Document = bson_safe(
+            model.model_dump(exclude={self.id_field}, exclude_none=self.sparse)
+        )
+        return fields
+
+    def from_document(self, document: Document) -> M:
+        return self.model.model_validate({**document, self.id_field: document["_id"]})
+
+
+class DeliveryRepository(KeyedRepository[DeliveryRecord]):
+    sparse = True
+    # Always written, with or without a value (the log's shape since the first delivery).
+    ALWAYS: ClassVar[tuple[str, ...]] = ("correlation_id", "recipient_org", "channel", "address")
+
+    def to_document(self, model: DeliveryRecord) -> Document:
+        fields = super().to_document(model)
+        return {**fields, **{name: getattr(model, name) for name in self.ALWAYS}}
+
+
+class CaseRepository(KeyedRepository[CaseRecord]):
+    sparse = True  # facts are learned piecemeal: an event never erases another's
+
+
+class TemplateRepository(KeyedRepository[TemplateRecord]):
+    sparse = True  # a field left out keeps the stored one
+
+
+class _TtlCache(Generic[V]):
     """Templates and organisation settings change rarely and are read on every event."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.values: dict[str, tuple[float, Any]] = {}
+        self.values: dict[str, tuple[float, V]] = {}
 
-    def get(self, key: str) -> tuple[bool, Any]:
+    def get(self, key: str) -> V | None:
         hit = self.values.get(key)
         if hit is None or hit[0] < time.monotonic():
-            return False, None
-        return True, hit[1]
+            return None
+        return hit[1]
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: V) -> None:
         self.values[key] = (time.monotonic() + self.seconds, value)
 
     def drop(self, key: str) -> None:
         self.values.pop(key, None)
 
 
-def _without_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
-
-
 class NotificationStore:
     def __init__(self, runtime: ServiceRuntime, cache_seconds: float = 5.0) -> None:
+        self.relay = runtime.relay
         self.deliveries: Collection = runtime.collection("deliveries", outbox=True)
         self.cases: Collection = runtime.collection("cases")
         self.contacts: Collection = runtime.collection("contacts")
         self.templates: Collection = runtime.collection("templates")
         self.settings: Collection = runtime.collection("organisation_settings")
         self.letters: Collection = runtime.collection("letters")
-        self._cache = _TtlCache(cache_seconds)
+        self.delivery_records = DeliveryRepository(self.deliveries, DeliveryRecord, "delivery_id")
+        self.case_records = CaseRepository(self.cases, CaseRecord, "case_id")
+        self.contact_records = KeyedRepository(self.contacts, ContactRecord, "contact_id")
+        self.template_records = TemplateRepository(self.templates, TemplateRecord, "template_id")
+        self.settings_records = KeyedRepository(self.settings, SettingsRecord, "organisation")
+        self.letter_records = KeyedRepository(self.letters, LetterRecord, "delivery_id")
+        self._settings_cache: _TtlCache[OrgSettings] = _TtlCache(cache_seconds)
+        self._template_cache: _TtlCache[Template] = _TtlCache(cache_seconds)
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
@@ -77,85 +309,57 @@ class NotificationStore:
         await self.cases.create_index([("tenancy_id", 1)])
         await self.contacts.create_index([("case_id", 1)])
 
+    def unit(self) -> UnitOfWork:
+        """A unit of work publishing through this service's one relay."""
+        return UnitOfWork(self.relay)
+
     # --- projections ------------------------------------------------------------------------
 
-    async def record_case(self, event_id: str, case_id: str, values: dict[str, Any]) -> None:
-        """Apply one event's facts about a case, once (older facts are not re-applied)."""
-        await write_once(
-            self.cases,
-            {"_id": case_id},
-            {"$set": _without_none(values)},
-            event_id=event_id,
-            upsert=True,
-        )
+    def learn_case(self, uow: UnitOfWork, record: CaseRecord, event_id: str) -> None:
+        """Stage one event's facts about a case, applied once (a repeat changes nothing); a
+        case not seen before is created with them, in bulk when a unit holds many."""
+        fields = self.case_records.to_document(record)
+        uow.upsert(self.case_records, record.case_id, {"$set": fields}, fields, event_id=event_id)
 
-    async def record_cases(self, facts: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
-        """`record_case` for (event id, case id, values) of a whole poll, in a few round trips."""
-        await bulk_upsert(
-            self.cases,
-            [
-                Upsert(case_id, {"$set": _without_none(values)}, _without_none(values)).once(
-                    event_id
-                )
-                for event_id, case_id, values in facts
-            ],
+    def learn_contact(self, uow: UnitOfWork, record: ContactRecord, event_id: str) -> None:
+        """Stage a person's details, replacing what an earlier ContactDetailsShared said."""
+        fields = self.contact_records.to_document(record)
+        uow.upsert(
+            self.contact_records, record.contact_id, {"$set": fields}, fields, event_id=event_id
         )
 
     async def cases_facts(self, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
-        ids = list(set(case_ids))
-        found = [
-            _case_from(doc) async for doc in self.cases.find({"_id": {"$in": ids}}, {"_inbox": 0})
-        ]
-        return {facts.case_id: facts for facts in found if facts is not None}
+        found = await self.case_records.get_many(set(case_ids))
+        facts = (loaded.model.facts() for loaded in found.values())
+        return {f.case_id: f for f in facts if f is not None}
 
     async def case_facts(self, case_id: str) -> CaseFacts | None:
-        doc = await self.cases.find_one({"_id": case_id}, {"_inbox": 0})
-        return _case_from(doc)
+        loaded = await self.case_records.get(case_id)
+        return None if loaded is None else loaded.model.facts()
 
     async def open_cases_for_tenancies(self, tenancy_ids: Iterable[str]) -> dict[str, CaseFacts]:
-        ids = list(set(tenancy_ids))
-        found = [
-            _case_from(doc)
-            async for doc in self.cases.find(
-                {"tenancy_id": {"$in": ids}, "open": True}, {"_inbox": 0}
-            )
-        ]
-        return {facts.tenancy_id: facts for facts in found if facts and facts.tenancy_id}
-
-    async def record_contact(self, event_id: str, values: dict[str, Any]) -> None:
-        key = contact_key(values["case_id"], values["person_id"])
-        await write_once(
-            self.contacts, {"_id": key}, {"$set": values}, event_id=event_id, upsert=True
-        )
+        query = {"tenancy_id": {"$in": list(set(tenancy_ids))}, "open": True}
+        facts = (loaded.model.facts() for loaded in await self.case_records.find(query))
+        return {f.tenancy_id: f for f in facts if f is not None and f.tenancy_id}
 
     async def contact(self, case_id: str, person_id: str | None) -> ClientContact | None:
         if person_id is None:
-            doc = await self.contacts.find_one({"case_id": case_id}, {"_inbox": 0})
+            found = await self.contact_records.find({"case_id": case_id}, limit=1)
+            loaded = found[0] if found else None
         else:
-            doc = await self.contacts.find_one({"_id": contact_key(case_id, person_id)})
-        if doc is None:
-            return None
-        return ClientContact(
-            person_id=doc["person_id"],
-            case_id=doc["case_id"],
-            display_name=doc.get("display_name", ""),
-            email=doc.get("email"),
-            mobile=doc.get("mobile"),
-            postal_address=tuple(doc.get("postal_address") or ()),
-            preferred_channels=tuple(doc.get("preferred_channels") or ()),
-            consented_channels=tuple(doc.get("consented_channels") or ()),
-            share_with=tuple(doc.get("share_with") or ()),
-        )
+            loaded = await self.contact_records.get(contact_key(case_id, person_id))
+        return None if loaded is None else loaded.model.client()
 
     # --- organisation settings and templates ------------------------------------------------
 
     async def org_settings(self, organisation: str) -> OrgSettings:
-        cached, value = self._cache.get(f"settings|{organisation}")
-        if cached:
-            return value
-        doc = await self.settings.find_one({"_id": organisation})
-        settings = _settings_from(organisation, doc)
-        self._cache.put(f"settings|{organisation}", settings)
+        cached = self._settings_cache.get(organisation)
+        if cached is not None:
+            return cached
+        loaded = await self.settings_records.get(organisation)
+        record = loaded.model if loaded else SettingsRecord(organisation=organisation)
+        settings = record.settings()
+        self._settings_cache.put(organisation, settings)
         return settings
 
     async def org_settings_for(self, organisations: list[str]) -> dict[str, OrgSettings]:
@@ -163,48 +367,49 @@ class NotificationStore:
         found = await asyncio.gather(*(self.org_settings(org) for org in unique))
         return dict(zip(unique, found, strict=True))
 
-    async def put_org_settings(self, organisation: str, values: dict[str, Any]) -> OrgSettings:
-        await self.settings.update_one({"_id": organisation}, {"$set": values}, upsert=True)
-        self._cache.drop(f"settings|{organisation}")
-        return await self.org_settings(organisation)
+    async def put_org_settings(self, record: SettingsRecord) -> OrgSettings:
+        """Replace an organisation's settings (every field, unset ones cleared)."""
+        fields = self.settings_records.to_document(record)
+        uow = self.unit()
+        uow.upsert(self.settings_records, record.organisation, {"$set": fields}, fields)
+        await uow.commit()
+        self._settings_cache.drop(record.organisation)
+        return await self.org_settings(record.organisation)
 
     async def template(self, organisation: str, key: str) -> Template:
-        cached, value = self._cache.get(f"template|{organisation}|{key}")
-        if cached:
-            return value
-        doc = await self.templates.find_one({"_id": template_key(organisation, key)})
-        template = _template_from(key, doc)
-        self._cache.put(f"template|{organisation}|{key}", template)
+        cached = self._template_cache.get(template_key(organisation, key))
+        if cached is not None:
+            return cached
+        loaded = await self.template_records.get(template_key(organisation, key))
+        template = loaded.model.template() if loaded else DEFAULT_TEMPLATES[key]
+        self._template_cache.put(template_key(organisation, key), template)
         return template
 
     async def customised_templates(self, organisation: str) -> set[str]:
         docs = await self.templates.find({"organisation": organisation}, {"key": 1}).to_list()
         return {doc["key"] for doc in docs}
 
-    async def put_template(self, organisation: str, key: str, values: dict[str, Any]) -> Template:
-        await self.templates.update_one(
-            {"_id": template_key(organisation, key)},
-            {"$set": {**values, "organisation": organisation, "key": key}},
-            upsert=True,
-        )
-        self._cache.drop(f"template|{organisation}|{key}")
-        return await self.template(organisation, key)
+    async def put_template(self, record: TemplateRecord) -> Template:
+        """Store an organisation's version of a template (a field left out is kept)."""
+        fields = self.template_records.to_document(record)
+        uow = self.unit()
+        uow.upsert(self.template_records, record.template_id, {"$set": fields}, fields)
+        await uow.commit()
+        self._template_cache.drop(record.template_id)
+        return await self.template(record.organisation, record.key)
 
     # --- deliveries ---------------------------------------------------------------------------
 
-    async def insert_deliveries(self, documents: list[Document]) -> int:
-        """One round trip for all of an event's deliveries; repeats are silently skipped."""
-        if not documents:
-            return 0
-        try:
-            result = await self.deliveries.insert_many(documents, ordered=False)
-            return len(result.inserted_ids)
-        except BulkWriteError as exc:
-            return len(documents) - len(duplicate_ids(exc))  # repeats: skipped
+    def add_deliveries(self, uow: UnitOfWork, records: Iterable[DeliveryRecord]) -> None:
+        """Stage new deliveries, all inserted in one round trip; one planned before (the same
+        event again: the same ids) is skipped."""
+        uow.add_many(self.delivery_records, records)
 
-    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Document]:
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[DeliveryRecord]:
         """Deliveries due now, claimed for this worker until `now + lease`: three round trips
-        per batch, and a delivery another replica claimed meanwhile is not taken twice."""
+        per batch, and a delivery another replica claimed meanwhile is not taken twice. A
+        query, not a change: the claim causes no event, and the outcome is recorded by a unit
+        of work guarded on the status it leaves (`sending`)."""
         candidates = (
             await self.deliveries.find(
                 {"status": {"$in": DUE}, "due_at": {"$lte": now}}, {"_id": 1}
@@ -222,138 +427,145 @@ class NotificationStore:
                 "status": {"$in": DUE},
                 "due_at": {"$lte": now},
             },
-            {"$set": {"status": SENDING, "due_at": now + lease, "claim": token}},
+            {
+                "$set": {"status": SENDING.value, "due_at": now + lease, "claim": token},
+                "$inc": {VERSION: 1},
+            },
         )
-        return await self.deliveries.find({"claim": token, "status": SENDING}).to_list()
+        claimed = await self.delivery_records.find({"claim": token, "status": SENDING.value})
+        return [loaded.model for loaded in claimed]
 
-    async def mark_sent_many(
-        self, sent: Sequence[tuple[Document, str, Envelope]], now: datetime
-    ) -> list[Document]:
-        """Record deliveries sent (doc, provider reference, NotificationSent) in one round
-        trip, each guarded on its claim; returns what the relay flushes: each document's
-        queued event and the batch's outbox token."""
-        if not sent:
-            return []
-        token = new_id()  # one token for the batch: the relay clears every outbox in one update
-        await self.deliveries.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": doc["_id"], "status": SENDING},
-                    {
-                        "$set": {
-                            "status": SENT,
-                            "sent_at": now,
-                            "provider_reference": reference,
-                            "reason": None,
-                            "updated_at": now,
-                            **outbox_update([event], token)["$set"],
-                        },
-                        "$inc": {"attempts": 1, "cycle_attempts": 1},
-                        "$push": {
-                            "attempt_log": {"at": now, "outcome": "sent", "reference": reference}
-                        },
-                    },
-                )
-                for doc, reference, event in sent
-            ],
-            ordered=False,
-        )
-        return [document_with_events({"_id": doc["_id"]}, [event], token) for doc, _, event in sent]
-
-    async def mark_retry(
-        self, doc: Document, now: datetime, reason: str, retry_at: datetime
+    def record_sent(
+        self,
+        uow: UnitOfWork,
+        delivery: DeliveryRecord,
+        reference: str,
+        event: Envelope,
+        now: datetime,
     ) -> None:
-        await self.deliveries.update_one(
-            {"_id": doc["_id"], "status": SENDING},
+        """Stage a sent delivery with its NotificationSent, once (the event's id is its inbox
+        mark), if still claimed; a wave's worth commit as one bulk write."""
+        attempt = Attempt(at=now, outcome="sent", reference=reference)
+        update = {
+            "$set": {
+                "status": SENT.value,
+                "sent_at": now,
+                "provider_reference": reference,
+                "reason": None,
+                "updated_at": now,
+            },
+            "$inc": {"attempts": 1, "cycle_attempts": 1},
+            "$push": {"attempt_log": attempt.entry()},
+        }
+        self._claimed_change(uow, delivery, update, [event])
+
+    def record_retry(
+        self,
+        uow: UnitOfWork,
+        delivery: DeliveryRecord,
+        now: datetime,
+        reason: str,
+        retry_at: datetime,
+    ) -> None:
+        """Stage a failed attempt: back in the queue at `retry_at`."""
+        attempt = Attempt(at=now, outcome="failed", reason=reason, retry_at=retry_at)
+        update = {
+            "$set": {
+                "status": PENDING.value,
+                "due_at": retry_at,
+                "reason": reason,
+                "updated_at": now,
+            },
+            "$inc": {"attempts": 1, "cycle_attempts": 1},
+            "$push": {"attempt_log": attempt.entry()},
+        }
+        self._claimed_change(uow, delivery, update, [])
+
+    def record_parked(
+        self,
+        uow: UnitOfWork,
+        delivery: DeliveryRecord,
+        now: datetime,
+        reason: str,
+        event: Envelope,
+    ) -> None:
+        """Stage a delivery given up on, with its NotificationFailed, once."""
+        attempt = Attempt(at=now, outcome="parked", reason=reason)
+        update = {
+            "$set": {"status": PARKED.value, "reason": reason, "parked_at": now, "updated_at": now},
+            "$inc": {"attempts": 1, "cycle_attempts": 1},
+            "$push": {"attempt_log": attempt.entry()},
+        }
+        self._claimed_change(uow, delivery, update, [event])
+
+    def _claimed_change(
+        self,
+        uow: UnitOfWork,
+        delivery: DeliveryRecord,
+        update: dict[str, Any],
+        events: list[Envelope],
+    ) -> None:
+        # Guarded on `sending`: a delivery whose lease ran out and was recorded by another
+        # replica meanwhile is left as that one recorded it.
+        uow.change(
+            self.delivery_records,
+            delivery.delivery_id,
+            update,
+            events,
+            event_id=events[0].id if events else None,
+            guard={"status": SENDING.value},
+        )
+
+    async def resend(
+        self, organisation: str, delivery_id: str, now: datetime
+    ) -> DeliveryRecord | None:
+        """A parked delivery back in the queue with a fresh retry budget; None if not parked."""
+        attempt = Attempt(at=now, outcome="resend requested")
+        uow = self.unit()
+        uow.change(
+            self.delivery_records,
+            delivery_id,
             {
                 "$set": {
-                    "status": PENDING,
-                    "due_at": retry_at,
-                    "reason": reason,
+                    "status": PENDING.value,
+                    "due_at": now,
+                    "cycle_attempts": 0,
                     "updated_at": now,
                 },
-                "$inc": {"attempts": 1, "cycle_attempts": 1},
-                "$push": {
-                    "attempt_log": {
-                        "at": now,
-                        "outcome": "failed",
-                        "reason": reason,
-                        "retry_at": retry_at,
-                    }
-                },
-            },
-        )
-
-    async def mark_parked(
-        self, doc: Document, now: datetime, reason: str, events: list[Envelope]
-    ) -> Document | None:
-        return await write_once(
-            self.deliveries,
-            {"_id": doc["_id"], "status": SENDING},
-            {
-                "$set": {"status": PARKED, "reason": reason, "parked_at": now, "updated_at": now},
-                "$inc": {"attempts": 1, "cycle_attempts": 1},
-                "$push": {"attempt_log": {"at": now, "outcome": "parked", "reason": reason}},
-            },
-            events=events,
-        )
-
-    async def resend(self, organisation: str, delivery_id: str, now: datetime) -> Document | None:
-        """A parked delivery back in the queue with a fresh retry budget; None if not parked."""
-        doc = await self.deliveries.find_one_and_update(
-            {"_id": delivery_id, "organisation": organisation, "status": PARKED},
-            {
-                "$set": {"status": PENDING, "due_at": now, "cycle_attempts": 0, "updated_at": now},
                 "$inc": {"resends": 1},
-                "$push": {"attempt_log": {"at": now, "outcome": "resend requested"}},
+                "$push": {"attempt_log": attempt.entry()},
             },
-            return_document=ReturnDocument.AFTER,
+            guard={"organisation": organisation, "status": PARKED.value},
         )
-        # FerretDB has no projection on findAndModify: hide the private fields here.
-        return None if doc is None else {k: v for k, v in doc.items() if k not in PUBLIC_PROJECTION}
+        after = (await uow.commit()).documents.get(delivery_id)
+        return None if after is None else self.delivery_records.from_document(after)
 
-    async def delivery(self, organisation: str, delivery_id: str) -> Document | None:
-        return await self.deliveries.find_one(
-            {"_id": delivery_id, "organisation": organisation}, PUBLIC_PROJECTION
-        )
+    async def delivery(self, organisation: str, delivery_id: str) -> DeliveryRecord | None:
+        loaded = await self.delivery_records.get(delivery_id, organisation=organisation)
+        return None if loaded is None else loaded.model
 
     async def list_deliveries(
         self, organisation: str, case_id: str | None, status: str | None, limit: int
-    ) -> list[Document]:
+    ) -> list[DeliveryRecord]:
         query: dict[str, Any] = {"organisation": organisation}
         if case_id is not None:
             query["case_id"] = case_id
         if status is not None:
             query["status"] = status
-        cursor = self.deliveries.find(query, PUBLIC_PROJECTION).sort("created_at", 1).limit(limit)
-        return await cursor.to_list()
+        found = await self.delivery_records.find(query, sort=[("created_at", 1)], limit=limit)
+        return [loaded.model for loaded in found]
 
     # --- letters ------------------------------------------------------------------------------
 
     async def letter(self, delivery_id: str) -> bytes | None:
-        doc = await self.letters.find_one({"_id": delivery_id})
-        return bytes(doc["pdf"]) if doc else None
+        loaded = await self.letter_records.get(delivery_id)
+        return None if loaded is None else loaded.model.pdf
 
-    async def save_letter(
-        self, delivery_id: str, organisation: str, pdf: bytes, now: datetime
-    ) -> None:
-        await self.letters.update_one(
-            {"_id": delivery_id},
-            {"$setOnInsert": {"pdf": Binary(pdf), "organisation": organisation, "at": now}},
-            upsert=True,
-        )
-
-
-# Operators see the log, not the message bodies (they may hold personal details).
-PUBLIC_PROJECTION = {
-    "body": 0,
-    "personalisation": 0,
-    "letter_address": 0,
-    "_outbox": 0,
-    "_outbox_pending": 0,
-    "_outbox_at": 0,
-    "_outbox_lease": 0,
-}
+    async def save_letter(self, record: LetterRecord) -> None:
+        """Keep a letter as first rendered (a later rendering of the same one is dropped)."""
+        uow = self.unit()
+        uow.add(self.letter_records, record)
+        await uow.commit()
 
 
 def contact_key(case_id: str, person_id: str) -> str:
@@ -362,47 +574,3 @@ def contact_key(case_id: str, person_id: str) -> str:
 
 def template_key(organisation: str, key: str) -> str:
     return f"{organisation}|{key}"
-
-
-def _case_from(doc: Document | None) -> CaseFacts | None:
-    if doc is None or not doc.get("organisation"):
-        return None
-    return CaseFacts(
-        case_id=doc["_id"],
-        organisation=doc["organisation"],
-        person_id=doc.get("person_id"),
-        lead_worker_email=doc.get("lead_worker_email"),
-        team_leader_email=doc.get("team_leader_email"),
-        referrer_organisation=doc.get("referrer_organisation"),
-        referrer_email=doc.get("referrer_email"),
-        tenancy_id=doc.get("tenancy_id"),
-    )
-
-
-def _settings_from(organisation: str, doc: Document | None) -> OrgSettings:
-    if doc is None:
-        return OrgSettings(organisation=organisation)
-    defaults = OrgSettings(organisation=organisation)
-    return OrgSettings(
-        organisation=organisation,
-        display_name=doc.get("display_name"),
-        notice_email=doc.get("notice_email"),
-        webhook_url=doc.get("webhook_url"),
-        housing_officer_email=doc.get("housing_officer_email"),
-        sharing_agreements=tuple(doc.get("sharing_agreements") or ()),
-        local_support=doc.get("local_support") or defaults.local_support,
-        crisis_support=doc.get("crisis_support") or defaults.crisis_support,
-    )
-
-
-def _template_from(key: str, doc: Document | None) -> Template:
-    default = DEFAULT_TEMPLATES[key]
-    if doc is None:
-        return default
-    return Template(
-        key=key,
-        subject=doc.get("subject") or default.subject,
-        body=doc.get("body") or default.body,
-        letter=default.letter,
-        notify_template_id=doc.get("notify_template_id") or default.notify_template_id,
-    )

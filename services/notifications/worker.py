@@ -1,6 +1,7 @@
 """The delivery worker: claims due deliveries, sends them through their channel, records each
 attempt, retries with backoff, parks what keeps failing. Runs beside the consumer, so a slow
-SMTP server never holds up the event stream."""
+SMTP server never holds up the event stream. Outcomes are recorded through the unit of work:
+a wave's sends in one bulk write, each once (its NotificationSent id marks it)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from services.notifications.channels import ChannelSender, DeliveryFailed, Outbo
 from services.notifications.letters import render_letter_pdf
 from services.notifications.retry import RetryPolicy, after_failure
 from services.notifications.settings import NotificationSettings
-from services.notifications.store import NotificationStore
+from services.notifications.store import DeliveryRecord, LetterRecord, NotificationStore
 from shared.clock import Clock
 from shared.events.catalogue import NotificationFailed, NotificationSent
 from shared.events.envelope import Envelope, make_event
 from shared.ids import stable_id
 from shared.logging import get_logger
-from shared.mongo import Document
-from shared.outbox import OutboxRelay
 
 SOURCE = "hearth/notifications"
 log = get_logger(__name__)
@@ -31,13 +30,11 @@ class DeliveryWorker:
         store: NotificationStore,
         senders: dict[str, ChannelSender],
         clock: Clock,
-        relay: OutboxRelay,
         settings: NotificationSettings,
     ) -> None:
         self.store = store
         self.senders = senders
         self.clock = clock
-        self.relay = relay
         self.settings = settings
         self.policy = RetryPolicy(
             settings.delivery_max_attempts,
@@ -82,7 +79,7 @@ class DeliveryWorker:
         wave = self.settings.delivery_concurrency
         for start in range(0, len(claimed), wave):
             results = await asyncio.gather(
-                *(self._attempt(doc) for doc in claimed[start : start + wave]),
+                *(self._attempt(delivery) for delivery in claimed[start : start + wave]),
                 return_exceptions=True,
             )
             sent = [result for result in results if isinstance(result, tuple)]
@@ -97,108 +94,127 @@ class DeliveryWorker:
                 log.warning("notifications.record_failed", error=repr(failure))
         return len(claimed)
 
-    async def _attempt(self, doc: Document) -> tuple[Document, str] | None:
+    async def _attempt(self, delivery: DeliveryRecord) -> tuple[DeliveryRecord, str] | None:
         """Send one delivery; a failure is recorded here, a success returned to be recorded
         with the rest of the batch."""
         async with self._semaphore:
             try:
-                message = await self.message_for(doc)
-                sender = self.senders.get(doc["channel"])
+                message = await self.message_for(delivery)
+                sender = self.senders.get(delivery.channel or "")
                 if sender is None:
-                    raise DeliveryFailed(f"channel: {doc['channel']!r} not configured", True)
+                    raise DeliveryFailed(f"channel: {delivery.channel!r} not configured", True)
                 reference = await sender.send(message)
             except DeliveryFailed as exc:
-                await self._failed(doc, exc.reason, exc.permanent)
+                await self._failed(delivery, exc.reason, exc.permanent)
             except Exception as exc:  # an unexpected error is recorded and retried, never lost
-                await self._failed(doc, f"{type(exc).__name__}: {exc}", False)
+                await self._failed(delivery, f"{type(exc).__name__}: {exc}", False)
             else:
-                return doc, reference
+                return delivery, reference
             return None
 
-    async def message_for(self, doc: Document) -> OutboundMessage:
+    async def message_for(self, delivery: DeliveryRecord) -> OutboundMessage:
         pdf = None
-        if doc.get("letter"):
-            pdf = await self.store.letter(doc["_id"])
+        if delivery.letter:
+            pdf = await self.store.letter(delivery.delivery_id)
             if pdf is None:
-                settings = await self.store.org_settings(doc["organisation"])
+                settings = await self.store.org_settings(delivery.organisation)
                 pdf = render_letter_pdf(
-                    settings.display_name or doc["organisation"],
-                    doc.get("letter_address") or [],
-                    doc.get("subject", ""),
-                    doc.get("body", ""),
+                    settings.display_name or delivery.organisation,
+                    delivery.letter_address or [],
+                    delivery.subject or "",
+                    delivery.body or "",
                     self.clock.now().date(),
                 )
-                await self.store.save_letter(doc["_id"], doc["organisation"], pdf, self.clock.now())
+                await self.store.save_letter(
+                    LetterRecord(
+                        delivery_id=delivery.delivery_id,
+                        organisation=delivery.organisation,
+                        pdf=pdf,
+                        at=self.clock.now(),
+                    )
+                )
         return OutboundMessage(
-            delivery_id=doc["_id"],
-            channel=doc["channel"],
-            address=doc["address"],
-            subject=doc.get("subject", ""),
-            body=doc.get("body", ""),
-            template=doc["template"],
-            provider_template_id=doc.get("provider_template_id", doc["template"]),
-            personalisation=doc.get("personalisation") or {},
+            delivery_id=delivery.delivery_id,
+            channel=delivery.channel or "",
+            address=delivery.address or "",
+            subject=delivery.subject or "",
+            body=delivery.body or "",
+            template=delivery.template,
+            provider_template_id=delivery.provider_template_id or delivery.template,
+            personalisation=delivery.personalisation or {},
             pdf=pdf,
             metadata={
-                "case_id": doc["case_id"],
-                "organisation": doc["organisation"],
-                "event_type": doc["trigger_event_type"],
-                "event_id": doc["trigger_event_id"],
-                "recipient_role": doc["recipient_role"],
-                "urgent": doc.get("urgent", False),
+                "case_id": delivery.case_id,
+                "organisation": delivery.organisation,
+                "event_type": delivery.trigger_event_type,
+                "event_id": delivery.trigger_event_id,
+                "recipient_role": delivery.recipient_role,
+                "urgent": delivery.urgent,
             },
         )
 
     def _event(
-        self, doc: Document, model: type[NotificationSent], discriminator: str, **extra: object
+        self,
+        delivery: DeliveryRecord,
+        model: type[NotificationSent],
+        discriminator: str,
+        **extra: object,
     ) -> Envelope:
         data = model(
-            notification_id=doc["_id"],
-            case_id=doc["case_id"],
-            trigger_event_id=doc["trigger_event_id"],
-            recipient_role=doc["recipient_role"],
-            channel=doc["channel"],
-            template=doc["template"],
+            notification_id=delivery.delivery_id,
+            case_id=delivery.case_id,
+            trigger_event_id=delivery.trigger_event_id,
+            recipient_role=delivery.recipient_role,
+            channel=delivery.channel or "",
+            template=delivery.template,
             **extra,
         )
         return make_event(
             data,
             source=SOURCE,
-            organisation=doc["organisation"],
-            correlation_id=doc.get("correlation_id"),
-            causation_id=doc["trigger_event_id"],
-            # Derived ids: a crash and retry re-emits the same event, not a second one.
-            event_id=stable_id(doc["_id"], model.TYPE, discriminator),
+            organisation=delivery.organisation,
+            correlation_id=delivery.correlation_id,
+            causation_id=delivery.trigger_event_id,
+            # Derived ids: a crash and retry re-emits the same event, not a second one, and
+            # the delivery's inbox refuses to record the same outcome twice.
+            event_id=stable_id(delivery.delivery_id, model.TYPE, discriminator),
             time=self.clock.now(),
         )
 
-    async def _sent(self, sent: list[tuple[Document, str]]) -> None:
-        """Every delivery of one claim that was sent: one write, one publish, one clear."""
+    async def _sent(self, sent: list[tuple[DeliveryRecord, str]]) -> None:
+        """Every delivery of one wave that was sent: one bulk write, one publish, one clear."""
         if not sent:
             return
-        events = [(doc, ref, self._event(doc, NotificationSent, "sent")) for doc, ref in sent]
-        async with self._writes:
-            queued = await self.store.mark_sent_many(events, self.clock.now())
-            await self.relay.flush_batch(self.store.deliveries, queued)
-        for doc, _ in sent:
-            log.info("notifications.sent", delivery_id=doc["_id"], channel=doc["channel"])
-
-    async def _failed(self, doc: Document, reason: str, permanent: bool) -> None:
         now = self.clock.now()
-        decision = after_failure(self.policy, doc.get("cycle_attempts", 0) + 1, permanent, now)
+        uow = self.store.unit()
+        for delivery, reference in sent:
+            event = self._event(delivery, NotificationSent, "sent")
+            self.store.record_sent(uow, delivery, reference, event, now)
+        async with self._writes:
+            await uow.commit()
+        for delivery, _ in sent:
+            log.info(
+                "notifications.sent", delivery_id=delivery.delivery_id, channel=delivery.channel
+            )
+
+    async def _failed(self, delivery: DeliveryRecord, reason: str, permanent: bool) -> None:
+        now = self.clock.now()
+        decision = after_failure(self.policy, delivery.cycle_attempts + 1, permanent, now)
+        uow = self.store.unit()
         if decision.park:
             event = self._event(
-                doc,
+                delivery,
                 NotificationFailed,
-                f"parked-{doc.get('resends', 0)}",
+                f"parked-{delivery.resends or 0}",
                 reason=reason,
                 parked=True,
             )
-            async with self._writes:
-                updated = await self.store.mark_parked(doc, now, reason, [event])
-                await self.relay.flush(self.store.deliveries, updated)
-            log.warning("notifications.parked", delivery_id=doc["_id"], reason=reason)
+            self.store.record_parked(uow, delivery, now, reason, event)
         else:
-            async with self._writes:
-                await self.store.mark_retry(doc, now, reason, decision.retry_at or now)
-            log.info("notifications.retry", delivery_id=doc["_id"], reason=reason)
+            self.store.record_retry(uow, delivery, now, reason, decision.retry_at or now)
+        async with self._writes:
+            await uow.commit()
+        if decision.park:
+            log.warning("notifications.parked", delivery_id=delivery.delivery_id, reason=reason)
+        else:
+            log.info("notifications.retry", delivery_id=delivery.delivery_id, reason=reason)
