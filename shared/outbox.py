@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -128,18 +128,19 @@ def pending_envelopes(document: Document) -> list[tuple[str, Envelope]]:
 class RecentLongest:
     """The longest of the values noted in the last `window` seconds."""
 
-    def __init__(self, window: float = 60.0) -> None:
+    def __init__(self, window: float = 60.0, now: Callable[[], float] = time.monotonic) -> None:
         self.window = window
+        self._now = now
         self._values: deque[tuple[float, float]] = deque()
 
     def note(self, value: float) -> None:
-        now = time.monotonic()
+        now = self._now()
         while self._values and self._values[-1][1] <= value:
             self._values.pop()  # a smaller value noted earlier can never be the longest again
         self._values.append((now, value))
 
     def longest(self) -> float:
-        horizon = time.monotonic() - self.window
+        horizon = self._now() - self.window
         while self._values and self._values[0][0] < horizon:
             self._values.popleft()
         return self._values[0][1] if self._values else 0.0

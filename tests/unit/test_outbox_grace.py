@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.outbox import OUTBOX, WRITTEN_AT, OutboxRelay, RecentLongest
 
 
+class Ticks:
+    """A clock the test moves, so no assertion depends on how long a sleep really took."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_recent_longest_keeps_the_longest_within_the_window() -> None:
-    recent = RecentLongest(window=0.05)
+    clock = Ticks()
+    recent = RecentLongest(window=60, now=clock)
     assert recent.longest() == 0.0
     for value in (1.0, 3.0, 2.0):
         recent.note(value)
     assert recent.longest() == 3.0
-    time.sleep(0.1)
+    clock.now = 61
     assert recent.longest() == 0.0  # all noted before the window
 
 
 def test_a_later_smaller_value_outlives_an_expired_longer_one() -> None:
-    recent = RecentLongest(window=0.1)
+    clock = Ticks()
+    recent = RecentLongest(window=60, now=clock)
     recent.note(5.0)
-    time.sleep(0.06)
+    clock.now = 40
     recent.note(1.0)
-    time.sleep(0.06)
+    clock.now = 80
     assert recent.longest() == 1.0
 
 
