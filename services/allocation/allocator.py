@@ -1,11 +1,23 @@
 """Allocation passes, reallocation and closure: the pure rules applied to the stored state.
 
+One referral's path, top-down in this module:
+1. ReferralAssessed (handlers.referrals_assessed) enters the case as a waiting `CaseEntry`
+   (store.enter_many) and hands the batch to `place_in_background` -> `place_arrivals`.
+2. While the organisation is settled only the arrivals are offered; otherwise `request` runs
+   a full pass (`run_pass`): the caseworkers, the waiting cases their room could take
+   (store.placeable), offered best-ranked first (`_offer`, waiting_list.rank_waiting).
+3. `_allocate` one entry: complete a claim a crash left on a worker, or choose the best
+   worker (matching.choose_worker) and `_claim` the case's hours on them.
+4. `_record` the allocation on the entry with CaseAllocated (`allocated`), or release the
+   claim if another claimant or a closure got there first.
+Reallocation, stage changes and closure follow, each reading the case, deciding and writing.
+
 A pass offers waiting cases of one organisation, best-ranked first, to the best matching
 caseworker. An allocation is two guarded single-document writes, with no lock around them:
-1. claim the worker's hours with a guarded `find_one_and_update` (`free_hours >= h`, `$inc`),
-   recording the case on the worker so a worker claims a case once;
-2. record the allocation on the entry with CaseAllocated in its outbox (write_once, guarded
-   on `status: waiting`), flush.
+1. claim the worker's hours with a guarded change (`free_hours >= h`, `$inc`), recording the
+   case on the worker so a worker claims a case once;
+2. record the allocation on the entry with CaseAllocated in its outbox (one unit of work,
+   guarded on `status: waiting`), which publishes it.
 Two claimants racing for one case (two replicas) may both claim; one records, the other finds
 the case allocated to someone else (or closed) and releases its claim. A crash between 1 and 2
 leaves a claim on a worker for a waiting case: the next pass that reads the case finds it
@@ -34,25 +46,25 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from services.allocation.matching import (
-    STAGE_HOURS,
-    CaseToPlace,
-    Match,
-    NoMatch,
-    choose_worker,
-    open_room,
+from services.allocation.matching import STAGE_HOURS, Match, NoMatch, choose_worker, open_room
+from services.allocation.records import (
+    Allocation,
+    CaseEntry,
+    Caseworker,
+    PassState,
+    Team,
+    case_to_place,
+    worker_view,
 )
-from services.allocation.records import aware, case_to_place, iso_date, worker_view
 from services.allocation.store import AllocationStore
 from services.allocation.waiting_list import rank_waiting
-from shared.codes import Route, Stage
+from shared.codes import Stage
+from shared.events.base import EventData
 from shared.events.catalogue import CaseAllocated, CaseReallocated
 from shared.events.envelope import Envelope, make_event
 from shared.ids import stable_id
 from shared.logging import get_logger
-from shared.mongo import Document
 from shared.runtime import ServiceRuntime
 
 SOURCE = "hearth.allocation"
@@ -63,23 +75,24 @@ CLAIM_GRACE = timedelta(seconds=60)
 
 log = get_logger(__name__)
 
+Workers = dict[str, Caseworker]  # a pass's view of the organisation's caseworkers, by id
+
 
 def _wall_clock() -> datetime:
     # Claim ages are operational (crash recovery), so they use real time.
     return datetime.now(UTC)
 
 
-def settled(state: Document | None, today: date) -> bool:
+def settled(state: PassState | None, today: date) -> bool:
     """Whether a full pass has left nothing placeable since capacity last grew, today."""
     if state is None:
         return False
-    version = state.get("version", 0)
-    return state.get("settled") == version and state.get("settled_on") == today.isoformat()
+    return state.settled == state.version and state.settled_on == today
 
 
-def claim_is_stale(worker: Document, case_id: str, now: datetime) -> bool:
-    claimed_at = (worker.get("claimed_at") or {}).get(stable_id(case_id))
-    return claimed_at is None or aware(claimed_at) <= now - CLAIM_GRACE
+def claim_is_stale(worker: Caseworker, case_id: str, now: datetime) -> bool:
+    claimed_at = worker.claimed_at_for(case_id)
+    return claimed_at is None or claimed_at <= now - CLAIM_GRACE
 
 
 class AllocationError(Exception):
@@ -119,7 +132,37 @@ class Allocator:
         self._placing: set[asyncio.Task[None]] = set()
         self.allocated = 0  # by this process, for metrics and tests
 
-    # --- passes ---------------------------------------------------------------------------
+    # --- 1. arrivals ------------------------------------------------------------------------
+
+    def place_in_background(self, organisation: str, entries: Sequence[CaseEntry]) -> None:
+        """Place arrivals beside the consumer rather than inside its poll: an arrears batch
+        of one council's prevention referrals takes a minute to offer, and a referral in the
+        next poll must not wait for it. The entries are already stored as waiting, so a crash
+        before they are placed loses nothing: the sweep's recovery pass places them."""
+        task = asyncio.create_task(self._place_serially(organisation, entries))
+        self._placing.add(task)
+        task.add_done_callback(self._placing.discard)
+
+    async def _place_serially(self, organisation: str, entries: Sequence[CaseEntry]) -> None:
+        async with self._arrivals[organisation]:  # arrivals of one council in their order
+            try:
+                await self.place_arrivals(organisation, entries)
+            except Exception as exc:  # left waiting; the organisation gets a full pass
+                log.warning("allocation.placement_deferred", error=repr(exc))
+                await self.store.capacity_may_grow(organisation)
+
+    async def place_arrivals(self, organisation: str, entries: Sequence[CaseEntry]) -> int:
+        """Offer cases that just joined the waiting list. While the organisation is settled
+        they are the only cases that can be placed, so the rest of the list is not read."""
+        if not entries:
+            return 0
+        now = self.runtime.clock.now()
+        if not settled(await self.store.get_state(organisation), now.date()):
+            await self.request(organisation)
+            return 0
+        return await self._offer(entries, await self._workers(organisation), now)
+
+    # --- 2. full passes ---------------------------------------------------------------------
 
     async def request(
         self, organisation: str, recover: bool = False, only_if_unsettled: bool = False
@@ -143,47 +186,18 @@ class Allocator:
         now = self.runtime.clock.now()
         today = now.date()
         state = await self.store.get_state(organisation)
-        version = int((state or {}).get("version", 0))
-        workers = {w["_id"]: w for w in await self.store.list_workers(organisation)}
+        version = state.version if state else 0
+        workers = await self._workers(organisation)
         room = open_room([worker_view(w) for w in workers.values()], today)
         allocated = 0
         if room or recover:
-            held = [c for w in workers.values() for c in w.get("cases", [])]
+            held = [c for w in workers.values() for c in w.cases]
             entries = await self.store.placeable(
                 organisation, {s.value: h for s, h in room.items()}, held
             )
             allocated = await self._offer(entries, workers, now)
         await self.store.settle(organisation, version, today)
         return allocated
-
-    def place_in_background(self, organisation: str, entries: Sequence[Document]) -> None:
-        """Place arrivals beside the consumer rather than inside its poll: an arrears batch
-        of one council's prevention referrals takes a minute to offer, and a referral in the
-        next poll must not wait for it. The entries are already stored as waiting, so a crash
-        before they are placed loses nothing: the sweep's recovery pass places them."""
-        task = asyncio.create_task(self._place_serially(organisation, entries))
-        self._placing.add(task)
-        task.add_done_callback(self._placing.discard)
-
-    async def _place_serially(self, organisation: str, entries: Sequence[Document]) -> None:
-        async with self._arrivals[organisation]:  # arrivals of one council in their order
-            try:
-                await self.place_arrivals(organisation, entries)
-            except Exception as exc:  # left waiting; the organisation gets a full pass
-                log.warning("allocation.placement_deferred", error=repr(exc))
-                await self.store.capacity_may_grow(organisation)
-
-    async def place_arrivals(self, organisation: str, entries: Sequence[Document]) -> int:
-        """Offer cases that just joined the waiting list. While the organisation is settled
-        they are the only cases that can be placed, so the rest of the list is not read."""
-        if not entries:
-            return 0
-        now = self.runtime.clock.now()
-        if not settled(await self.store.get_state(organisation), now.date()):
-            await self.request(organisation)
-            return 0
-        workers = {w["_id"]: w for w in await self.store.list_workers(organisation)}
-        return await self._offer(entries, workers, now)
 
     async def sweep(self) -> None:
         """Passes that are due: an unsettled organisation (a new day, a pass that failed) and,
@@ -200,10 +214,13 @@ class Allocator:
                 self._recovered[organisation] = clock
             await self.request(organisation, recover=recover, only_if_unsettled=True)
 
-    async def _offer(
-        self, entries: Sequence[Document], workers: dict[str, Document], now: datetime
-    ) -> int:
-        teams: dict[str, Document] = {}
+    async def _workers(self, organisation: str) -> Workers:
+        return {w.worker_id: w for w in await self.store.list_workers(organisation)}
+
+    # --- 3. one entry: claim, then record -------------------------------------------------
+
+    async def _offer(self, entries: Sequence[CaseEntry], workers: Workers, now: datetime) -> int:
+        teams: dict[str, Team | None] = {}
         allocated = 0
         for entry, _ in rank_waiting(entries, now):
             if await self._allocate(entry, workers, teams, now):
@@ -211,59 +228,53 @@ class Allocator:
         return allocated
 
     async def _allocate(
-        self,
-        entry: Document,
-        workers: dict[str, Document],
-        teams: dict[str, Document],
-        now: datetime,
+        self, entry: CaseEntry, workers: Workers, teams: dict[str, Team | None], now: datetime
     ) -> bool:
-        case = case_to_place(entry)
-        case_id = case.case_id
-        organisation = entry["organisation"]
-        holders = [w for w in workers.values() if case_id in w.get("cases", [])]
+        holders = [w for w in workers.values() if w.holds(entry.case_id)]
         if holders:  # a claim an interrupted attempt (or a racing one) made: complete it
-            claimed: Document | None = holders[0]
-            wall = _wall_clock()
-            for extra in holders[1:]:
-                if claim_is_stale(extra, case_id, wall):
-                    released = await self.release(extra["_id"], case_id, organisation)
-                    workers[extra["_id"]] = released or extra
-        elif isinstance(self._choose(case, workers, now.date()), NoMatch):
-            return False  # nobody has room: no write at all
-        else:
-            claimed = await self._claim(case, organisation, workers, now.date())
+            claimed: Caseworker | None = await self._first_claim(entry, holders, workers)
+        else:  # nobody with room: no write at all
+            claimed = await self._claim(entry, workers, now.date())
         if claimed is None:
             return False
-        workers[claimed["_id"]] = claimed
+        workers[claimed.worker_id] = claimed
         return await self._record(entry, claimed, teams, now)
 
-    def _choose(self, case: CaseToPlace, workers: dict[str, Document], today: date) -> Any:
-        return choose_worker(case, [worker_view(w) for w in workers.values()], today)
+    async def _first_claim(
+        self, entry: CaseEntry, holders: list[Caseworker], workers: Workers
+    ) -> Caseworker:
+        """The first holder completes the allocation; the others' claims are released once
+        stale (younger ones may be racing claimants')."""
+        wall = _wall_clock()
+        for extra in holders[1:]:
+            if claim_is_stale(extra, entry.case_id, wall):
+                released = await self.release(extra.worker_id, entry.case_id, entry.organisation)
+                workers[extra.worker_id] = released or extra
+        return holders[0]
 
-    async def _claim(
-        self, case: CaseToPlace, organisation: str, workers: dict[str, Document], today: date
-    ) -> Document | None:
+    async def _claim(self, entry: CaseEntry, workers: Workers, today: date) -> Caseworker | None:
+        case = case_to_place(entry)
         for _ in range(CLAIM_ATTEMPTS):
-            choice = self._choose(case, workers, today)
+            choice = choose_worker(case, [worker_view(w) for w in workers.values()], today)
             if not isinstance(choice, Match):
                 return None
             claimed = await self.claim(choice.worker_id, case.case_id, choice.hours)
             if claimed is not None:
                 return claimed
             # Another allocation took the hours first: look again with the worker as it is now.
-            fresh = await self.store.workers.find_one({"_id": choice.worker_id})
+            fresh = await self.store.get_worker(entry.organisation, choice.worker_id)
             if fresh is None:
                 workers.pop(choice.worker_id, None)
             else:
                 workers[choice.worker_id] = fresh
         # Still placeable after every attempt: let a full pass look at it again.
-        await self.store.capacity_may_grow(organisation)
+        await self.store.capacity_may_grow(entry.organisation)
         return None
 
-    async def claim(self, worker_id: str, case_id: str, hours: float) -> Document | None:
+    async def claim(self, worker_id: str, case_id: str, hours: float) -> Caseworker | None:
         return await self.store.claim(worker_id, case_id, hours, _wall_clock())
 
-    async def release(self, worker_id: str, case_id: str, organisation: str) -> Document | None:
+    async def release(self, worker_id: str, case_id: str, organisation: str) -> Caseworker | None:
         """Give the hours back, once. The organisation is unsettled before and after: a pass
         that read the workers before the release cannot then settle it."""
         await self.store.capacity_may_grow(organisation)
@@ -272,66 +283,39 @@ class Allocator:
         return released
 
     async def _record(
-        self,
-        entry: Document,
-        worker: Document,
-        teams: dict[str, Document],
-        now: datetime,
+        self, entry: CaseEntry, worker: Caseworker, teams: dict[str, Team | None], now: datetime
     ) -> bool:
-        case_id = entry["_id"]
-        team_id = worker["team_id"]
-        if team_id not in teams:
-            teams[team_id] = await self.store.get_team(entry["organisation"], team_id) or {}
-        team = teams[team_id]
-        hours = float(worker["case_hours"][stable_id(case_id)])
-        stage = Stage(entry.get("stage", Stage.STAGE_1))
-        allocation = {
-            "worker_id": worker["_id"],
-            "team_id": worker["team_id"],
-            "team_leader_id": team.get("team_leader_id", ""),
-            "hours": hours,
-            "stage": stage.value,
-            "allocated_at": now,
-            "version": 1,
-            "reason": "allocated",
-        }
-        data = CaseAllocated(
-            case_id=case_id,
-            person_id=entry.get("person_id", ""),
-            route=Route(entry.get("route", Route.SUPPORT)),
-            lead_worker_id=worker["_id"],
-            team_id=worker["team_id"],
-            team_leader_id=team.get("team_leader_id", ""),
-            stage=stage,
-            target_hours_per_week=hours,
-            allocated_at=now,
-            support_needs=entry.get("support_needs", []),
-            tenancy_id=entry.get("tenancy_id"),
-            referrer_organisation=entry.get("referrer_organisation"),
-            lead_worker_email=worker.get("email"),
-            team_leader_email=team.get("team_leader_email"),
-        )
+        case_id = entry.case_id
+        if worker.team_id not in teams:
+            teams[worker.team_id] = await self.store.get_team(entry.organisation, worker.team_id)
+        allocation, data = allocated(entry, worker, teams[worker.team_id], now)
         event = self._event(entry, data, stable_id(case_id, SOURCE, "CaseAllocated"), now)
-        recorded = await self.store.record_allocation(case_id, allocation, event)
-        if recorded is None:
+        if not await self.store.record_allocation(case_id, allocation, event):
             # Allocated by another claimant (possibly with this very claim) or closed.
             current = await self.store.get_case(case_id)
-            lead = ((current or {}).get("allocation") or {}).get("worker_id")
-            if (current or {}).get("status") != "allocated" or lead != worker["_id"]:
-                await self.release(worker["_id"], case_id, entry["organisation"])
+            if (
+                current is None
+                or current.status != "allocated"
+                or (current.lead_worker_id != worker.worker_id)
+            ):
+                await self.release(worker.worker_id, case_id, entry.organisation)
             return False
         self.allocated += 1
-        await self.runtime.relay.flush(self.store.cases, recorded)
-        log.info("allocation.allocated", case_id=case_id, worker_id=worker["_id"], hours=hours)
+        log.info(
+            "allocation.allocated",
+            case_id=case_id,
+            worker_id=worker.worker_id,
+            hours=allocation.hours,
+        )
         return True
 
-    def _event(self, entry: Document, data: Any, event_id: str, now: datetime) -> Envelope:
+    def _event(self, entry: CaseEntry, data: EventData, event_id: str, now: datetime) -> Envelope:
         return make_event(
             data,
             source=SOURCE,
-            organisation=entry["organisation"],
-            correlation_id=entry.get("correlation_id"),
-            causation_id=entry.get("assessed_event_id"),
+            organisation=entry.organisation,
+            correlation_id=entry.correlation_id,
+            causation_id=entry.assessed_event_id,
             event_id=event_id,
             time=now,
         )
@@ -345,7 +329,7 @@ class Allocator:
         reason: str,
         to_worker_id: str | None,
         cover_until: date | None,
-    ) -> Document:
+    ) -> CaseEntry:
         recorded = await self._reallocate(organisation, case_id, reason, to_worker_id, cover_until)
         await self.request(organisation)  # the hours freed may take a waiting case
         return recorded
@@ -357,64 +341,49 @@ class Allocator:
         reason: str,
         to_worker_id: str | None,
         cover_until: date | None,
-    ) -> Document:
+    ) -> CaseEntry:
         now = self.runtime.clock.now()
-        today = now.date()
         entry = await self.store.get_case(case_id, organisation)
         if entry is None:
             raise NotFound("case_id", "no such case in your organisation")
-        if entry["status"] != "allocated":
-            raise Conflict("status", f"the case is {entry['status']}, not allocated")
+        if entry.status != "allocated" or entry.allocation is None:
+            raise Conflict("status", f"the case is {entry.status}, not allocated")
         await self.reconcile(entry)
-        current = entry["allocation"]
-        previous = current["worker_id"]
-        hours = float(current["hours"])
-        if to_worker_id is not None:
-            target = await self._explicit_target(organisation, to_worker_id, previous, today)
-        else:
-            workers = await self.store.list_workers(organisation)
-            views = [worker_view(w) for w in workers]
-            choice = choose_worker(
-                case_to_place(entry), views, today, exclude=[previous], hours=hours
-            )
-            if isinstance(choice, NoMatch):
-                raise Conflict("to_worker_id", f"no other worker can take it: {choice.reason}")
-            target = choice.worker_id
-        claimed = await self.claim(target, case_id, hours)
+        current = entry.allocation
+        target = await self._target(entry, current, to_worker_id, now.date())
+        claimed = await self.claim(target, case_id, current.hours)
         if claimed is None:
-            raise Conflict("to_worker_id", f"the caseworker does not have {hours:g} h free")
-        team = await self.store.get_team(organisation, claimed["team_id"]) or {}
-        version = int(current.get("version", 1))
-        allocation = {
-            **current,
-            "worker_id": target,
-            "team_id": claimed["team_id"],
-            "team_leader_id": team.get("team_leader_id", ""),
-            "allocated_at": now,
-            "version": version + 1,
-            "reason": reason,
-            "cover_until": iso_date(cover_until),
-            "previous_worker_id": previous,
-        }
-        data = CaseReallocated(
-            case_id=case_id,
-            previous_worker_id=previous,
-            lead_worker_id=target,
-            team_leader_id=team.get("team_leader_id", ""),
-            reason=reason,
-            cover_until=cover_until,
-            lead_worker_email=claimed.get("email"),
-            team_leader_email=team.get("team_leader_email"),
-        )
-        event_id = stable_id(case_id, SOURCE, "CaseReallocated", str(version + 1))
+            raise Conflict("to_worker_id", f"the caseworker does not have {current.hours:g} h free")
+        team = await self.store.get_team(organisation, claimed.team_id)
+        allocation, data = reallocated(entry, current, claimed, team, reason, cover_until, now)
+        event_id = stable_id(case_id, SOURCE, "CaseReallocated", str(allocation.version))
         event = self._event(entry, data, event_id, now)
-        recorded = await self.store.record_reallocation(case_id, version, allocation, event)
+        recorded = await self.store.record_reallocation(case_id, current.version, allocation, event)
         if recorded is None:  # another reallocation (or a closure) moved it first
             await self.release(target, case_id, organisation)
             raise Conflict("case_id", "the case changed meanwhile; try again")
-        await self.runtime.relay.flush(self.store.cases, recorded)
-        await self.release(previous, case_id, organisation)
+        await self.release(current.worker_id, case_id, organisation)
         return recorded
+
+    async def _target(
+        self, entry: CaseEntry, current: Allocation, to_worker_id: str | None, today: date
+    ) -> str:
+        """The worker chosen, or the best other one who can take the case's hours."""
+        if to_worker_id is not None:
+            return await self._explicit_target(
+                entry.organisation, to_worker_id, current.worker_id, today
+            )
+        workers = await self.store.list_workers(entry.organisation)
+        choice = choose_worker(
+            case_to_place(entry),
+            [worker_view(w) for w in workers],
+            today,
+            exclude=[current.worker_id],
+            hours=current.hours,
+        )
+        if isinstance(choice, NoMatch):
+            raise Conflict("to_worker_id", f"no other worker can take it: {choice.reason}")
+        return choice.worker_id
 
     async def _explicit_target(
         self, organisation: str, worker_id: str, previous: str, today: date
@@ -428,14 +397,15 @@ class Allocator:
             raise Conflict("to_worker_id", "the caseworker is on leave or inactive")
         return worker_id
 
-    async def reconcile(self, entry: Document) -> None:
+    async def reconcile(self, entry: CaseEntry) -> None:
         """Release claims on the case by anyone but its lead worker left by a crash (older than
         CLAIM_GRACE: a younger one may belong to a reallocation in flight)."""
-        lead = (entry.get("allocation") or {}).get("worker_id")
         wall = _wall_clock()
-        for holder in await self.store.workers_holding(entry["_id"]):
-            if holder["_id"] != lead and claim_is_stale(holder, entry["_id"], wall):
-                await self.release(holder["_id"], entry["_id"], entry["organisation"])
+        for holder in await self.store.workers_holding(entry.case_id):
+            if holder.worker_id != entry.lead_worker_id and claim_is_stale(
+                holder, entry.case_id, wall
+            ):
+                await self.release(holder.worker_id, entry.case_id, entry.organisation)
 
     # --- stage changes ---------------------------------------------------------------------
 
@@ -450,11 +420,11 @@ class Allocator:
         wanted = min(high, max(low, target_hours))
         for _ in range(CLAIM_ATTEMPTS):
             entry = await self.store.get_case(case_id)
-            if entry is None or entry["status"] != "allocated":
+            if entry is None or entry.status != "allocated" or entry.allocation is None:
                 return False
-            organisation = entry["organisation"]
-            worker_id = entry["allocation"]["worker_id"]
-            fewer = wanted < float(entry["allocation"].get("hours", wanted))
+            organisation = entry.organisation
+            worker_id = entry.allocation.worker_id
+            fewer = wanted < entry.allocation.hours
             if fewer:
                 await self.store.capacity_may_grow(organisation)
             hours = await self.store.change_hours(worker_id, case_id, wanted)
@@ -465,7 +435,7 @@ class Allocator:
             recorded = await self.store.record_stage(
                 case_id, worker_id, stage.value, hours, event_id
             )
-            if recorded is None and await self._moved(case_id, worker_id, event_id):
+            if recorded == "conflict" and await self._moved(case_id, worker_id):
                 continue
             if fewer:
                 # Not only_if_unsettled: a pass that read the workers before this change may
@@ -474,27 +444,99 @@ class Allocator:
             return True
         raise RuntimeError(f"stage change of {case_id} kept racing reallocations; retried")
 
-    async def _moved(self, case_id: str, worker_id: str, event_id: str) -> bool:
+    async def _moved(self, case_id: str, worker_id: str) -> bool:
+        """Whether the case went to another lead worker (not closed, not a repeat)."""
         current = await self.store.get_case(case_id)
-        if current is None or current.get("status") != "allocated":
+        if current is None or current.status != "allocated":
             return False
-        if event_id in current.get("_inbox", []):
-            return False  # a repeat: already recorded
-        return (current.get("allocation") or {}).get("worker_id") != worker_id
+        return current.lead_worker_id != worker_id
 
     # --- closure --------------------------------------------------------------------------
 
-    async def close(self, case_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+    async def close(self, case_id: str, event_id: str, closed_at: datetime, reason: str) -> bool:
         """Take the case off the lists, then free the hours of whoever holds it. Closed first,
         so a pass racing the closure cannot record an allocation after the release; a
         redelivered CaseClosed finds nothing to release and changes nothing."""
         entry = await self.store.get_case(case_id)
         if entry is None:
             return False
-        organisation = entry["organisation"]
-        await self.store.record_closure(case_id, fields, event_id)
+        await self.store.record_closure(case_id, closed_at, reason, event_id)
         for holder in await self.store.workers_holding(case_id):
-            await self.release(holder["_id"], case_id, organisation)
+            await self.release(holder.worker_id, case_id, entry.organisation)
         await self.store.drop_review(case_id)
-        await self.request(organisation)  # unconditionally, as in change_stage
+        await self.request(entry.organisation)  # unconditionally, as in change_stage
         return True
+
+
+# --- the events an allocation records (pure) ------------------------------------------------
+
+
+def allocated(
+    entry: CaseEntry, worker: Caseworker, team: Team | None, now: datetime
+) -> tuple[Allocation, CaseAllocated]:
+    """The allocation of the entry to the worker holding its claim, and its CaseAllocated."""
+    hours = worker.hours_for(entry.case_id)
+    if hours is None:
+        raise RuntimeError(f"{worker.worker_id} holds {entry.case_id} without its hours")
+    leader_id = team.team_leader_id if team else ""
+    allocation = Allocation(
+        worker_id=worker.worker_id,
+        team_id=worker.team_id,
+        team_leader_id=leader_id,
+        hours=hours,
+        stage=entry.stage,
+        allocated_at=now,
+    )
+    data = CaseAllocated(
+        case_id=entry.case_id,
+        person_id=entry.person_id,
+        route=entry.route,
+        lead_worker_id=worker.worker_id,
+        team_id=worker.team_id,
+        team_leader_id=leader_id,
+        stage=entry.stage,
+        target_hours_per_week=hours,
+        allocated_at=now,
+        support_needs=entry.support_needs,
+        tenancy_id=entry.tenancy_id,
+        referrer_organisation=entry.referrer_organisation,
+        lead_worker_email=worker.email,
+        team_leader_email=team.team_leader_email if team else None,
+    )
+    return allocation, data
+
+
+def reallocated(
+    entry: CaseEntry,
+    current: Allocation,
+    worker: Caseworker,
+    team: Team | None,
+    reason: str,
+    cover_until: date | None,
+    now: datetime,
+) -> tuple[Allocation, CaseReallocated]:
+    """The allocation moved on to `worker` (the hours stay), and its CaseReallocated."""
+    leader_id = team.team_leader_id if team else ""
+    allocation = current.model_copy(
+        update={
+            "worker_id": worker.worker_id,
+            "team_id": worker.team_id,
+            "team_leader_id": leader_id,
+            "allocated_at": now,
+            "version": current.version + 1,
+            "reason": reason,
+            "cover_until": cover_until,
+            "previous_worker_id": current.worker_id,
+        }
+    )
+    data = CaseReallocated(
+        case_id=entry.case_id,
+        previous_worker_id=current.worker_id,
+        lead_worker_id=worker.worker_id,
+        team_leader_id=leader_id,
+        reason=reason,
+        cover_until=cover_until,
+        lead_worker_email=worker.email,
+        team_leader_email=team.team_leader_email if team else None,
+    )
+    return allocation, data

@@ -25,13 +25,22 @@ EMITS = (CaseAllocated, CaseReallocated)
 SWEEP = "sweep"
 
 
-def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, clock)
-    store = AllocationStore(runtime)
+class AllocationRuntime(ServiceRuntime):
+    """The runtime with the service's store and allocator, typed for the API and tests."""
+
+    def __init__(self, settings: HearthSettings, clock: Clock | None = None) -> None:
+        super().__init__(settings, clock)
+        self.allocation_store = AllocationStore(self)
+        self.allocator = Allocator(self, self.allocation_store)
+
+
+def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> AllocationRuntime:
+    runtime = AllocationRuntime(settings, clock)
+    store = runtime.allocation_store
+    allocator = runtime.allocator
     runtime.record_scopes["case"] = scope_lookup(
-        store.cases, "allocation.team_id", ["allocation.worker_id"]
+        store.cases.collection, "allocation.team_id", ["allocation.worker_id"]
     )
-    allocator = Allocator(runtime, store)
     consumer = runtime.consumer([Topic.REFERRAL_EVENTS, Topic.TENANCY_RISK, Topic.CASE_EVENTS])
     handlers.register(consumer, runtime, store, allocator)
 
@@ -52,8 +61,6 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Servi
         await schedule_sweep(_period_start(runtime.clock.now()))
 
     runtime.on_startup(first_sweep)
-    runtime.allocation_store = store  # type: ignore[attr-defined]
-    runtime.allocator = allocator  # type: ignore[attr-defined]
     return runtime
 
 
@@ -73,9 +80,9 @@ def create_app(
             "Teams and caseworkers, the need-ranked waiting list, allocation and reallocation "
             "of cases, and demand against capacity."
         ),
-        routers=[api.router],
+        routers=[
+            api.AllocationApi(runtime.allocation_store, runtime.allocator, runtime.clock).router()
+        ],
         manage_runtime=manage_runtime,
     )
-    app.state.store = runtime.allocation_store  # type: ignore[attr-defined]
-    app.state.allocator = runtime.allocator  # type: ignore[attr-defined]
     return app

@@ -1,4 +1,4 @@
-"""Demand against capacity, per team and for the organisation: pure, from stored documents."""
+"""Demand against capacity, per team and for the organisation: pure, from the stored models."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from services.allocation.records import aware, case_to_place, worker_view
-from shared.mongo import Document
+from services.allocation.records import CaseEntry, Caseworker, Team, case_to_place, worker_view
+from services.allocation.specialisms import Specialism
 
 
-def wait_stats(entries: Iterable[Document], now: datetime) -> dict[str, Any]:
-    days = [
-        (now - aware(e["waiting_since"])).total_seconds() / 86400
-        for e in entries
-        if e.get("waiting_since")
-    ]
+def wait_stats(entries: Iterable[CaseEntry], now: datetime) -> dict[str, Any]:
+    days = [(now - e.waiting_since).total_seconds() / 86400 for e in entries if e.waiting_since]
     return {
         "waiting": len(days),
         "longest_wait_days": round(max(days), 1) if days else 0.0,
@@ -25,42 +21,42 @@ def wait_stats(entries: Iterable[Document], now: datetime) -> dict[str, Any]:
     }
 
 
-def _workers_summary(workers: list[Document], today: date) -> dict[str, Any]:
-    contracted = sum(float(w.get("contracted_hours", 0)) for w in workers)
-    free = sum(float(w.get("free_hours", 0)) for w in workers)
-    active = [w for w in workers if w.get("active", True)]
+def _workers_summary(workers: list[Caseworker], today: date) -> dict[str, Any]:
+    contracted = sum(w.contracted_hours for w in workers)
+    free = sum(w.free_hours for w in workers)
+    active = [w for w in workers if w.active]
     return {
         "caseworkers": len(active),
         "on_leave_today": sum(1 for w in active if worker_view(w).on_leave(today)),
         "contracted_hours": round(contracted, 2),
         "hours_committed": round(contracted - free, 2),
         "hours_free": round(free, 2),
-        "open_cases": sum(int(w.get("open_cases", 0)) for w in workers),
-        "maximum_caseload": sum(int(w.get("max_caseload", 0)) for w in active),
+        "open_cases": sum(w.open_cases for w in workers),
+        "maximum_caseload": sum(w.max_caseload for w in active),
         "utilisation": round((contracted - free) / contracted, 3) if contracted else 0.0,
     }
 
 
 def capacity_view(
     organisation: str,
-    teams: list[Document],
-    workers: list[Document],
-    waiting: list[Document],
+    teams: list[Team],
+    workers: list[Caseworker],
+    waiting: list[CaseEntry],
     reviews_waiting: int,
     now: datetime,
 ) -> dict[str, Any]:
     today = now.date()
     team_rows = []
     for team in teams:
-        members = [w for w in workers if w.get("team_id") == team["_id"]]
-        skills = set().union(*(worker_view(w).specialisms for w in members)) if members else set()
+        members = [w for w in workers if w.team_id == team.team_id]
+        skills: set[Specialism] = {s for w in members for s in w.specialisms}
         # Waiting cases this team could lead, by specialism: its share of the demand.
         matching = [e for e in waiting if case_to_place(e).wanted & skills]
         team_rows.append(
             {
-                "team_id": team["_id"],
-                "name": team.get("name"),
-                "team_leader_id": team.get("team_leader_id"),
+                "team_id": team.team_id,
+                "name": team.name,
+                "team_leader_id": team.team_leader_id,
                 **_workers_summary(members, today),
                 **wait_stats(matching, now),
             }
@@ -68,10 +64,8 @@ def capacity_view(
     totals = _workers_summary(workers, today)
     demand = sum(case_to_place(e).hours for e in waiting)
     shortfall = max(0.0, demand - totals["hours_free"])
-    active = [w for w in workers if w.get("active", True)]
-    mean_contract = (
-        sum(float(w.get("contracted_hours", 0)) for w in active) / len(active) if active else 0.0
-    )
+    active = [w for w in workers if w.active]
+    mean_contract = sum(w.contracted_hours for w in active) / len(active) if active else 0.0
     return {
         "organisation": organisation,
         "generated_at": now,

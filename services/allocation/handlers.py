@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from services.allocation.allocator import Allocator
-from services.allocation.records import iso_date
+from services.allocation.records import CaseEntry, Review, StoredRiskSignal
 from services.allocation.store import AllocationStore, RiskSignalWrite
 from shared.codes import Route, Stage
 from shared.consumer import EventConsumer, PermanentError
@@ -18,30 +18,30 @@ from shared.events.catalogue import (
     TenancyAtRisk,
 )
 from shared.events.envelope import Envelope
-from shared.mongo import Document
 from shared.runtime import ServiceRuntime
 
 WAITING_ROUTES = (Route.SUPPORT, Route.RECONNECTION)
 
 
-def waiting_fields(envelope: Envelope, data: ReferralAssessed, now: datetime) -> Document:
-    return {
-        "organisation": envelope.organisation,
-        "person_id": data.person_id,
-        "route": data.route.value,
-        "stage": Stage.STAGE_1.value,
-        "support_needs": [n.value for n in data.support_needs],
-        "date_facing_homelessness": iso_date(data.date_facing_homelessness),
-        "legal_stage": data.legal_stage.value,
-        "risk_level": data.risk_level.value if data.risk_level else None,
-        "repeat_cycle": data.repeat_cycle,
-        "tenancy_id": data.tenancy_id,
-        "referrer_organisation": data.referrer.organisation,
-        "received_at": data.received_at,
-        "waiting_since": now,
-        "correlation_id": envelope.correlationid,
-        "assessed_event_id": envelope.id,
-    }
+def waiting_entry(envelope: Envelope, data: ReferralAssessed, now: datetime) -> CaseEntry:
+    return CaseEntry(
+        case_id=data.case_id,
+        organisation=envelope.organisation,
+        person_id=data.person_id,
+        route=data.route,
+        stage=Stage.STAGE_1,
+        support_needs=data.support_needs,
+        date_facing_homelessness=data.date_facing_homelessness,
+        legal_stage=data.legal_stage,
+        risk_level=data.risk_level,
+        repeat_cycle=data.repeat_cycle,
+        tenancy_id=data.tenancy_id,
+        referrer_organisation=data.referrer.organisation,
+        received_at=data.received_at,
+        waiting_since=now,
+        correlation_id=envelope.correlationid,
+        assessed_event_id=envelope.id,
+    )
 
 
 def register(
@@ -58,7 +58,7 @@ def register(
         # one event at a time, where the good ones are repeats (still offered if waiting) and
         # the bad one is dead-lettered alone.
         now = runtime.clock.now()
-        arrivals: dict[str, list[tuple[str, Document, str]]] = defaultdict(list)
+        arrivals: dict[str, list[tuple[CaseEntry, str]]] = defaultdict(list)
         problems: list[PermanentError] = []
         for envelope, data in events:
             if data.route not in WAITING_ROUTES:
@@ -67,7 +67,7 @@ def register(
                 problems.append(PermanentError("data.case_id: must not be empty"))
                 continue
             arrivals[envelope.organisation].append(
-                (data.case_id, waiting_fields(envelope, data, now), envelope.id)
+                (waiting_entry(envelope, data, now), envelope.id)
             )
         for organisation, items in arrivals.items():
             allocator.place_in_background(organisation, await store.enter_many(items))
@@ -82,14 +82,14 @@ def register(
         now = runtime.clock.now()
         writes: list[RiskSignalWrite] = []
         for envelope, data in events:
-            signal = {
-                "level": data.risk_level.value,
-                "reasons": data.reasons,
-                "legal_stage": data.legal_stage.value,
-                "alert_id": data.alert_id,
-                "tenancy_id": data.tenancy_id,
-                "at": now,
-            }
+            signal = StoredRiskSignal(
+                level=data.risk_level,
+                reasons=data.reasons,
+                legal_stage=data.legal_stage,
+                alert_id=data.alert_id,
+                tenancy_id=data.tenancy_id,
+                at=now,
+            )
             if data.case_id:
                 writes.append(RiskSignalWrite(data.case_id, signal, envelope.id, create=False))
             if data.prevention_case_id and data.prevention_case_id != data.case_id:
@@ -103,18 +103,19 @@ def register(
     async def review_due(envelope: Envelope, data: ReviewDue) -> None:
         if not data.weigh_against_waiting_list:
             return
-        fields = {
-            "organisation": envelope.organisation,
-            "review_id": data.review_id,
-            "review_point": data.review_point,
-            "due_on": iso_date(data.due_on),
-            "notice": data.notice,
-            "lead_worker_id": data.lead_worker_id,
-            "stage": data.stage.value if data.stage else None,
-            "route": data.route.value,
-            "recorded_at": runtime.clock.now(),
-        }
-        await store.record_review(data.case_id, fields, envelope.id)
+        review = Review(
+            case_id=data.case_id,
+            organisation=envelope.organisation,
+            review_id=data.review_id,
+            review_point=data.review_point,
+            due_on=data.due_on,
+            notice=data.notice,
+            lead_worker_id=data.lead_worker_id,
+            stage=data.stage,
+            route=data.route,
+            recorded_at=runtime.clock.now(),
+        )
+        await store.record_review(review, envelope.id)
 
     @consumer.on(StageChanged)
     async def stage_changed(envelope: Envelope, data: StageChanged) -> None:
@@ -126,9 +127,4 @@ def register(
 
     @consumer.on(CaseClosed)
     async def case_closed(envelope: Envelope, data: CaseClosed) -> None:
-        fields = {
-            "closed_at": data.closed_at,
-            "closure_reason": data.reason.value,
-            "closed_event_id": envelope.id,
-        }
-        await allocator.close(data.case_id, envelope.id, fields)
+        await allocator.close(data.case_id, envelope.id, data.closed_at, data.reason.value)

@@ -1,9 +1,12 @@
 """The allocation service's collections; the only module that talks to MongoDB.
 
+Aggregates are read as typed models (records.py) through one repository per collection and
+changed through the shared unit of work, which writes each change with its inbox mark and its
+events in one update and publishes them through the one relay:
 - `teams`: a team and its team leader, per organisation.
 - `caseworkers`: a worker and their capacity. `free_hours`, `free_slots` (maximum caseload
   minus open cases) and `open_cases` live on the document and change only by `$inc` inside a
-  guarded `find_one_and_update`, so two allocations racing for the last hours cannot
+  guarded single-document update, so two allocations racing for the last hours cannot
   over-commit them. `cases` lists the cases the worker holds: it makes claim and release
   idempotent (a case is claimed or released once per worker) and finds a claim a crash left.
 - `cases`: one entry per case: waiting, allocated or closed, with its facts for the priority
@@ -23,19 +26,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pydantic import BaseModel
 
-from services.allocation.records import placement_fields
-from shared.bulk import Upsert, bulk_upsert, duplicate_ids
+from services.allocation.records import (
+    Allocation,
+    CaseEntry,
+    Caseworker,
+    PassState,
+    Review,
+    StoredRiskSignal,
+    Team,
+    placed,
+    placement_fields,
+)
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
-from shared.inbox import INBOX_FIELD, mark_seen, unseen
-from shared.mongo import Collection, Document
-from shared.outbox import write_once
+from shared.inbox import INBOX_FIELD
+from shared.mongo import Document
+from shared.repository import Repository, bson_safe
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import Committed, UnitOfWork
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def hours_key(case_id: str) -> str:
@@ -47,10 +61,45 @@ def claimed_key(case_id: str) -> str:
     return f"claimed_at.{stable_id(case_id)}"
 
 
-# Bounds one request's size (bulk writes of any size work on the devstack FerretDB build).
-BULK_CHUNK = 1000
 # A waiting entry's bulky fields a pass does not need.
 PASS_PROJECTION = {INBOX_FIELD: 0, "_outbox": 0, "history": 0}
+# Kept by `$push` alone: an arrival's fields never overwrite them.
+APPENDED = ("risk_signals", "history")
+
+# How a guarded change on one document ended (a repeat: its event was applied already).
+Outcome = Literal["written", "repeat", "conflict"]
+
+
+def outcome(committed: Committed, doc_id: str) -> Outcome:
+    if doc_id in committed.written:
+        return "written"
+    return "repeat" if doc_id in committed.repeats else "conflict"
+
+
+class KeyedRepository(Repository[M]):
+    """The model's id is the document's `_id` and is not stored twice."""
+
+    def to_document(self, model: M) -> Document:
+        document = super().to_document(model)
+        document.pop(self.id_field, None)
+        return document
+
+    async def models(
+        self, query: Document, projection: Document | None = None, by_id: bool = False
+    ) -> list[M]:
+        """Models only (no version or inbox), optionally without bulky fields."""
+        cursor = self.collection.find(query, projection)
+        if by_id:
+            cursor = cursor.sort("_id", 1)
+        return [self.from_document(document) async for document in cursor]
+
+
+class CaseRepository(KeyedRepository[CaseEntry]):
+    """Fields without a value are left out, so a stub stays without `status` and an old
+    entry without placement fields (queries tell them apart with `$exists`)."""
+
+    def to_document(self, model: CaseEntry) -> Document:
+        return {k: v for k, v in super().to_document(model).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -60,115 +109,175 @@ class RiskSignalWrite:
     later); otherwise it applies only to a case that exists."""
 
     case_id: str
-    signal: Document
+    signal: StoredRiskSignal
     event_id: str
     create: bool
 
 
 class AllocationStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
-        self.teams: Collection = runtime.collection("teams")
-        self.workers: Collection = runtime.collection("caseworkers")
-        self.cases: Collection = runtime.collection("cases", outbox=True)
-        self.reviews: Collection = runtime.collection("reviews")
-        self.state: Collection = runtime.collection("allocation_state")
+        self.relay = runtime.relay
+        self.teams = KeyedRepository(runtime.collection("teams"), Team, "team_id")
+        self.workers = KeyedRepository(runtime.collection("caseworkers"), Caseworker, "worker_id")
+        self.cases = CaseRepository(runtime.collection("cases", outbox=True), CaseEntry, "case_id")
+        self.reviews = KeyedRepository(runtime.collection("reviews"), Review, "case_id")
+        self.passes = KeyedRepository(
+            runtime.collection("allocation_state"), PassState, "organisation"
+        )
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
-        await self.teams.create_index([("organisation", 1)])
-        await self.workers.create_index([("organisation", 1), ("team_id", 1)])
-        await self.workers.create_index([("cases", 1)])
-        await self.cases.create_index([("organisation", 1), ("status", 1)])
-        await self.reviews.create_index([("organisation", 1)])
+        await self.teams.collection.create_index([("organisation", 1)])
+        await self.workers.collection.create_index([("organisation", 1), ("team_id", 1)])
+        await self.workers.collection.create_index([("cases", 1)])
+        await self.cases.collection.create_index([("organisation", 1), ("status", 1)])
+        await self.reviews.collection.create_index([("organisation", 1)])
+
+    def _unit(self) -> UnitOfWork:
+        return UnitOfWork(self.relay)
+
+    async def _change_one(
+        self,
+        repository: Repository[M],
+        doc_id: str,
+        update: Document,
+        events: Sequence[Envelope] = (),
+        **kw: Any,
+    ) -> tuple[M | None, Committed]:
+        """One guarded change on its own: the model after it, if it landed."""
+        uow = self._unit()
+        uow.change(repository, doc_id, update, events, **kw)
+        committed = await uow.commit()
+        return committed.model(repository, doc_id), committed
 
     # --- teams ----------------------------------------------------------------------------
 
-    async def insert_team(self, document: Document) -> None:
-        await self.teams.insert_one(document)
+    async def add_team(self, team: Team) -> bool:
+        """False if a team with its id exists."""
+        uow = self._unit()
+        uow.add(self.teams, team)
+        return team.team_id in (await uow.commit()).written
 
-    async def list_teams(self, organisation: str) -> list[Document]:
-        return await self.teams.find({"organisation": organisation}).sort("_id", 1).to_list()
+    async def list_teams(self, organisation: str) -> list[Team]:
+        return await self.teams.models({"organisation": organisation}, by_id=True)
 
-    async def get_team(self, organisation: str, team_id: str) -> Document | None:
-        return await self.teams.find_one({"_id": team_id, "organisation": organisation})
+    async def get_team(self, organisation: str, team_id: str) -> Team | None:
+        loaded = await self.teams.get(team_id, organisation=organisation)
+        return loaded.model if loaded else None
 
     async def update_team(
         self, organisation: str, team_id: str, changes: dict[str, Any]
-    ) -> Document | None:
-        return await self.teams.find_one_and_update(
-            {"_id": team_id, "organisation": organisation},
-            {"$set": changes},
-            return_document=ReturnDocument.AFTER,
+    ) -> Team | None:
+        team, _ = await self._change_one(
+            self.teams, team_id, {"$set": bson_safe(changes)}, guard={"organisation": organisation}
         )
+        return team
 
     # --- caseworkers ----------------------------------------------------------------------
 
-    async def insert_worker(self, document: Document) -> None:
-        await self.workers.insert_one(document)
+    async def add_worker(self, worker: Caseworker) -> bool:
+        """False if a caseworker with its id exists."""
+        uow = self._unit()
+        uow.add(self.workers, worker)
+        return worker.worker_id in (await uow.commit()).written
 
-    async def list_workers(self, organisation: str, team_id: str | None = None) -> list[Document]:
+    async def list_workers(self, organisation: str, team_id: str | None = None) -> list[Caseworker]:
         query: dict[str, Any] = {"organisation": organisation}
         if team_id is not None:
             query["team_id"] = team_id
-        return await self.workers.find(query).sort("_id", 1).to_list()
+        return await self.workers.models(query, by_id=True)
 
-    async def get_worker(self, organisation: str, worker_id: str) -> Document | None:
-        return await self.workers.find_one({"_id": worker_id, "organisation": organisation})
+    async def get_worker(self, organisation: str, worker_id: str) -> Caseworker | None:
+        loaded = await self.workers.get(worker_id, organisation=organisation)
+        return loaded.model if loaded else None
 
-    async def update_worker(
-        self,
-        organisation: str,
-        worker_id: str,
-        guard: dict[str, Any],
-        update: dict[str, Any],
-    ) -> Document | None:
-        """A guarded change (e.g. contracted hours only if no more are committed than left)."""
-        return await self.workers.find_one_and_update(
-            {"_id": worker_id, "organisation": organisation, **guard},
-            update,
-            return_document=ReturnDocument.AFTER,
+    async def set_worker_fields(
+        self, organisation: str, worker_id: str, fields: dict[str, Any]
+    ) -> Caseworker | None:
+        worker, _ = await self._change_one(
+            self.workers,
+            worker_id,
+            {"$set": bson_safe(fields)},
+            guard={"organisation": organisation},
         )
+        return worker
+
+    async def change_worker(
+        self,
+        worker: Caseworker,
+        fields: dict[str, Any],
+        contracted_hours: float | None = None,
+        max_caseload: int | None = None,
+    ) -> Caseworker | None:
+        """Contracted hours and maximum caseload move the free hours and slots by the
+        difference. Guarded on the contract it read and on the hours and slots free at the
+        moment of the update (one atomic write), so a claim racing it can never be
+        over-committed: None if they are no longer there."""
+        guard: dict[str, Any] = {"organisation": worker.organisation}
+        inc: dict[str, float] = {}
+        sets = dict(fields)
+        if contracted_hours is not None:
+            delta = contracted_hours - worker.contracted_hours
+            guard["contracted_hours"] = worker.contracted_hours
+            if delta < 0:
+                guard["free_hours"] = {"$gte": -delta}
+            inc["free_hours"] = delta
+            sets["contracted_hours"] = contracted_hours
+        if max_caseload is not None:
+            slots = max_caseload - worker.max_caseload
+            guard["max_caseload"] = worker.max_caseload
+            if slots < 0:
+                guard["free_slots"] = {"$gte": -slots}
+            inc["free_slots"] = slots
+            sets["max_caseload"] = max_caseload
+        update: Document = {"$set": bson_safe(sets)} if sets else {}
+        if inc:
+            update["$inc"] = inc
+        changed, _ = await self._change_one(self.workers, worker.worker_id, update, guard=guard)
+        return changed
 
     async def claim(
         self, worker_id: str, case_id: str, hours: float, now: datetime
-    ) -> Document | None:
+    ) -> Caseworker | None:
         """Take `hours` of the worker's free hours and one caseload slot for the case, only if
         they are there and the worker does not hold the case already: one atomic update."""
-        return await self.workers.find_one_and_update(
-            {
-                "_id": worker_id,
-                "active": True,
-                "free_hours": {"$gte": hours},
-                "free_slots": {"$gte": 1},
-                "cases": {"$ne": case_id},
-            },
+        claimed, _ = await self._change_one(
+            self.workers,
+            worker_id,
             {
                 "$inc": {"free_hours": -hours, "open_cases": 1, "free_slots": -1},
                 "$addToSet": {"cases": case_id},
                 "$set": {hours_key(case_id): hours, claimed_key(case_id): now},
             },
-            return_document=ReturnDocument.AFTER,
+            guard={
+                "active": True,
+                "free_hours": {"$gte": hours},
+                "free_slots": {"$gte": 1},
+                "cases": {"$ne": case_id},
+            },
         )
+        return claimed
 
-    async def release(self, worker_id: str, case_id: str) -> Document | None:
+    async def release(self, worker_id: str, case_id: str) -> Caseworker | None:
         """Give back the hours the worker holds for the case; once only. The update is guarded
         on the hours it gives back, so a concurrent change of those hours is never lost."""
         for _ in range(8):
-            worker = await self.workers.find_one({"_id": worker_id, "cases": case_id})
-            if worker is None:
+            loaded = await self.workers.get(worker_id, cases=case_id)
+            if loaded is None:
                 return None
-            held = (worker.get("case_hours") or {}).get(stable_id(case_id))
-            guard: dict[str, Any] = {"_id": worker_id, "cases": case_id, hours_key(case_id): held}
+            held = loaded.model.hours_for(case_id)
+            guard: dict[str, Any] = {"cases": case_id, hours_key(case_id): held}
             if held is None:
                 guard[hours_key(case_id)] = {"$exists": False}
-            released = await self.workers.find_one_and_update(
-                guard,
+            released, _ = await self._change_one(
+                self.workers,
+                worker_id,
                 {
                     "$inc": {"free_hours": float(held or 0.0), "open_cases": -1, "free_slots": 1},
                     "$pull": {"cases": case_id},
                     "$unset": {hours_key(case_id): "", claimed_key(case_id): ""},
                 },
-                return_document=ReturnDocument.AFTER,
+                guard=guard,
             )
             if released is not None:
                 return released
@@ -178,97 +287,92 @@ class AllocationStore:
         """Set the worker's hours for the case to `hours` if the difference is free; returns
         the hours now committed (unchanged if not), None if the worker does not hold it.
         Idempotent: a repeat finds the hours already set; guarded on the hours it read."""
-        worker = await self.workers.find_one({"_id": worker_id, "cases": case_id})
-        if worker is None:
+        loaded = await self.workers.get(worker_id, cases=case_id)
+        if loaded is None:
             return None
-        current = float(worker.get("case_hours", {}).get(stable_id(case_id), 0.0))
+        current = loaded.model.hours_for(case_id) or 0.0
         delta = hours - current
         if not delta:
             return current
-        guard: dict[str, Any] = {"_id": worker_id, "cases": case_id, hours_key(case_id): current}
+        guard: dict[str, Any] = {"cases": case_id, hours_key(case_id): current}
         if delta > 0:
             guard["free_hours"] = {"$gte": delta}
-        changed = await self.workers.find_one_and_update(
-            guard, {"$inc": {"free_hours": -delta}, "$set": {hours_key(case_id): hours}}
+        changed, _ = await self._change_one(
+            self.workers,
+            worker_id,
+            {"$inc": {"free_hours": -delta}, "$set": {hours_key(case_id): hours}},
+            guard=guard,
         )
         return hours if changed is not None else current
 
-    async def workers_holding(self, case_id: str) -> list[Document]:
-        return await self.workers.find({"cases": case_id}).to_list()
+    async def workers_holding(self, case_id: str) -> list[Caseworker]:
+        return await self.workers.models({"cases": case_id})
 
     # --- cases ----------------------------------------------------------------------------
 
-    async def enter_many(self, arrivals: Sequence[tuple[str, Document, str]]) -> list[Document]:
-        """New waiting entries `(case_id, fields, event_id)`: one `insert_many` for the cases not
-        seen before; those that exist (a repeat, a re-assessment, a risk signal that came
-        first) join the list in one bulk write only if no ReferralAssessed placed them yet, so a
-        repeat never queues or allocates a case twice. Returns every arrival that is waiting
-        now, new or not, so a batch handled again after a crash still places what it entered."""
-        documents: dict[str, Document] = {}
-        for case_id, fields, event_id in arrivals:
-            if case_id in documents:
-                continue  # the same case twice in one batch: the first entry stands
-            doc = {"_id": case_id, **fields, "status": "waiting", INBOX_FIELD: [event_id]}
-            documents[case_id] = {**doc, **placement_fields(doc)}
-        existing: set[str] = set()
-        items = list(documents.values())
-        for start in range(0, len(items), BULK_CHUNK):
-            try:
-                await self.cases.insert_many(items[start : start + BULK_CHUNK], ordered=False)
-            except BulkWriteError as exc:
-                existing.update(duplicate_ids(exc))
-        waiting = [doc for case_id, doc in documents.items() if case_id not in existing]
-        if existing:
+    async def enter_many(self, arrivals: Sequence[tuple[CaseEntry, str]]) -> list[CaseEntry]:
+        """New waiting entries `(entry, event_id)`, in one unit of work: inserted whole where
+        the case is not known; where it is (a repeat, a re-assessment, a risk signal that came
+        first) it joins the list only if no ReferralAssessed placed it yet, so a repeat never
+        queues or allocates a case twice. Returns every arrival that is waiting now, new or
+        not, so a batch handled again after a crash still places what it entered."""
+        first: dict[str, tuple[CaseEntry, str]] = {}
+        for entry, event_id in arrivals:
+            # The same case twice in one batch: the first entry stands.
+            first.setdefault(entry.case_id, (entry, event_id))
+        uow = self._unit()
+        for case_id, (entry, event_id) in first.items():
+            waiting = placed(entry.model_copy(update={"status": "waiting"}))
+            document = self.cases.to_document(waiting)
             # Mostly stubs a TenancyAtRisk made first (the alert is handled before the
-            # referral it raised).
-            first_event: dict[str, tuple[Document, str]] = {}
-            for case_id, fields, event_id in arrivals:
-                first_event.setdefault(case_id, (fields, event_id))
-            await self.cases.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": case_id, "status": {"$exists": False}, **unseen(event_id)},
-                        {"$set": {**fields, "status": "waiting"}, **mark_seen(event_id)},
-                    )
-                    for case_id, (fields, event_id) in first_event.items()
-                    if case_id in existing
-                ],
-                ordered=False,
+            # referral it raised): their signals stay, their placement is computed again.
+            fields = {k: v for k, v in document.items() if k not in APPENDED}
+            uow.upsert(
+                self.cases,
+                case_id,
+                {"$set": fields},
+                document,
+                event_id=event_id,
+                guard={"status": {"$exists": False}},
             )
-            query = {"_id": {"$in": list(existing)}, "status": "waiting"}
-            waiting += await self._store_placements(
-                await self.cases.find(query, PASS_PROJECTION).to_list(None)
-            )
-        return waiting
+        await uow.commit()
+        query = {"_id": {"$in": list(first)}, "status": "waiting"}
+        return await self._store_placements(await self.cases.models(query, PASS_PROJECTION))
 
     async def add_risk_signals(self, signals: Sequence[RiskSignalWrite]) -> None:
         """Record a poll's TenancyAtRisk signals in their order, each once per case and event
-        id (`_inbox`), in a few round trips: a read of which no-create targets exist,
-        `bulk_upsert` (a read, one insert of new stubs, one ordered bulk update), then
+        id (`_inbox`), in a few round trips: a read of which no-create targets exist, one
+        unit of work (a read, one insert of new stubs, one ordered bulk update), then
         `refresh_placements`."""
         if not signals:
             return
         # A no-create signal applies only to a case that exists by then: in the database (cases
         # are never deleted) or created by an earlier signal of this batch. Filtering here
-        # keeps bulk_upsert from ever inserting for one, and keeps the batch's order.
+        # keeps the upsert from ever inserting for one, and keeps the batch's order.
         no_create_ids = list({s.case_id for s in signals if not s.create})
         present: set[str] = set()
         if no_create_ids:
             query = {"_id": {"$in": no_create_ids}}
-            present = {d["_id"] async for d in self.cases.find(query, {"_id": 1})}
-        upserts: list[Upsert] = []
+            present = {d["_id"] async for d in self.cases.collection.find(query, {"_id": 1})}
+        uow = self._unit()
+        touched: set[str] = set()
         for s in signals:
             if s.create:
                 present.add(s.case_id)
             elif s.case_id not in present:
                 continue
             # A missing case gets a stub, the signal and the inbox, until its ReferralAssessed.
-            push = Upsert(
-                s.case_id, {"$push": {"risk_signals": s.signal}}, {"risk_signals": [s.signal]}
+            signal = bson_safe(s.signal.model_dump())
+            uow.upsert(
+                self.cases,
+                s.case_id,
+                {"$push": {"risk_signals": signal}},
+                {"risk_signals": [signal]},
+                event_id=s.event_id,
             )
-            upserts.append(push.once(s.event_id))
-        await bulk_upsert(self.cases, upserts)
-        await self.refresh_placements({u.id for u in upserts})
+            touched.add(s.case_id)
+        await uow.commit()
+        await self.refresh_placements(touched)
 
     async def refresh_placements(self, case_ids: Iterable[str]) -> None:
         """Store the placement fields of waiting cases again where their inputs changed (a
@@ -277,35 +381,43 @@ class AllocationStore:
         if not ids:
             return
         query = {"_id": {"$in": ids}, "status": "waiting"}
-        await self._store_placements(await self.cases.find(query, PASS_PROJECTION).to_list(None))
+        await self._store_placements(await self.cases.models(query, PASS_PROJECTION))
 
-    async def _store_placements(self, waiting: list[Document]) -> list[Document]:
+    async def _store_placements(self, waiting: list[CaseEntry]) -> list[CaseEntry]:
         """Waiting cases with their placement fields stored again where their inputs changed
         (one bulk write); returns them as stored."""
-        refreshed, changes = [], []
-        for doc in waiting:
-            fields = placement_fields(doc)
-            if any(doc.get(k) != v for k, v in fields.items()):
-                changes.append(
-                    UpdateOne({"_id": doc["_id"], "status": "waiting"}, {"$set": fields})
+        uow = self._unit()
+        refreshed = []
+        for entry in waiting:
+            fresh = placed(entry)
+            if (fresh.wanted, fresh.hours) != (entry.wanted, entry.hours):
+                # Derived from the entry alone: writing it twice changes nothing.
+                uow.change(
+                    self.cases,
+                    entry.case_id,
+                    {"$set": placement_fields(entry)},
+                    guard={"status": "waiting"},
+                    idempotent=True,
                 )
-            refreshed.append({**doc, **fields})
-        if changes:
-            await self.cases.bulk_write(changes, ordered=False)
+            refreshed.append(fresh)
+        await uow.commit()
         return refreshed
 
-    async def get_case(self, case_id: str, organisation: str | None = None) -> Document | None:
-        query: dict[str, Any] = {"_id": case_id, "status": {"$exists": True}}
+    async def get_case(self, case_id: str, organisation: str | None = None) -> CaseEntry | None:
+        where: dict[str, Any] = {"status": {"$exists": True}}
         if organisation is not None:
-            query["organisation"] = organisation
-        return await self.cases.find_one(query)
+            where["organisation"] = organisation
+        loaded = await self.cases.get(case_id, **where)
+        return loaded.model if loaded else None
 
-    async def waiting(self, organisation: str) -> list[Document]:
-        return await self.cases.find({"organisation": organisation, "status": "waiting"}).to_list()
+    async def waiting(self, organisation: str) -> list[CaseEntry]:
+        return await self.cases.models(
+            {"organisation": organisation, "status": "waiting"}, PASS_PROJECTION
+        )
 
     async def placeable(
         self, organisation: str, room: Mapping[str, float], held: Iterable[str]
-    ) -> list[Document]:
+    ) -> list[CaseEntry]:
         """The waiting cases a pass could place: one of their wanted specialisms has a worker
         with their hours free (`room`, from matching.open_room), or a worker already holds a
         claim for them (`held`: a crash between claim and record), or they were entered
@@ -318,98 +430,109 @@ class AllocationStore:
         if held_ids:
             either.append({"_id": {"$in": held_ids}})
         query = {"organisation": organisation, "status": "waiting", "$or": either}
-        return await self.cases.find(query, PASS_PROJECTION).to_list()
+        return await self.cases.models(query, PASS_PROJECTION)
 
     async def waiting_organisations(self) -> list[str]:
-        return [str(o) for o in await self.cases.distinct("organisation", {"status": "waiting"})]
+        found = await self.cases.collection.distinct("organisation", {"status": "waiting"})
+        return [str(o) for o in found]
+
+    async def record_allocation(
+        self, case_id: str, allocation: Allocation, event: Envelope
+    ) -> bool:
+        """Waiting -> allocated, with CaseAllocated in the outbox; once, by one claimant."""
+        stored = bson_safe(allocation.model_dump())
+        _, committed = await self._change_one(
+            self.cases,
+            case_id,
+            {"$set": {"status": "allocated", "allocation": stored}, "$push": {"history": stored}},
+            [event],
+            guard={"status": "waiting"},
+        )
+        return case_id in committed.written
+
+    async def record_reallocation(
+        self, case_id: str, previous_version: int, allocation: Allocation, event: Envelope
+    ) -> CaseEntry | None:
+        """Move the allocation on, only if nobody else moved it since it was read."""
+        stored = bson_safe(allocation.model_dump())
+        moved, _ = await self._change_one(
+            self.cases,
+            case_id,
+            {"$set": {"allocation": stored}, "$push": {"history": stored}},
+            [event],
+            guard={"status": "allocated", "allocation.version": previous_version},
+        )
+        return moved
+
+    async def record_stage(
+        self, case_id: str, worker_id: str, stage: str, hours: float, event_id: str
+    ) -> Outcome:
+        _, committed = await self._change_one(
+            self.cases,
+            case_id,
+            {"$set": {"stage": stage, "allocation.stage": stage, "allocation.hours": hours}},
+            event_id=event_id,
+            guard={"status": "allocated", "allocation.worker_id": worker_id},
+        )
+        return outcome(committed, case_id)
+
+    async def record_closure(
+        self, case_id: str, closed_at: datetime, reason: str, event_id: str
+    ) -> Outcome:
+        fields = {"closed_at": closed_at, "closure_reason": reason, "closed_event_id": event_id}
+        _, committed = await self._change_one(
+            self.cases,
+            case_id,
+            {"$set": {**fields, "status": "closed"}},
+            event_id=event_id,
+            guard={"status": {"$in": ["waiting", "allocated"]}},
+        )
+        return outcome(committed, case_id)
 
     # --- per-organisation allocation state --------------------------------------------------
 
     async def known_organisations(self) -> list[str]:
-        return [str(d["_id"]) async for d in self.state.find({}, {"_id": 1})]
+        return [str(d["_id"]) async for d in self.passes.collection.find({}, {"_id": 1})]
 
-    async def get_state(self, organisation: str) -> Document | None:
-        return await self.state.find_one({"_id": organisation})
+    async def get_state(self, organisation: str) -> PassState | None:
+        loaded = await self.passes.get(organisation)
+        return loaded.model if loaded else None
 
     async def capacity_may_grow(self, organisation: str) -> None:
         """Before capacity is freed: passes that place only new arrivals stop trusting that
-        no waiting case fits until a full pass settles the organisation again."""
-        await self.state.update_one({"_id": organisation}, {"$inc": {"version": 1}}, upsert=True)
+        no waiting case fits until a full pass settles the organisation again. Every write of
+        the unit of work moves `version` on; this one does nothing else."""
+        uow = self._unit()
+        uow.upsert(self.passes, organisation, {}, {})
+        await uow.commit()
 
     async def settle(self, organisation: str, version: int, today: date) -> None:
         """A full pass that started at `version` left nothing placeable: recorded only if no
-        capacity was freed meanwhile."""
-        change = {"$set": {"settled": version, "settled_on": today.isoformat()}}
-        try:  # the first pass of an organisation creates its state
-            await self.state.update_one(
-                {"_id": organisation, "version": version}, change, upsert=not version
-            )
-        except DuplicateKeyError:
-            pass  # the state exists at another version: capacity was freed meanwhile
-
-    async def count_open(self, organisation: str) -> int:
-        return await self.cases.count_documents(
-            {"organisation": organisation, "status": "allocated"}
-        )
-
-    async def record_allocation(
-        self, case_id: str, allocation: Document, event: Envelope
-    ) -> Document | None:
-        """Waiting -> allocated, with CaseAllocated in the outbox; once, by one claimant."""
-        return await write_once(
-            self.cases,
-            {"_id": case_id, "status": "waiting"},
-            {
-                "$set": {"status": "allocated", "allocation": allocation},
-                "$push": {"history": allocation},
-            },
-            events=[event],
-        )
-
-    async def record_reallocation(
-        self, case_id: str, previous_version: int, allocation: Document, event: Envelope
-    ) -> Document | None:
-        """Move the allocation on, only if nobody else moved it since it was read."""
-        return await write_once(
-            self.cases,
-            {"_id": case_id, "status": "allocated", "allocation.version": previous_version},
-            {"$set": {"allocation": allocation}, "$push": {"history": allocation}},
-            events=[event],
-        )
-
-    async def record_stage(
-        self, case_id: str, worker_id: str, stage: str, hours: float, event_id: str
-    ) -> Document | None:
-        return await write_once(
-            self.cases,
-            {"_id": case_id, "status": "allocated", "allocation.worker_id": worker_id},
-            {"$set": {"stage": stage, "allocation.stage": stage, "allocation.hours": hours}},
-            event_id=event_id,
-        )
-
-    async def record_closure(
-        self, case_id: str, fields: Document, event_id: str
-    ) -> Document | None:
-        return await write_once(
-            self.cases,
-            {"_id": case_id, "status": {"$in": ["waiting", "allocated"]}},
-            {"$set": {**fields, "status": "closed"}},
-            event_id=event_id,
-        )
+        capacity was freed meanwhile. The write itself moves `version` on by one, so it
+        records that next version as settled."""
+        uow = self._unit()
+        change = {"$set": {"settled": version + 1, "settled_on": today.isoformat()}}
+        if version:
+            uow.change(self.passes, organisation, change, guard={"version": version})
+        else:  # the first pass of an organisation creates its state
+            document = {"settled": 1, "settled_on": today.isoformat()}
+            uow.upsert(self.passes, organisation, change, document, guard={"version": version})
+        await uow.commit()  # a conflict: the state is at another version, capacity was freed
 
     # --- reviews --------------------------------------------------------------------------
 
-    async def record_review(self, case_id: str, fields: Document, event_id: str) -> None:
-        await write_once(
-            self.reviews, {"_id": case_id}, {"$set": fields}, event_id=event_id, upsert=True
-        )
+    async def record_review(self, review: Review, event_id: str) -> None:
+        fields = self.reviews.to_document(review)
+        uow = self._unit()
+        uow.upsert(self.reviews, review.case_id, {"$set": fields}, fields, event_id=event_id)
+        await uow.commit()
 
-    async def list_reviews(self, organisation: str) -> list[Document]:
-        return await self.reviews.find({"organisation": organisation}).to_list()
+    async def list_reviews(self, organisation: str) -> list[Review]:
+        return await self.reviews.models({"organisation": organisation})
 
     async def drop_review(self, case_id: str, organisation: str | None = None) -> bool:
         query: dict[str, Any] = {"_id": case_id}
         if organisation is not None:
             query["organisation"] = organisation
-        result = await self.reviews.delete_one(query)
+        result = await self.reviews.collection.delete_one(query)
         return bool(result.deleted_count)

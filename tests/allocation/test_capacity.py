@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.allocation.capacity import capacity_view
+from services.allocation.records import CaseEntry, Caseworker, Team
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def worker(n: int, team: str, open_cases: int, skills: list[str]) -> dict[str, object]:
-    return {
+def worker(n: int, team: str, open_cases: int, skills: list[str]) -> Caseworker:
+    stored = {
         "_id": f"w{n}",
+        "organisation": "derby-homes",
         "team_id": team,
         "specialisms": skills,
         "contracted_hours": 18.0,
@@ -20,23 +23,34 @@ def worker(n: int, team: str, open_cases: int, skills: list[str]) -> dict[str, o
         "max_caseload": 9,
         "active": True,
     }
+    return Caseworker.model_validate(stored)
+
+
+def teams_of(*documents: dict[str, Any]) -> list[Team]:
+    return [Team.model_validate({"organisation": "derby-homes", **d}) for d in documents]
+
+
+def entries(*documents: dict[str, Any]) -> list[CaseEntry]:
+    return [CaseEntry.model_validate(d) for d in documents]
 
 
 def test_derby_sized_service_shows_demand_against_capacity() -> None:
-    teams = [
-        {"_id": f"team-{t}", "name": f"Team {t}", "team_leader_id": f"tl{t}"} for t in range(4)
-    ]
+    teams = teams_of(
+        *({"_id": f"team-{t}", "name": f"Team {t}", "team_leader_id": f"tl{t}"} for t in range(4))
+    )
     skills = [["generalist"], ["mental_health"], ["domestic_abuse"]]
     workers = [worker(n, f"team-{n % 4}", 8, skills[n % 3]) for n in range(24)]  # 192 open
-    waiting = [
-        {
-            "_id": f"c{n}",
-            "route": "support",
-            "support_needs": ["mental_health"] if n % 2 else [],
-            "waiting_since": NOW - timedelta(days=n),
-        }
-        for n in range(1, 9)  # 8 more waiting: 200 tenants in all
-    ]
+    waiting = entries(
+        *(
+            {
+                "_id": f"c{n}",
+                "route": "support",
+                "support_needs": ["mental_health"] if n % 2 else [],
+                "waiting_since": NOW - timedelta(days=n),
+            }
+            for n in range(1, 9)  # 8 more waiting: 200 tenants in all
+        )
+    )
     view = capacity_view("derby-homes", teams, workers, waiting, 2, NOW)
     totals = view["organisation_totals"]
     assert totals["caseworkers"] == 24 and totals["teams"] == 4
@@ -53,8 +67,10 @@ def test_derby_sized_service_shows_demand_against_capacity() -> None:
 
 
 def test_shortfall_in_hours_and_caseworkers() -> None:
-    teams = [{"_id": "team-0"}]
+    teams = teams_of({"_id": "team-0"})
     workers = [worker(0, "team-0", 9, ["generalist"])]  # 0 h free
-    waiting = [{"_id": f"c{n}", "route": "support", "waiting_since": NOW} for n in range(10)]
+    waiting = entries(
+        *({"_id": f"c{n}", "route": "support", "waiting_since": NOW} for n in range(10))
+    )
     totals = capacity_view("org", teams, workers, waiting, 0, NOW)["organisation_totals"]
     assert totals["hours_short"] == 20.0 and totals["caseworkers_short"] == 2

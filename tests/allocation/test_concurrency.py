@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.allocation.matching import NoMatch, choose_worker
-from services.allocation.records import case_to_place, worker_view
+from services.allocation.records import CaseEntry, Caseworker, case_to_place, worker_view
 from shared.clock import ManualClock
 from shared.codes import RiskLevel, Route, SupportNeed
 from shared.kafka import ensure_topics
@@ -83,10 +83,14 @@ async def test_two_runtimes_never_over_commit_a_worker(make_settings, topic_read
             known = [d for d in docs if d.get("status") in ("waiting", "allocated")]
             if len(known) < 200 or any(d.get("_outbox_pending") for d in known):
                 return []
-            workers = [worker_view(w) for w in await collection(settings, "caseworkers")]
+            raw = await collection(settings, "caseworkers")
+            workers = [worker_view(Caseworker.model_validate(w)) for w in raw]
             for doc in known:
                 if doc["status"] == "waiting" and not isinstance(
-                    choose_worker(case_to_place(doc), workers, START.date()), NoMatch
+                    choose_worker(
+                        case_to_place(CaseEntry.model_validate(doc)), workers, START.date()
+                    ),
+                    NoMatch,
                 ):
                     return []  # someone still has room for it: not done yet
             # A claim that lost a race is released just after the winner records: wait for it.

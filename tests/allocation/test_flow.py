@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.allocation.records import CaseEntry
 from shared.clock import ManualClock
 from shared.codes import ClosureReason, LegalStage, RiskLevel, Route, Stage, SupportNeed
 from shared.events.catalogue import CaseClosed, ReviewDue, StageChanged, TenancyAtRisk
@@ -300,7 +301,8 @@ async def test_a_claim_left_by_a_crash_is_completed_not_repeated(
             "support_needs": ["benefits"],
             "waiting_since": START,
         }
-        await store.enter_many([("crashed", fields, "event-1")])
+        entry = CaseEntry.model_validate({"_id": "crashed", **fields})
+        await store.enter_many([(entry, "event-1")])
         # A replica claimed the hours, then died before recording the allocation.
         assert await store.claim("gen", "crashed", 2.0, START) is not None
         await service.runtime.allocator.request("derby-homes")

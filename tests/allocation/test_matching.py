@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 
@@ -18,7 +19,8 @@ from services.allocation.matching import (
     open_room,
     target_hours,
 )
-from services.allocation.records import placement_fields
+from services.allocation.records import CaseEntry
+from services.allocation.records import placement_fields as placement_of
 from services.allocation.specialisms import Specialism as S
 from services.allocation.specialisms import wanted_specialisms
 from shared.codes import RiskLevel, Route, Stage, SupportNeed
@@ -215,6 +217,10 @@ def test_may_place_agrees_with_choose_worker(wanted: set[S], hours: float, place
     to_place = case(*(needs[s] for s in sorted(wanted)))
     choice = choose_worker(to_place, workers, TODAY, hours=hours)
     assert isinstance(choice, Match) is placeable
+
+
+def placement_fields(stored: Mapping[str, object]) -> dict[str, object]:
+    return placement_of(CaseEntry.model_validate(stored))
 
 
 def test_placement_fields_follow_route_needs_stage_and_raised_risk() -> None:

@@ -14,6 +14,7 @@ from services.allocation.priority import (
     priority,
     rank_key,
 )
+from services.allocation.records import CaseEntry, Review
 from services.allocation.waiting_list import combined_ranking, rank_waiting
 from shared.codes import LegalStage, RiskLevel, SupportNeed
 
@@ -162,8 +163,10 @@ def test_ties_go_to_whoever_waited_longest() -> None:
     assert sorted([rank_key(10, early, "a"), rank_key(11, late, "b")])[0][2] == "b"
 
 
-def entry(case_id: str, **fields: object) -> dict[str, object]:
-    return {"_id": case_id, "waiting_since": NOW, "route": "support", **fields}
+def entry(case_id: str, **fields: object) -> CaseEntry:
+    return CaseEntry.model_validate(
+        {"_id": case_id, "waiting_since": NOW, "route": "support", **fields}
+    )
 
 
 def test_ranking_puts_reviews_beside_waiting_cases_with_positions_for_waiting_only() -> None:
@@ -172,9 +175,10 @@ def test_ranking_puts_reviews_beside_waiting_cases_with_positions_for_waiting_on
         entry("urgent", legal_stage="eviction_date_set", risk_level="high"),
         entry("middle", support_needs=["mental_health"], risk_level="medium"),
     ]
-    reviews = [{"_id": "open-1", "review_point": "stage_1_week_12", "recorded_at": NOW}]
+    review = {"_id": "open-1", "review_point": "stage_1_week_12", "recorded_at": NOW}
+    reviews = [Review.model_validate({**review, "organisation": "org", "review_id": "r"})]
     cases = {"open-1": entry("open-1", risk_level="high", support_needs=["domestic_abuse"])}
-    assert [d["_id"] for d, _ in rank_waiting(waiting, NOW)] == ["urgent", "middle", "low"]
+    assert [d.case_id for d, _ in rank_waiting(waiting, NOW)] == ["urgent", "middle", "low"]
     ranking = combined_ranking(waiting, reviews, cases, NOW)
     assert [(r.case_id, r.kind, r.rank, r.position) for r in ranking] == [
         ("urgent", "waiting", 1, 1),

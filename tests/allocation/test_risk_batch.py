@@ -74,13 +74,13 @@ async def test_an_arrears_batch_records_each_signal_once_in_order(make_settings)
         alert("alert-4", RiskLevel.HIGH, prevention_case_id="prevent", tenancy="derby-homes:T-p"),
     )
     second = Service(settings, clock)
-    store = second.app.state.store
+    store = second.runtime.allocation_store
     calls: list[int] = []
     add_risk_signals = store.add_risk_signals
 
     async def counted(signals: Sequence[RiskSignalWrite]) -> None:
-        calls.append(len(signals))
         await add_risk_signals(signals)
+        calls.append(len(signals))  # once written, placements included
 
     store.add_risk_signals = counted
     await second.start()
