@@ -1,6 +1,7 @@
-"""The far side of the notification channels for demos and end-to-end tests: a real SMTP server
-(aiosmtpd) and an HTTP endpoint shaped like GOV.UK Notify / a partner webhook, each keeping what
-it receives (and writing it to a folder, so a demo user can open the emails and letters)."""
+"""The far side of the notification channels for the demo and the tests (end-to-end and the
+notifications service's own): a real SMTP server (aiosmtpd) and an HTTP endpoint shaped like
+GOV.UK Notify / a partner webhook, each keeping what it receives (and, with a folder, writing it
+there, so a demo user can open the emails and letters)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,9 @@ class _MailRecorder:
 
 @dataclass
 class MailSink:
-    """A real SMTP server on 127.0.0.1; every message is kept and, with `folder`, saved."""
+    """A real SMTP server on 127.0.0.1; every message is kept and, with `folder`, saved. The
+    port is fixed at creation, so a test can stop the server and start it again (or pass the
+    port to a service before starting it at all, to see connections refused)."""
 
     folder: Path | None = None
     port: int = field(default_factory=free_port)
@@ -45,8 +49,10 @@ class MailSink:
                 (self.folder / f"{len(self.messages):05d}.eml").write_bytes(content)
 
     def to(self, address: str) -> list[EmailMessage]:
+        """The messages with `address` among their recipients (the whole address, so one that
+        merely contains it, e.g. "x" + address, does not count)."""
         with self._lock:
-            return [m for m in self.messages if address in str(m["To"])]
+            return [m for m in self.messages if address in _recipients(m)]
 
     def start(self) -> MailSink:
         self._controller = Controller(_MailRecorder(self), hostname="127.0.0.1", port=self.port)
@@ -57,6 +63,10 @@ class MailSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def _recipients(message: EmailMessage) -> set[str]:
+    return {address for _, address in getaddresses([str(v) for v in message.get_all("To", [])])}
 
 
 @dataclass

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from services.reconnection import checklists, pack
 from services.reconnection.budget import check_spend
 from services.reconnection.closure_checklist import ClosureAssessment, assess_closure
-from services.reconnection.dates import add_months, at_working_start
+from services.reconnection.dates import at_working_start
 from services.reconnection.decisions import Decision, NotFound, RuleViolation, TimerRequest, move_to
 from services.reconnection.eligibility import EligibilityInput, assess_eligibility
 from services.reconnection.local_connection import (
@@ -49,6 +49,7 @@ from services.reconnection.phases import (
     index,
 )
 from shared.codes import ClosureReason
+from shared.dates import add_months
 
 STEP_DOWN_AFTER = timedelta(weeks=3)  # "three to four weeks after reconnection"
 EARLY_CLOSURE_REASONS = frozenset(

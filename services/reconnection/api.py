@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -10,25 +11,6 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.reconnection import actions
-from services.reconnection.api_models import (
-    AgenciesNotified,
-    BudgetAllocation,
-    CaseId,
-    CloseNote,
-    Destination,
-    EarlyClosure,
-    ItemId,
-    ItemNote,
-    LearningEntry,
-    LearningEntryIn,
-    LearningPoints,
-    NotApplicable,
-    PackItemUpdate,
-    PartVIIUpdate,
-    PreClosureAnswers,
-    ReconnectionDate,
-    SpendIn,
-)
 from services.reconnection.decisions import Decision, NotFound, RuleViolation
 from services.reconnection.eligibility import EligibilityInput
 from services.reconnection.local_connection import LocalConnectionEvidence
@@ -44,12 +26,39 @@ from services.reconnection.model import (
     TravelPlan,
 )
 from services.reconnection.phases import Phase
+from services.reconnection.schemas import (
+    AgenciesNotified,
+    BudgetAllocation,
+    CaseId,
+    CloseNote,
+    Destination,
+    EarlyClosure,
+    ItemId,
+    ItemNote,
+    LearningEntryIn,
+    LearningPoints,
+    NotApplicable,
+    PackItemUpdate,
+    PartVIIUpdate,
+    PreClosureAnswers,
+    ReconnectionDate,
+    SpendIn,
+)
 from services.reconnection.service import ConcurrentUpdate, ReconnectionService
-from services.reconnection.views import CaseSummary, CaseView, case_view, summary
-from shared.auth import CallerDep, audit_listed
+from services.reconnection.views import (
+    CaseSummary,
+    CaseView,
+    LearningEntry,
+    case_view,
+    learning_entry,
+    summary,
+)
+from shared.auth import Caller, CallerDep, audit_listed
 from shared.ids import new_id
 
 Action = Callable[[ReconnectionCase, datetime], Decision]
+# A case action: (case, what the route reads, now=...) -> the decision; see case_action.
+Decide = Callable[..., Decision]
 
 
 def get_service(request: Request) -> ReconnectionService:
@@ -71,6 +80,56 @@ async def act(service: ServiceDep, organisation: str, case_id: str, action: Acti
     case = await service.apply(case_id, decide, organisation=organisation)
     assert case is not None
     return case_view(case, service.runtime.clock.now())
+
+
+def case_action(method: str, path: str) -> Callable[[Decide], Decide]:
+    """Declare `decide` as the route `method /reconnection-cases/{case_id}<path>`: the route
+    loads the case, applies `decide` and answers with the case. `decide` takes the case, then
+    what the route reads (the path's other parameters, the body), then the time; its name and
+    docstring are the route's name (OpenAPI operation id and summary) and description."""
+
+    def register(decide: Decide) -> Decide:
+        async def endpoint(
+            case_id: str, caller: Caller, service: ReconnectionService, **given: Any
+        ) -> CaseView:
+            return await act(
+                service,
+                caller.organisation,
+                case_id,
+                lambda case, now: decide(case, **given, now=now),
+            )
+
+        endpoint.__signature__ = _route_signature(decide)  # type: ignore[attr-defined]
+        cases.add_api_route(
+            f"/{{case_id}}{path}",
+            endpoint,
+            methods=[method],
+            response_model=CaseView,
+            name=decide.__name__,
+            description=inspect.getdoc(decide),
+        )
+        return decide
+
+    return register
+
+
+def _route_signature(decide: Decide) -> inspect.Signature:
+    """The inputs FastAPI reads for a case action: the case id, what `decide` reads between the
+    case and the time, then the caller and the service (as each route used to spell them)."""
+    reads = list(inspect.signature(decide, eval_str=True).parameters.values())[1:-1]
+    return inspect.Signature(
+        [
+            _keyword("case_id", CaseId),
+            *(_keyword(p.name, p.annotation) for p in reads),
+            _keyword("caller", CallerDep),
+            _keyword("service", ServiceDep),
+        ],
+        return_annotation=CaseView,
+    )
+
+
+def _keyword(name: str, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
 
 
 @cases.get("", response_model=list[CaseSummary])
@@ -109,268 +168,136 @@ async def get_case(case_id: CaseId, caller: CallerDep, service: ServiceDep) -> C
     return case_view(case, service.runtime.clock.now())
 
 
-@cases.post("/{case_id}/checklist/{phase}/{item_id}/complete", response_model=CaseView)
-async def complete_item(
-    case_id: CaseId,
-    phase: Phase,
-    item_id: ItemId,
-    body: ItemNote,
-    caller: CallerDep,
-    service: ServiceDep,
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.complete_item(c, phase, item_id, body.note, now),
-    )
+# The case actions, in the order of the OpenAPI document.
 
 
-@cases.post("/{case_id}/checklist/{phase}/{item_id}/not-applicable", response_model=CaseView)
-async def item_not_applicable(
-    case_id: CaseId,
-    phase: Phase,
-    item_id: ItemId,
-    body: NotApplicable,
-    caller: CallerDep,
-    service: ServiceDep,
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.mark_not_applicable(c, phase, item_id, body.reason, now),
-    )
+@case_action("POST", "/checklist/{phase}/{item_id}/complete")
+def complete_item(
+    case: ReconnectionCase, phase: Phase, item_id: ItemId, body: ItemNote, now: datetime
+) -> Decision:
+    return actions.complete_item(case, phase, item_id, body.note, now)
 
 
-@cases.post("/{case_id}/advance", response_model=CaseView)
-async def advance(case_id: CaseId, caller: CallerDep, service: ServiceDep) -> CaseView:
+@case_action("POST", "/checklist/{phase}/{item_id}/not-applicable")
+def item_not_applicable(
+    case: ReconnectionCase, phase: Phase, item_id: ItemId, body: NotApplicable, now: datetime
+) -> Decision:
+    return actions.mark_not_applicable(case, phase, item_id, body.reason, now)
+
+
+@case_action("POST", "/advance")
+def advance(case: ReconnectionCase, now: datetime) -> Decision:
     """Complete the current phase (its required items and rules) and enter the next."""
-    return await act(service, caller.organisation, case_id, actions.advance)
+    return actions.advance(case, now)
 
 
-@cases.put("/{case_id}/eligibility", response_model=CaseView)
-async def eligibility(
-    case_id: CaseId, body: EligibilityInput, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.record_eligibility(c, body, now),
-    )
+@case_action("PUT", "/eligibility")
+def eligibility(case: ReconnectionCase, body: EligibilityInput, now: datetime) -> Decision:
+    return actions.record_eligibility(case, body, now)
 
 
-@cases.put("/{case_id}/local-connection", response_model=CaseView)
-async def local_connection(
-    case_id: CaseId, body: LocalConnectionEvidence, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.record_local_connection(c, body, now),
-    )
+@case_action("PUT", "/local-connection")
+def local_connection(
+    case: ReconnectionCase, body: LocalConnectionEvidence, now: datetime
+) -> Decision:
+    return actions.record_local_connection(case, body, now)
 
 
-@cases.put("/{case_id}/destination", response_model=CaseView)
-async def destination(
-    case_id: CaseId, body: Destination, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.choose_destination(c, body.area, now),
-    )
+@case_action("PUT", "/destination")
+def destination(case: ReconnectionCase, body: Destination, now: datetime) -> Decision:
+    return actions.choose_destination(case, body.area, now)
 
 
-@cases.post("/{case_id}/authority-contacts", response_model=CaseView)
-async def authority_contact(
-    case_id: CaseId, body: AuthorityContact, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.log_authority_contact(c, body, now),
-    )
+@case_action("POST", "/authority-contacts")
+def authority_contact(case: ReconnectionCase, body: AuthorityContact, now: datetime) -> Decision:
+    return actions.log_authority_contact(case, body, now)
 
 
-@cases.put("/{case_id}/part-vii", response_model=CaseView)
-async def part_vii(
-    case_id: CaseId, body: PartVIIUpdate, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.update_part_vii(c, body.status, body.on, body.reference, now),
-    )
+@case_action("PUT", "/part-vii")
+def part_vii(case: ReconnectionCase, body: PartVIIUpdate, now: datetime) -> Decision:
+    return actions.update_part_vii(case, body.status, body.on, body.reference, now)
 
 
-@cases.put("/{case_id}/presentation-pack/{item}", response_model=CaseView)
-async def pack_item(
-    case_id: CaseId, item: PackItem, body: PackItemUpdate, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.set_pack_item(c, item, body.status, body.reason, body.note, now),
-    )
+@case_action("PUT", "/presentation-pack/{item}")
+def pack_item(
+    case: ReconnectionCase, item: PackItem, body: PackItemUpdate, now: datetime
+) -> Decision:
+    return actions.set_pack_item(case, item, body.status, body.reason, body.note, now)
 
 
-@cases.put("/{case_id}/reconnection-date", response_model=CaseView)
-async def reconnection_date(
-    case_id: CaseId, body: ReconnectionDate, caller: CallerDep, service: ServiceDep
-) -> CaseView:
+@case_action("PUT", "/reconnection-date")
+def reconnection_date(case: ReconnectionCase, body: ReconnectionDate, now: datetime) -> Decision:
     """Needs a complete presentation pack; the pack is sent at 09:00 UTC the day before."""
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.set_reconnection_date(c, body.reconnection_date, now),
-    )
+    return actions.set_reconnection_date(case, body.reconnection_date, now)
 
 
-@cases.put("/{case_id}/risk-assessment", response_model=CaseView)
-async def risk_assessment(
-    case_id: CaseId, body: RiskAssessment, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.record_risk_assessment(c, body, now),
-    )
+@case_action("PUT", "/risk-assessment")
+def risk_assessment(case: ReconnectionCase, body: RiskAssessment, now: datetime) -> Decision:
+    return actions.record_risk_assessment(case, body, now)
 
 
-@cases.put("/{case_id}/travel-plan", response_model=CaseView)
-async def travel_plan(
-    case_id: CaseId, body: TravelPlan, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.record_travel_plan(c, body, now),
-    )
+@case_action("PUT", "/travel-plan")
+def travel_plan(case: ReconnectionCase, body: TravelPlan, now: datetime) -> Decision:
+    return actions.record_travel_plan(case, body, now)
 
 
-@cases.put("/{case_id}/budget", response_model=CaseView)
-async def budget(
-    case_id: CaseId, body: BudgetAllocation, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.set_budget(c, body.allocated_pence, now),
-    )
+@case_action("PUT", "/budget")
+def budget(case: ReconnectionCase, body: BudgetAllocation, now: datetime) -> Decision:
+    return actions.set_budget(case, body.allocated_pence, now)
 
 
-@cases.post("/{case_id}/budget/spend", response_model=CaseView)
-async def spend(case_id: CaseId, body: SpendIn, caller: CallerDep, service: ServiceDep) -> CaseView:
+@case_action("POST", "/budget/spend")
+def spend(case: ReconnectionCase, body: SpendIn, now: datetime) -> Decision:
     """A spend beyond the budget is refused unless approved_overspend_reason is given (flagged)."""
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.record_spend(
-            c, body.amount_pence, body.category, body.note, body.approved_overspend_reason, now
-        ),
-    )
+    overspend = body.approved_overspend_reason
+    return actions.record_spend(case, body.amount_pence, body.category, body.note, overspend, now)
 
 
-@cases.put("/{case_id}/confidence-check", response_model=CaseView)
-async def confidence_check(
-    case_id: CaseId, body: ConfidenceCheck, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.record_confidence_check(c, body, now),
-    )
+@case_action("PUT", "/confidence-check")
+def confidence_check(case: ReconnectionCase, body: ConfidenceCheck, now: datetime) -> Decision:
+    return actions.record_confidence_check(case, body, now)
 
 
-@cases.post("/{case_id}/handovers", response_model=CaseView)
-async def handover(
-    case_id: CaseId, body: Handover, caller: CallerDep, service: ServiceDep
-) -> CaseView:
-    return await act(
-        service, caller.organisation, case_id, lambda c, now: actions.add_handover(c, body, now)
-    )
+@case_action("POST", "/handovers")
+def handover(case: ReconnectionCase, body: Handover, now: datetime) -> Decision:
+    return actions.add_handover(case, body, now)
 
 
-@cases.put("/{case_id}/closure/answers", response_model=CaseView)
-async def closure_answers(
-    case_id: CaseId, body: PreClosureAnswers, caller: CallerDep, service: ServiceDep
-) -> CaseView:
+@case_action("PUT", "/closure/answers")
+def closure_answers(case: ReconnectionCase, body: PreClosureAnswers, now: datetime) -> Decision:
     """Tool 4, Steps 2-5: local support, risk of return, temporary accommodation, handover."""
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.answer_pre_closure(
-            c,
-            body.sufficient_local_support,
-            body.low_risk_of_return,
-            body.in_temporary_accommodation,
-            body.negative_decision_handover_done,
-            now,
-        ),
+    return actions.answer_pre_closure(
+        case,
+        body.sufficient_local_support,
+        body.low_risk_of_return,
+        body.in_temporary_accommodation,
+        body.negative_decision_handover_done,
+        now,
     )
 
 
-@cases.post("/{case_id}/closure/letter", response_model=CaseView)
-async def closure_letter(
-    case_id: CaseId, body: ClosureLetter, caller: CallerDep, service: ServiceDep
-) -> CaseView:
+@case_action("POST", "/closure/letter")
+def closure_letter(case: ReconnectionCase, body: ClosureLetter, now: datetime) -> Decision:
     """Step 7: the client is told by letter who supports them locally and what to do in a crisis."""
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.send_closure_letter(c, body, now),
-    )
+    return actions.send_closure_letter(case, body, now)
 
 
-@cases.post("/{case_id}/closure/agencies-notified", response_model=CaseView)
-async def agencies_notified(
-    case_id: CaseId, body: AgenciesNotified, caller: CallerDep, service: ServiceDep
-) -> CaseView:
+@case_action("POST", "/closure/agencies-notified")
+def agencies_notified(case: ReconnectionCase, body: AgenciesNotified, now: datetime) -> Decision:
     """Step 8: every agency, including the referring outreach team, advised."""
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.notify_agencies(c, body.agencies, now),
-    )
+    return actions.notify_agencies(case, body.agencies, now)
 
 
-@cases.post("/{case_id}/closure/close", response_model=CaseView)
-async def close(
-    case_id: CaseId, body: CloseNote, caller: CallerDep, service: ServiceDep
-) -> CaseView:
+@case_action("POST", "/closure/close")
+def close(case: ReconnectionCase, body: CloseNote, now: datetime) -> Decision:
     """Step 9: close the case everywhere; emits CaseClosed(reason=reconnected)."""
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.close_reconnected(c, body.note, now),
-    )
+    return actions.close_reconnected(case, body.note, now)
 
 
-@cases.post("/{case_id}/closure/review", response_model=CaseView)
-async def review(
-    case_id: CaseId, body: CaseReview, caller: CallerDep, service: ServiceDep
-) -> CaseView:
+@case_action("POST", "/closure/review")
+def review(case: ReconnectionCase, body: CaseReview, now: datetime) -> Decision:
     """Step 10: the team's review of the full case."""
-    return await act(
-        service, caller.organisation, case_id, lambda c, now: actions.record_review(c, body, now)
-    )
+    return actions.record_review(case, body, now)
 
 
 @cases.post("/{case_id}/closure/learning-points", response_model=CaseView)
@@ -383,17 +310,10 @@ async def learning_points(
     return view
 
 
-@cases.post("/{case_id}/close-early", response_model=CaseView)
-async def close_early(
-    case_id: CaseId, body: EarlyClosure, caller: CallerDep, service: ServiceDep
-) -> CaseView:
+@case_action("POST", "/close-early")
+def close_early(case: ReconnectionCase, body: EarlyClosure, now: datetime) -> Decision:
     """No progress for a sustained period (or the client gone): closed, open to re-referral."""
-    return await act(
-        service,
-        caller.organisation,
-        case_id,
-        lambda c, now: actions.close_early(c, body.reason, body.note, now),
-    )
+    return actions.close_early(case, body.reason, body.note, now)
 
 
 async def _log_learning(
@@ -433,10 +353,6 @@ async def _store_learning(
     return stored
 
 
-def _entry(document: dict[str, Any]) -> LearningEntry:
-    return LearningEntry(id=document["_id"], **{k: v for k, v in document.items() if k != "_id"})
-
-
 @learning.get("", response_model=list[LearningEntry])
 async def list_learning(
     caller: CallerDep,
@@ -449,7 +365,7 @@ async def list_learning(
 ) -> list[LearningEntry]:
     """The organisation's shared learning log, newest first, for the next team meeting."""
     documents = await service.store.learning_entries(caller.organisation, case_id, since, limit)
-    return [_entry(d) for d in documents]
+    return [learning_entry(d) for d in documents]
 
 
 @learning.post("", response_model=LearningEntry, status_code=201)

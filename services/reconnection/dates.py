@@ -1,8 +1,8 @@
-"""Calendar arithmetic the rules share, and the bounds every date from outside must respect."""
+"""The bounds every date from outside must respect, and when scheduled work fires (calendar
+months: shared.dates)."""
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
@@ -22,14 +22,6 @@ def _in_range(value: date) -> date:
 
 # A date accepted from a caller: bounded, so later arithmetic can never overflow.
 BoundedDate = Annotated[date, AfterValidator(_in_range)]
-
-
-def add_months(day: date, months: int) -> date:
-    """Calendar months; the 31st falls back to the month's last day (31 Jan + 1 = 28/29 Feb)."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 def at_working_start(day: date) -> datetime:

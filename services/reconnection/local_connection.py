@@ -20,7 +20,8 @@ from fractions import Fraction
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.reconnection.dates import BoundedDate, add_months, days_inclusive
+from services.reconnection.dates import BoundedDate, days_inclusive
+from shared.dates import add_months
 
 AreaName = str
 CLOSE_FAMILY = frozenset(

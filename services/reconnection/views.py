@@ -1,17 +1,20 @@
-"""What the API shows of a case: its state plus what the rules derive from it today."""
+"""What the API shows: a case's state plus what the rules derive from it today, and the
+learning log's entries."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel
 
 from services.reconnection import checklists, pack
 from services.reconnection.actions import closure_assessment
 from services.reconnection.closure_checklist import ClosureAssessment
-from services.reconnection.dates import add_months
 from services.reconnection.model import ItemStatus, PackItem, ReconnectionCase
 from services.reconnection.phases import INTENSIVE_SUPPORT_MAX_MONTHS, Phase, index
+from services.reconnection.schemas import LearningEntryIn
+from shared.dates import add_months
 
 
 class ChecklistItemView(BaseModel):
@@ -137,3 +140,13 @@ def summary(case: ReconnectionCase, now: datetime) -> CaseSummary:
         reconnection_date=case.reconnection_date,
         days_without_progress=max(0, (now - case.last_progress_at).days),
     )
+
+
+class LearningEntry(LearningEntryIn):
+    id: str
+    organisation: str
+    recorded_at: datetime
+
+
+def learning_entry(document: dict[str, Any]) -> LearningEntry:
+    return LearningEntry(id=document["_id"], **{k: v for k, v in document.items() if k != "_id"})

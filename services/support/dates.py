@@ -1,16 +1,8 @@
-"""Calendar arithmetic the review and limit rules share (pure)."""
+"""Day helpers of the review and limit rules (pure; calendar months: shared.dates)."""
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, date, datetime, time, timedelta
-
-
-def add_months(start: date, months: int) -> date:
-    """The same day `months` later, clamped to the month's end (31 Jan + 1 -> 28/29 Feb)."""
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def start_of_day(day: date) -> datetime:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.support.dates import add_months
 from shared.codes import Stage
+from shared.dates import add_months
 
 REMINDER_DAYS = 7
 STAGE_1_REVIEW_WEEKS = 12

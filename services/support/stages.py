@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from services.support.dates import add_months
 from shared.codes import Stage
+from shared.dates import add_months
 
 SUPPORT_LIMIT_MONTHS = 24
 MOVE_ON_EXPECTED_MONTHS = 12

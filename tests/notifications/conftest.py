@@ -1,14 +1,15 @@
 """A notifications service in-process over the real broker and database, with real SMTP and
-HTTP servers on the other side of its channels."""
+HTTP servers on the other side of its channels (the devstack sinks, as the demo uses)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from devstack.sinks import MailSink, ProviderSink
 from services.notifications.app import NotificationRuntime, create_app
 from services.notifications.settings import NotificationSettings
 from shared.clock import ManualClock
@@ -17,7 +18,6 @@ from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.mongo import Document
 from tests.helpers import wait_for as eventually
 from tests.identity import bearer
-from tests.notifications.servers import HttpRecorder, SmtpServer, free_port
 
 NOTIFY_KEY = "hearth_test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 WEBHOOK_SECRET = "partner-shared-secret"
@@ -32,7 +32,7 @@ CALLERS = {
 
 class Harness:
     def __init__(
-        self, settings: NotificationSettings, smtp: SmtpServer, provider: HttpRecorder
+        self, settings: NotificationSettings, smtp: MailSink, provider: ProviderSink
     ) -> None:
         self.settings = settings
         self.smtp = smtp
@@ -67,23 +67,21 @@ class Harness:
 
 
 @pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
+def smtp() -> Iterator[MailSink]:
+    server = MailSink().start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-async def provider() -> AsyncIterator[HttpRecorder]:
-    recorder = HttpRecorder()
-    await recorder.start()
+def provider() -> Iterator[ProviderSink]:
+    recorder = ProviderSink().start()
     yield recorder
-    await recorder.stop()
+    recorder.stop()
 
 
 @pytest.fixture
-def notification_settings(make_settings, provider: HttpRecorder) -> Callable[..., Any]:
+def notification_settings(make_settings, provider: ProviderSink) -> Callable[..., Any]:
     def factory(smtp_port: int, **overrides: Any) -> NotificationSettings:
         base = make_settings("notifications").model_dump()
         values = {
@@ -111,4 +109,4 @@ async def harness(notification_settings, smtp, provider) -> AsyncIterator[Harnes
     await running.stop()
 
 
-__all__ = ["Harness", "eventually", "free_port"]
+__all__ = ["Harness", "eventually"]

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from devstack.sinks import MailSink
 from services.notifications.channels.notify import split_api_key
 from services.notifications.channels.webhook import SIGNATURE_HEADER, verify
 from shared.topics import Topic, topic_name
 from tests.notifications.conftest import NOTIFY_KEY, WEBHOOK_SECRET, Harness, eventually
 from tests.notifications.events import allocated, at_risk, closed, contacts, referral, review_due
-from tests.notifications.servers import SmtpServer
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +84,7 @@ async def test_case_allocated_emails_client_and_workers_exactly_once(
 async def test_smtp_down_is_retried_then_parked_then_resent(
     notification_settings, provider, topic_reader
 ) -> None:
-    smtp = SmtpServer()  # not started: the port refuses connections
+    smtp = MailSink()  # not started: the port refuses connections
     h = Harness(notification_settings(smtp.port, delivery_max_attempts=3), smtp, provider)
     await h.start()
     try:
@@ -313,7 +313,7 @@ async def test_templates_are_kept_per_organisation(harness: Harness) -> None:
     assert h.smtp.messages[-1]["Subject"] == "Derby: review stage_1_week_12 on 30 March 2026"
 
 
-async def _count(smtp: SmtpServer, n: int) -> bool:
+async def _count(smtp: MailSink, n: int) -> bool:
     return len(smtp.messages) >= n
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.support.dates import add_months
 from services.support.review_calendar import (
     Notice,
     ReviewPoint,
@@ -13,6 +12,7 @@ from services.support.review_calendar import (
     review_points,
 )
 from shared.codes import Stage
+from shared.dates import add_months
 
 OPENED = date(2026, 1, 5)  # a Monday
 LIMIT = date(2028, 1, 5)

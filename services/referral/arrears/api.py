@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, File, HTTPException, Path, UploadFile, status
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
+from services.referral.arrears import views
 from services.referral.arrears.alert import (
     AlertSubmission,
     ArrearsAlert,
@@ -15,13 +16,14 @@ from services.referral.arrears.alert import (
     submission_for,
 )
 from services.referral.arrears.batcher import AlertBatcher
-from services.referral.arrears.csv_rows import CsvFileError, read_csv
-from services.referral.arrears.decision import CaseStatus, Outcome
+from services.referral.arrears.csv_rows import CsvFile, CsvFileError, read_csv
+from services.referral.arrears.decision import Outcome
 from services.referral.arrears.handlers import validation_reason
 from services.referral.arrears.pipeline import AlertPipeline, ConflictPersisted
 from services.referral.arrears.planning import AlertResult
 from services.referral.arrears.risk_rules import RiskRules
-from services.referral.arrears.store import OUTCOME_COUNTS, ArrearsStore
+from services.referral.arrears.store import ArrearsStore
+from services.referral.arrears.views import AlertResultOut, BatchOut, BatchProgressOut, CsvUploadOut
 from shared.auth import CallerDep
 from shared.clock import Clock
 from shared.ids import tenancy_id
@@ -31,77 +33,22 @@ MAX_CSV_BYTES = 50 * 1024 * 1024
 CSV_CHUNK = 2_000  # rows decided and written together; progress is updated per chunk
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
 
-
-class AlertResultOut(BaseModel):
-    status: Outcome = Field(
-        description="accepted (risk changed: rise signalled or arrears cleared), unchanged "
-        "(recorded, nothing new), duplicate (already received), rejected"
-    )
-    index: int | None = Field(None, description="position in a batch request")
-    line: int | None = Field(None, description="line in the CSV file")
-    tenancy_reference: str | None = None
-    tenancy_id: str | None = None
-    alert_id: str | None = None
-    risk_level: str | None = None
-    reasons: list[str] = []
-    signalled: bool = Field(False, description="TenancyAtRisk was emitted for this alert")
-    case_id: str | None = Field(None, description="the open case named in TenancyAtRisk")
-    prevention_case_id: str | None = Field(None, description="the prevention referral raised")
-    reason: str | None = Field(None, description="why rejected, naming the field or column")
-
-
-class BatchOut(BaseModel):
-    counts: dict[str, int]
-    results: list[AlertResultOut]
-
-
-class CsvUploadOut(BaseModel):
-    batch_id: str
-    status: str
-    counts: dict[str, int]
-    ignored_columns: list[str] = []
-    rows: list[AlertResultOut]
-
-
-class BatchProgressOut(BaseModel):
-    batch_id: str
-    status: str = Field(description="processing, completed or failed")
-    filename: str | None = None
-    total_rows: int
-    processed_rows: int
-    counts: dict[str, int]
-    rejected_rows: list[dict[str, Any]]
-
-
-def _out(result: AlertResult, where: str) -> AlertResultOut:
-    body = result.as_dict()
-    body[where] = body.pop("position", result.position)
-    return AlertResultOut.model_validate(body)
-
-
-def _counts(results: list[AlertResult]) -> dict[str, int]:
-    tally = Counter(r.status.value for r in results)
-    counts = {k: tally.get(k, 0) for k in OUTCOME_COUNTS}
-    counts["signalled"] = sum(r.signalled for r in results)
-    counts["referrals"] = sum(r.prevention_case_id is not None for r in results)
-    return counts
-
-
-def _refuse(exc: ForeignTenancy, prefix: str = "") -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, f"{prefix}{exc}")
+T = TypeVar("T")
 
 
 def build_router(
     store: ArrearsStore, pipeline: AlertPipeline, batcher: AlertBatcher, clock: Clock
 ) -> APIRouter:
     router = APIRouter(tags=["arrears alerts"])
+    # Added in this order, which is the order of the OpenAPI document.
+    _alert_routes(router, pipeline, batcher)
+    _csv_routes(router, store, pipeline, clock)
+    _lookup_routes(router, store)
+    _rules_routes(router, store, clock)
+    return router
 
-    async def run(subs: list[AlertSubmission]) -> list[AlertResult]:
-        try:
-            return await pipeline.process(subs)
-        except ConflictPersisted as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
+def _alert_routes(router: APIRouter, pipeline: AlertPipeline, batcher: AlertBatcher) -> None:
     @router.post("/arrears-alerts", response_model=AlertResultOut, response_model_exclude_none=True)
     async def submit_alert(caller: CallerDep, alert: ArrearsAlert) -> AlertResultOut:
         """One alert (webhook). Repeats and same-or-lower levels change nothing."""
@@ -109,11 +56,7 @@ def build_router(
             sub = submission_for(alert, caller.organisation)
         except ForeignTenancy as exc:
             raise _refuse(exc) from exc
-        try:
-            result = await batcher.submit(sub)
-        except ConflictPersisted as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-        return _out(result, "index")
+        return views.result_out(await _conflict_is_409(batcher.submit(sub)), "index")
 
     @router.post("/arrears-alerts/batch", response_model=BatchOut, response_model_exclude_none=True)
     async def submit_batch(
@@ -129,28 +72,18 @@ def build_router(
     ) -> BatchOut:
         """Many alerts; each gets its own result, and a bad one does not stop the rest.
         An alert naming another landlord refuses the whole request (403)."""
-        results: dict[int, AlertResult] = {}
-        subs: list[AlertSubmission] = []
-        for index, raw in enumerate(alerts):
-            try:
-                alert = ArrearsAlert.model_validate(raw)
-            except ValidationError as exc:
-                results[index] = AlertResult(
-                    position=index,
-                    status=Outcome.REJECTED,
-                    tenancy_reference=_reference(raw),
-                    reason=validation_reason(exc, f"{index}."),
-                )
-                continue
-            try:
-                subs.append(submission_for(alert, caller.organisation, position=index))
-            except ForeignTenancy as exc:
-                raise _refuse(exc, f"{index}.") from exc
-        for result in await run(subs):
+        results, subs = _batch_submissions(alerts, caller.organisation)
+        for result in await _conflict_is_409(pipeline.process(subs)):
             results[result.position] = result
         ordered = [results[i] for i in sorted(results)]
-        return BatchOut(counts=_counts(ordered), results=[_out(r, "index") for r in ordered])
+        return BatchOut(
+            counts=views.counts(ordered), results=[views.result_out(r, "index") for r in ordered]
+        )
 
+
+def _csv_routes(
+    router: APIRouter, store: ArrearsStore, pipeline: AlertPipeline, clock: Clock
+) -> None:
     @router.post(
         "/arrears-alerts/csv", response_model=CsvUploadOut, response_model_exclude_none=True
     )
@@ -160,56 +93,27 @@ def build_router(
     ) -> CsvUploadOut:
         """A nightly batch. Good rows are accepted even when others are bad; each row is
         reported with its line. Progress: GET /arrears-alerts/batches/{batch_id}."""
-        content = await file.read(MAX_CSV_BYTES + 1)
-        if len(content) > MAX_CSV_BYTES:
-            raise HTTPException(
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-                f"file: larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB",
-            )
-        try:
-            parsed = read_csv(content)
-        except CsvFileError as exc:
-            raise HTTPException(422, str(exc)) from exc
-        rejected: list[AlertResult] = []
-        subs: list[AlertSubmission] = []
-        for row in parsed.rows:
-            if row.alert is None:
-                rejected.append(_rejected_row(row.line, row.tenancy_reference, row.error))
-                continue
-            try:
-                subs.append(submission_for(row.alert, caller.organisation, position=row.line))
-            except ForeignTenancy as exc:
-                rejected.append(_rejected_row(row.line, row.tenancy_reference, str(exc)))
-        now = clock.now()
-        rejected_out = [_out(r, "line").model_dump(exclude_none=True) for r in rejected]
+        parsed = _parsed_csv(await file.read(MAX_CSV_BYTES + 1))
+        rejected, subs = _csv_submissions(parsed, caller.organisation)
+        rejected_out = [views.result_out(r, "line").model_dump(exclude_none=True) for r in rejected]
         batch_id = await store.create_batch(
-            caller.organisation, file.filename, len(parsed.rows), rejected_out, now
+            caller.organisation, file.filename, len(parsed.rows), rejected_out, clock.now()
         )
-        done: list[AlertResult] = list(rejected)
-        try:
-            for start in range(0, len(subs), CSV_CHUNK):
-                chunk_results = await run(subs[start : start + CSV_CHUNK])
-                counts = _counts(chunk_results)
-                await store.add_to_batch(batch_id, counts)
-                done.extend(chunk_results)
-        except Exception as exc:
-            await store.finish_batch(batch_id, "failed", clock.now())
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                f"file: processing stopped after {len(done)} of {len(parsed.rows)} rows "
-                f"(batch {batch_id}); upload the file again — rows already recorded come back "
-                "as duplicates",
-            ) from exc
+        processed = await _process_in_chunks(
+            store, pipeline, clock, batch_id, subs, parsed, rejected
+        )
         await store.finish_batch(batch_id, "completed", clock.now())
-        done.sort(key=lambda r: r.position)
+        done = sorted([*rejected, *processed], key=lambda r: r.position)
         return CsvUploadOut(
             batch_id=batch_id,
             status="completed",
-            counts=_counts(done),
+            counts=views.counts(done),
             ignored_columns=parsed.ignored_columns,
-            rows=[_row_out(r) for r in done],
+            rows=[views.row_out(r) for r in done],
         )
 
+
+def _lookup_routes(router: APIRouter, store: ArrearsStore) -> None:
     @router.get(
         "/arrears-alerts/batches/{batch_id}",
         response_model=BatchProgressOut,
@@ -221,7 +125,7 @@ def build_router(
         document = await store.batch(caller.organisation, batch_id)
         if document is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "batch_id: no such batch")
-        return BatchProgressOut(batch_id=document["_id"], **_without_id(document))
+        return views.batch_progress(document)
 
     @router.get(
         "/arrears-alerts/tenancies/{tenancy_reference}",
@@ -236,17 +140,10 @@ def build_router(
         document = await store.tenancy(caller.organisation, tid)
         if document is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "tenancy_reference: no alerts known")
-        cases = list((document.get("cases") or {}).values())
-        return {
-            "tenancy_id": tid,
-            "tenancy_reference": document.get("tenancy_reference"),
-            "episode": document.get("episode", 0),
-            "signalled_level": document.get("signalled_level"),
-            "last_alert": document.get("last_alert"),
-            "open_cases": [c["case_id"] for c in cases if c["status"] == CaseStatus.OPEN],
-            "pending_cases": [c["case_id"] for c in cases if c["status"] == CaseStatus.PENDING],
-        }
+        return views.tenancy_risk(tid, document)
 
+
+def _rules_routes(router: APIRouter, store: ArrearsStore, clock: Clock) -> None:
     @router.get("/risk-rules", response_model=RiskRules, tags=["risk rules"])
     async def get_rules(caller: CallerDep) -> RiskRules:
         """Your organisation's risk thresholds (the defaults until you set your own)."""
@@ -258,7 +155,102 @@ def build_router(
         await store.put_rules(caller.organisation, rules, clock.now())
         return rules
 
-    return router
+
+async def _conflict_is_409(processing: Awaitable[T]) -> T:
+    """A conflict the pipeline could not settle (it persisted through its retries) is a 409."""
+    try:
+        return await processing
+    except ConflictPersisted as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+def _batch_submissions(
+    alerts: list[dict[str, Any]], organisation: str
+) -> tuple[dict[int, AlertResult], list[AlertSubmission]]:
+    """A JSON batch's alerts: the invalid ones rejected by index, the rest to process. One
+    naming another landlord refuses the whole request."""
+    rejected: dict[int, AlertResult] = {}
+    subs: list[AlertSubmission] = []
+    for index, raw in enumerate(alerts):
+        try:
+            alert = ArrearsAlert.model_validate(raw)
+        except ValidationError as exc:
+            reason = validation_reason(exc, f"{index}.")
+            rejected[index] = _rejected(index, _reference(raw), reason)
+            continue
+        try:
+            subs.append(submission_for(alert, organisation, position=index))
+        except ForeignTenancy as exc:
+            raise _refuse(exc, f"{index}.") from exc
+    return rejected, subs
+
+
+def _parsed_csv(content: bytes) -> CsvFile:
+    if len(content) > MAX_CSV_BYTES:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            f"file: larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB",
+        )
+    try:
+        return read_csv(content)
+    except CsvFileError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+def _csv_submissions(
+    parsed: CsvFile, organisation: str
+) -> tuple[list[AlertResult], list[AlertSubmission]]:
+    """A CSV file's rows: the bad ones (invalid, or naming another landlord) rejected by line,
+    the rest to process; unlike a JSON batch, a foreign row does not refuse the file."""
+    rejected: list[AlertResult] = []
+    subs: list[AlertSubmission] = []
+    for row in parsed.rows:
+        if row.alert is None:
+            rejected.append(_rejected(row.line, row.tenancy_reference, row.error))
+            continue
+        try:
+            subs.append(submission_for(row.alert, organisation, position=row.line))
+        except ForeignTenancy as exc:
+            rejected.append(_rejected(row.line, row.tenancy_reference, str(exc)))
+    return rejected, subs
+
+
+async def _process_in_chunks(
+    store: ArrearsStore,
+    pipeline: AlertPipeline,
+    clock: Clock,
+    batch_id: str,
+    subs: list[AlertSubmission],
+    parsed: CsvFile,
+    rejected: list[AlertResult],
+) -> list[AlertResult]:
+    """Decide and write the rows a chunk at a time, each chunk counted into the batch's
+    progress. If processing stops, the batch is marked failed and the caller is told to upload
+    the file again (503)."""
+    processed: list[AlertResult] = []
+    try:
+        for start in range(0, len(subs), CSV_CHUNK):
+            chunk = await _conflict_is_409(pipeline.process(subs[start : start + CSV_CHUNK]))
+            await store.add_to_batch(batch_id, views.counts(chunk))
+            processed.extend(chunk)
+    except Exception as exc:
+        await store.finish_batch(batch_id, "failed", clock.now())
+        done = len(rejected) + len(processed)
+        raise _stopped(batch_id, done, len(parsed.rows)) from exc
+    return processed
+
+
+def _stopped(batch_id: str, done: int, total: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"file: processing stopped after {done} of {total} rows "
+        f"(batch {batch_id}); upload the file again — rows already recorded come back "
+        "as duplicates",
+    )
+
+
+def _refuse(exc: ForeignTenancy, prefix: str = "") -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, f"{prefix}{exc}")
 
 
 def _reference(raw: Any) -> str | None:
@@ -266,17 +258,7 @@ def _reference(raw: Any) -> str | None:
     return value[:100] if isinstance(value, str) else None
 
 
-def _rejected_row(line: int, reference: str | None, reason: str | None) -> AlertResult:
+def _rejected(position: int, reference: str | None, reason: str | None) -> AlertResult:
     return AlertResult(
-        position=line, status=Outcome.REJECTED, tenancy_reference=reference, reason=reason
+        position=position, status=Outcome.REJECTED, tenancy_reference=reference, reason=reason
     )
-
-
-def _row_out(result: AlertResult) -> AlertResultOut:
-    out = _out(result, "line")
-    return out.model_copy(update={"reasons": [], "alert_id": None, "tenancy_id": None})
-
-
-def _without_id(document: dict[str, Any]) -> dict[str, Any]:
-    keys = ("status", "filename", "total_rows", "processed_rows", "counts", "rejected_rows")
-    return {k: document.get(k) for k in keys}

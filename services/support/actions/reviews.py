@@ -55,88 +55,34 @@ class Reviews:
     ) -> Document:
         case = await self.ctx.open_case(organisation, case_id)
         reviews: dict[str, Any] = case.get("reviews", {})
-        review = reviews.get(review_id)
-        if review is None:
-            raise CaseworkError(404, "review_id", f"no review {review_id!r} on this case")
-        if review["status"] != PENDING:
-            raise CaseworkError(409, "review_id", f"review is already {review['status']}")
-        if review["weigh_against_waiting_list"] and not completion.get("waiting_list_priority"):
-            raise CaseworkError(
-                422,
-                "waiting_list_priority",
-                "required: this review is weighed against referrals waiting",
-            )
-        outcome = ReviewOutcome(completion["outcome"])
+        review = pending_review(reviews, review_id)
+        require_priority_when_weighed(review, completion)
         today = self.ctx.today()
-        limit = case_limit(case)
-        current = Stage(case["stage"])
-        try:
-            check_may_continue(outcome, today, limit)
-            target = completion.get("target_stage")
-            new = next_stage(current, outcome, Stage(target) if target else None)
-        except StageError as exc:
-            raise CaseworkError(
-                409 if exc.field == "outcome" else 422, exc.field, why(exc)
-            ) from exc
-        done = {
-            **review,
-            **{k: v for k, v in completion.items() if v is not None},
-            "status": "completed",
-            "completed_on": iso(today),
-        }
+        current, new = stage_after_review(case, completion, today)
+        done = completed_review(review, completion, today)
         if new is None:
             if closure is None:
                 raise CaseworkError(422, "closure", "required when the outcome is close")
             return await self.closing.close(organisation, case_id, closure, completed_review=done)
         reviews = {**reviews, review_id: done}
-        events: list[Envelope] = []
-        fields: dict[str, Any] = {}
         if new == current:
-            if not pending_reviews(reviews):
-                follow = follow_up_point(current, today, limit)
-                extra = review_document(case_id, int(case["stage_seq"]), follow)
-                reviews[extra["review_id"]] = extra
-        else:
-            try:
-                hours = hours_for_stage(
-                    new, completion.get("target_hours_per_week"), case["target_hours_per_week"]
-                )
-            except StageError as exc:
-                raise CaseworkError(422, exc.field, why(exc)) from exc
-            seq = int(case["stage_seq"]) + 1
-            support_start = date.fromisoformat(case["support_started_on"])
-            reviews = restaged_reviews(reviews, case_id, seq, new, today, support_start, limit)
-            fields = {
-                "stage": new.value,
-                "stage_seq": seq,
-                "stage_started_on": iso(today),
-                "target_hours_per_week": hours,
-            }
-            events.append(
-                self.ctx.event(
-                    case,
-                    StageChanged(
-                        case_id=case_id,
-                        previous_stage=current,
-                        stage=new,
-                        target_hours_per_week=hours,
-                        changed_on=today,
-                    ),
-                )
-            )
-        update: dict[str, Any] = {
-            "$set": {**fields, "reviews": reviews, "next_review_on": next_review_on(reviews)}
-        }
-        if fields:
-            update["$push"] = {
-                "hours_periods": {"starts_on": iso(today), "hours": fields["target_hours_per_week"]}
-            }
+            kept = with_follow_up_review(case, reviews, today)
+            return await self._save_review(case_id, review_id, review_update(kept, {}, today), [])
+        update, changed_stage = stage_change(case, reviews, new, completion, today)
+        event = self.ctx.event(case, changed_stage)
+        return await self._save_review(case_id, review_id, update, [event])
+
+    async def _save_review(
+        self, case_id: str, review_id: str, update: dict[str, Any], events: list[Envelope]
+    ) -> Document:
+        """Write the change, guarded on the review still pending; a new stage (events) moves
+        every review timer, otherwise the timers are only brought in line with the reviews."""
         guard = {"status": OPEN, f"reviews.{review_id}.status": PENDING}
         updated = await self.ctx.store.update(case_id, guard, update, events=events)
         if updated is None:
             raise changed()
         await self.ctx.flush(updated)
-        if fields:
+        if events:
             await self.timers.reschedule(updated)
         else:
             await self.timers.sync(updated)
@@ -183,3 +129,115 @@ class Reviews:
             raise changed()
         await self.timers.reschedule(updated)
         return updated
+
+
+# --- the rules of completing a review (pure) ---------------------------------------------------
+
+
+def pending_review(reviews: dict[str, Any], review_id: str) -> dict[str, Any]:
+    """Only a review of this case that is still pending can be completed."""
+    review = reviews.get(review_id)
+    if review is None:
+        raise CaseworkError(404, "review_id", f"no review {review_id!r} on this case")
+    if review["status"] != PENDING:
+        raise CaseworkError(409, "review_id", f"review is already {review['status']}")
+    return review
+
+
+def require_priority_when_weighed(review: dict[str, Any], completion: dict[str, Any]) -> None:
+    """A review weighed against the waiting list must say how the case ranks against it."""
+    if review["weigh_against_waiting_list"] and not completion.get("waiting_list_priority"):
+        raise CaseworkError(
+            422,
+            "waiting_list_priority",
+            "required: this review is weighed against referrals waiting",
+        )
+
+
+def stage_after_review(
+    case: Document, completion: dict[str, Any], today: date
+) -> tuple[Stage, Stage | None]:
+    """The case's stage and the one the outcome moves it to (None: close). Continuing past
+    the support limit is a conflict (409); an impossible target stage is a 422."""
+    outcome = ReviewOutcome(completion["outcome"])
+    current = Stage(case["stage"])
+    try:
+        check_may_continue(outcome, today, case_limit(case))
+        target = completion.get("target_stage")
+        new = next_stage(current, outcome, Stage(target) if target else None)
+    except StageError as exc:
+        raise CaseworkError(409 if exc.field == "outcome" else 422, exc.field, why(exc)) from exc
+    return current, new
+
+
+def completed_review(
+    review: dict[str, Any], completion: dict[str, Any], today: date
+) -> dict[str, Any]:
+    """The review with what the caseworker gave (blanks keep the review's own values)."""
+    given = {k: v for k, v in completion.items() if v is not None}
+    return {**review, **given, "status": "completed", "completed_on": iso(today)}
+
+
+def with_follow_up_review(case: Document, reviews: dict[str, Any], today: date) -> dict[str, Any]:
+    """Staying in the stage: when no review is left pending, the next one is booked."""
+    if pending_reviews(reviews):
+        return reviews
+    stage = Stage(case["stage"])
+    follow = follow_up_point(stage, today, case_limit(case))
+    extra = review_document(case["_id"], int(case["stage_seq"]), follow)
+    return {**reviews, extra["review_id"]: extra}
+
+
+def new_stage_fields(
+    case: Document, stage: Stage, completion: dict[str, Any], today: date
+) -> dict[str, Any]:
+    """A new stage starts today with its own sequence number and weekly hours target."""
+    try:
+        hours = hours_for_stage(
+            stage, completion.get("target_hours_per_week"), case["target_hours_per_week"]
+        )
+    except StageError as exc:
+        raise CaseworkError(422, exc.field, why(exc)) from exc
+    return {
+        "stage": stage.value,
+        "stage_seq": int(case["stage_seq"]) + 1,
+        "stage_started_on": iso(today),
+        "target_hours_per_week": hours,
+    }
+
+
+def stage_change(
+    case: Document,
+    reviews: dict[str, Any],
+    stage: Stage,
+    completion: dict[str, Any],
+    today: date,
+) -> tuple[dict[str, Any], StageChanged]:
+    """Moving to another stage: its fields, its reviews in place of the old stage's pending
+    ones, and the StageChanged fact."""
+    fields = new_stage_fields(case, stage, completion, today)
+    support_start = date.fromisoformat(case["support_started_on"])
+    restaged = restaged_reviews(
+        reviews, case["_id"], fields["stage_seq"], stage, today, support_start, case_limit(case)
+    )
+    changed_stage = StageChanged(
+        case_id=case["_id"],
+        previous_stage=Stage(case["stage"]),
+        stage=stage,
+        target_hours_per_week=fields["target_hours_per_week"],
+        changed_on=today,
+    )
+    return review_update(restaged, fields, today), changed_stage
+
+
+def review_update(reviews: dict[str, Any], fields: dict[str, Any], today: date) -> dict[str, Any]:
+    """The case update: the reviews, the next due date and, for a new stage, its fields and
+    a new period of weekly hours starting today."""
+    update: dict[str, Any] = {
+        "$set": {**fields, "reviews": reviews, "next_review_on": next_review_on(reviews)}
+    }
+    if fields:
+        update["$push"] = {
+            "hours_periods": {"starts_on": iso(today), "hours": fields["target_hours_per_week"]}
+        }
+    return update

@@ -1,8 +1,8 @@
-"""Request bodies of the reconnection API that are not domain models themselves."""
+"""Request bodies of the reconnection API that are not domain models themselves, and the
+path parameters' validation."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -92,9 +92,3 @@ class LearningEntryIn(LearningPoints):
     case_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
     highs: list[Annotated[str, Field(max_length=2000)]] = Field(default_factory=list, max_length=50)
     lows: list[Annotated[str, Field(max_length=2000)]] = Field(default_factory=list, max_length=50)
-
-
-class LearningEntry(LearningEntryIn):
-    id: str
-    organisation: str
-    recorded_at: datetime

@@ -1,0 +1,95 @@
+"""What a landlord is told about its alerts: the HTTP response shapes and the functions turning
+alert results and stored batches into them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.referral.arrears.decision import CaseStatus, Outcome
+from services.referral.arrears.planning import AlertResult
+from services.referral.arrears.store import OUTCOME_COUNTS
+
+
+class AlertResultOut(BaseModel):
+    status: Outcome = Field(
+        description="accepted (risk changed: rise signalled or arrears cleared), unchanged "
+        "(recorded, nothing new), duplicate (already received), rejected"
+    )
+    index: int | None = Field(None, description="position in a batch request")
+    line: int | None = Field(None, description="line in the CSV file")
+    tenancy_reference: str | None = None
+    tenancy_id: str | None = None
+    alert_id: str | None = None
+    risk_level: str | None = None
+    reasons: list[str] = []
+    signalled: bool = Field(False, description="TenancyAtRisk was emitted for this alert")
+    case_id: str | None = Field(None, description="the open case named in TenancyAtRisk")
+    prevention_case_id: str | None = Field(None, description="the prevention referral raised")
+    reason: str | None = Field(None, description="why rejected, naming the field or column")
+
+
+class BatchOut(BaseModel):
+    counts: dict[str, int]
+    results: list[AlertResultOut]
+
+
+class CsvUploadOut(BaseModel):
+    batch_id: str
+    status: str
+    counts: dict[str, int]
+    ignored_columns: list[str] = []
+    rows: list[AlertResultOut]
+
+
+class BatchProgressOut(BaseModel):
+    batch_id: str
+    status: str = Field(description="processing, completed or failed")
+    filename: str | None = None
+    total_rows: int
+    processed_rows: int
+    counts: dict[str, int]
+    rejected_rows: list[dict[str, Any]]
+
+
+def result_out(result: AlertResult, where: str) -> AlertResultOut:
+    """`where` names the result's position: "index" in a JSON batch, "line" in a CSV file."""
+    body = result.as_dict()
+    body[where] = body.pop("position", result.position)
+    return AlertResultOut.model_validate(body)
+
+
+def row_out(result: AlertResult) -> AlertResultOut:
+    """A CSV row's result, without the per-alert detail a whole file would repeat."""
+    out = result_out(result, "line")
+    return out.model_copy(update={"reasons": [], "alert_id": None, "tenancy_id": None})
+
+
+def counts(results: list[AlertResult]) -> dict[str, int]:
+    tally = Counter(r.status.value for r in results)
+    counted = {k: tally.get(k, 0) for k in OUTCOME_COUNTS}
+    counted["signalled"] = sum(r.signalled for r in results)
+    counted["referrals"] = sum(r.prevention_case_id is not None for r in results)
+    return counted
+
+
+def batch_progress(document: dict[str, Any]) -> BatchProgressOut:
+    keys = ("status", "filename", "total_rows", "processed_rows", "counts", "rejected_rows")
+    fields: dict[str, Any] = {k: document.get(k) for k in keys}
+    return BatchProgressOut(batch_id=document["_id"], **fields)
+
+
+def tenancy_risk(tenancy_id: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The tenancy's risk episode and the cases known for it, open or still pending."""
+    cases = list((document.get("cases") or {}).values())
+    return {
+        "tenancy_id": tenancy_id,
+        "tenancy_reference": document.get("tenancy_reference"),
+        "episode": document.get("episode", 0),
+        "signalled_level": document.get("signalled_level"),
+        "last_alert": document.get("last_alert"),
+        "open_cases": [c["case_id"] for c in cases if c["status"] == CaseStatus.OPEN],
+        "pending_cases": [c["case_id"] for c in cases if c["status"] == CaseStatus.PENDING],
+    }
