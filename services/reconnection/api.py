@@ -61,9 +61,14 @@ Action = Callable[[ReconnectionCase, datetime], Decision]
 Decide = Callable[..., Decision]
 
 
-def get_service(request: Request) -> ReconnectionService:
-    service: ReconnectionService = request.app.state.reconnection
-    return service
+def get_service() -> ReconnectionService:
+    """The app's service, bound by `bind_service`: the routes are declared once, at import
+    (the case actions are a table), and each app binds its own typed service to them."""
+    raise RuntimeError("reconnection routes served without bind_service(app, service)")
+
+
+def bind_service(app: FastAPI, service: ReconnectionService) -> None:
+    app.dependency_overrides[get_service] = lambda: service
 
 
 ServiceDep = Annotated[ReconnectionService, Depends(get_service)]

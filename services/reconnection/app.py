@@ -31,8 +31,12 @@ DESCRIPTION = (
 )
 
 
-def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, clock)
+class ReconnectionRuntime(ServiceRuntime):
+    reconnection: ReconnectionService
+
+
+def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ReconnectionRuntime:
+    runtime = ReconnectionRuntime(settings, clock)
     store = CaseStore(runtime)
     runtime.record_scopes["case"] = scope_lookup(
         store.cases, "state.team_id", ["state.lead_worker_id"]
@@ -42,7 +46,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Servi
     service = ReconnectionService(runtime, store, scheduler.store)
     scheduler_handlers.update(fire_handlers(service))
     handlers.register(runtime, service)
-    runtime.reconnection = service  # type: ignore[attr-defined]
+    runtime.reconnection = service
     return runtime
 
 
@@ -53,6 +57,6 @@ def create_app(
     app = create_http_app(
         runtime, "Hearth reconnection", DESCRIPTION, [api.cases, api.learning], manage_runtime
     )
-    app.state.reconnection = runtime.reconnection  # type: ignore[attr-defined]
+    api.bind_service(app, runtime.reconnection)
     api.install_error_handlers(app)
     return app
