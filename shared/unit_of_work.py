@@ -294,6 +294,7 @@ class UnitOfWork:
         writes = [
             (change, self._filter(change), self._full_update(change, token)) for change in changes
         ]
+        written_here: set[str] = set()  # of this collection: ids may repeat across collections
         if not changes:
             pass
         elif len(changes) == 1 or not all(_redecidable(c) for c in changes):
@@ -306,7 +307,7 @@ class UnitOfWork:
                 if after is None:
                     await self._why_not(collection, [change], committed)
                     continue
-                committed.written.add(change.id)
+                written_here.add(change.id)
                 committed.documents[change.id] = after
         else:
             operations = [UpdateOne(query, update) for _, query, update in writes]
@@ -314,18 +315,15 @@ class UnitOfWork:
             for start in range(0, len(operations), BULK_CHUNK):
                 chunk = operations[start : start + BULK_CHUNK]
                 matched += (await collection.bulk_write(chunk, ordered=True)).matched_count
-            landed = {c.id for c in changes}
+            written_here = {c.id for c in changes}
             if matched < len(changes):
                 ids = [c.id for c in changes]
-                landed = {
-                    str(d["_id"])
-                    async for d in collection.find({"_id": {"$in": ids}, TOKEN: token}, {"_id": 1})
-                }
-                await self._why_not(
-                    collection, [c for c in changes if c.id not in landed], committed
-                )
-            committed.written |= landed
-        landed = [c for c in changes if c.id in committed.written]
+                query = {"_id": {"$in": ids}, TOKEN: token}
+                written_here = {str(d["_id"]) async for d in collection.find(query, {"_id": 1})}
+                missed = [c for c in changes if c.id not in written_here]
+                await self._why_not(collection, missed, committed)
+        committed.written |= written_here
+        landed = [c for c in changes if c.id in written_here]
         await self._publish(collection, created, landed, committed, token)
 
     async def _publish(
