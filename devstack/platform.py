@@ -86,6 +86,28 @@ class ServiceProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """kill -9 of the service's process group (fault tests): no shutdown hook, no commit,
+        no outbox flush - what a crash or an OOM kill leaves behind."""
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP of the process group: alive but silent (a stalled VM, a long GC pause)."""
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGCONT)
+
 
 @dataclass
 class Platform:
@@ -116,8 +138,15 @@ class Platform:
                     raise TimeoutError(f"{key} not healthy; see {process.log_path}")
                 time.sleep(0.3)
 
+    def restart_service(self, name: str, timeout: float = 90) -> ServiceProcess:
+        """Start `name` again (after a kill) and wait until every service answers healthy."""
+        process = self.start_service(name)
+        self.wait_healthy(timeout)
+        return process
+
     def stop(self) -> None:
         for process in reversed(list(self.services.values())):
+            process.resume()  # a stopped (SIGSTOP) process would never act on SIGTERM
             process.stop()
 
 

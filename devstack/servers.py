@@ -73,6 +73,7 @@ class ManagedProcess:
         if not self.alive():
             return
         assert self.process is not None
+        self.resume()  # a paused (SIGSTOP) server would not act on SIGTERM until continued
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout)
@@ -81,11 +82,24 @@ class ManagedProcess:
             self.process.wait()
 
     def kill(self) -> None:
-        """kill -9, for fault tests."""
-        if self.alive():
-            assert self.process is not None
+        """kill -9 of the whole process group, for fault tests: no shutdown hook runs, so
+        whatever was not yet on disk (or in the page cache) is lost, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP of the process group: the server keeps its sockets open but answers
+        nothing, as behind a network partition (clients time out rather than see a reset)."""
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT of the process group, after `pause`."""
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGCONT)
 
     def tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():

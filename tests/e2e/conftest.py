@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import pytest
 
 from devstack.platform import Platform, available_services
 from devstack.provision import Infrastructure
+from devstack.servers import free_port
 from devstack.sinks import MailSink, ProviderSink
 from shared.settings import HearthSettings
 from tests.identity import Identities, bearer
@@ -134,3 +137,107 @@ def move_clock(platform: Platform, ahead: timedelta) -> None:
     partial = target.with_suffix(".partial")
     partial.write_text(str(ahead.total_seconds()))
     partial.replace(target)  # atomic: a service never reads a half-written offset
+
+
+# --- one platform per module (the fault tests) ---------------------------------------------
+
+
+# An SMTP server in a process of its own that accepts every message and keeps none: a module
+# that sends thousands of emails and reads what was sent from Kafka would otherwise spend the
+# test process's time (and its GIL, which its Kafka reader needs) on receiving them.
+DISCARDING_SMTP = """
+import sys, time
+from aiosmtpd.controller import Controller
+
+class Discard:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 Message accepted"
+
+Controller(Discard(), hostname="127.0.0.1", port=int(sys.argv[1])).start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+@pytest.fixture(scope="module")
+def module_mail_port() -> Iterator[int]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", DISCARDING_SMTP, str(port)],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def module_provider() -> Iterator[ProviderSink]:
+    sink = ProviderSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def module_platform(
+    infra: Infrastructure,
+    identities: Identities,
+    module_mail_port: int,
+    module_provider: ProviderSink,
+    request: pytest.FixtureRequest,
+) -> Iterator[Platform]:
+    """Every service started once and shared by a module's tests (each test then keeps to its
+    own organisations and tenancies). A module adds or overrides environment settings with a
+    module-level `PLATFORM_ENV` dict."""
+    namespace = f"m{uuid.uuid4().hex[:8]}"
+    log_dir = Path(tempfile.mkdtemp(prefix="hearth-e2e-"))
+    env = {
+        **os.environ,
+        "HEARTH_CLOCK_OFFSET_FILE": str(log_dir / "clock-offset"),
+        "HEARTH_SMTP_HOST": "127.0.0.1",
+        "HEARTH_SMTP_PORT": str(module_mail_port),
+        "HEARTH_NOTIFY_URL": module_provider.url,
+        "HEARTH_NOTIFY_API_KEY": NOTIFY_KEY,
+        "HEARTH_WEBHOOK_SECRET": "e2e-secret",
+        "HEARTH_DELIVERY_BACKOFF_SECONDS": "0.5",
+        "HEARTH_KAFKA": infra.kafka,
+        "HEARTH_MONGO_URL": infra.mongo_url,
+        "HEARTH_TOPIC_PREFIX": f"{namespace}.",
+        "HEARTH_TOPIC_PARTITIONS": "3",
+        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
+        "HEARTH_AUDIT_CHAIN_KEY": f"e2e-{namespace}",
+        "HEARTH_LOG_JSON": "true",
+        "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",
+        "HEARTH_SCHEDULER_INTERVAL_SECONDS": "0.5",
+        **getattr(request.module, "PLATFORM_ENV", {}),
+    }
+    running = Platform(env, log_dir, database_prefix=namespace)
+    try:
+        for name in available_services():
+            running.start_service(name)
+        running.wait_healthy(timeout=120)
+        yield running
+    finally:
+        running.stop()
+        if os.environ.get("HEARTH_E2E_KEEP_LOGS"):
+            print(f"service logs kept in {log_dir}")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_platform: Platform) -> HearthSettings:
+    """Settings of a client of the module's platform (same broker, database, topic prefix)."""
+    return HearthSettings(
+        service_name="e2e-client",
+        kafka=module_platform.env["HEARTH_KAFKA"],
+        mongo_url=module_platform.env["HEARTH_MONGO_URL"],
+        topic_prefix=module_platform.env["HEARTH_TOPIC_PREFIX"],
+        topic_partitions=3,
+        log_json=False,
+    )
