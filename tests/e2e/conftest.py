@@ -40,18 +40,17 @@ def provider() -> Iterator[ProviderSink]:
     sink.stop()
 
 
-@pytest.fixture
-def platform(
-    infra: Infrastructure, identities: Identities, mail: MailSink, provider: ProviderSink
-) -> Iterator[Platform]:
-    namespace = f"e{uuid.uuid4().hex[:8]}"
-    log_dir = Path(tempfile.mkdtemp(prefix="hearth-e2e-"))
-    env = {
+def platform_env(
+    infra: Infrastructure, namespace: str, log_dir: Path, mail_port: int, provider_url: str
+) -> dict[str, str]:
+    """The services' settings for one platform of the end-to-end tests: its own topics and
+    databases (`namespace`), mail and Notify sinks, fast sweeps and timers."""
+    return {
         **os.environ,
         "HEARTH_CLOCK_OFFSET_FILE": str(log_dir / "clock-offset"),
         "HEARTH_SMTP_HOST": "127.0.0.1",
-        "HEARTH_SMTP_PORT": str(mail.port),
-        "HEARTH_NOTIFY_URL": provider.url,
+        "HEARTH_SMTP_PORT": str(mail_port),
+        "HEARTH_NOTIFY_URL": provider_url,
         "HEARTH_NOTIFY_API_KEY": NOTIFY_KEY,
         "HEARTH_WEBHOOK_SECRET": "e2e-secret",
         "HEARTH_DELIVERY_BACKOFF_SECONDS": "0.5",
@@ -65,6 +64,15 @@ def platform(
         "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",
         "HEARTH_SCHEDULER_INTERVAL_SECONDS": "0.5",
     }
+
+
+@pytest.fixture
+def platform(
+    infra: Infrastructure, identities: Identities, mail: MailSink, provider: ProviderSink
+) -> Iterator[Platform]:
+    namespace = f"e{uuid.uuid4().hex[:8]}"
+    log_dir = Path(tempfile.mkdtemp(prefix="hearth-e2e-"))
+    env = platform_env(infra, namespace, log_dir, mail.port, provider.url)
     running = Platform(env, log_dir, database_prefix=namespace)
     try:
         yield running
@@ -197,23 +205,7 @@ def module_platform(
     namespace = f"m{uuid.uuid4().hex[:8]}"
     log_dir = Path(tempfile.mkdtemp(prefix="hearth-e2e-"))
     env = {
-        **os.environ,
-        "HEARTH_CLOCK_OFFSET_FILE": str(log_dir / "clock-offset"),
-        "HEARTH_SMTP_HOST": "127.0.0.1",
-        "HEARTH_SMTP_PORT": str(module_mail_port),
-        "HEARTH_NOTIFY_URL": module_provider.url,
-        "HEARTH_NOTIFY_API_KEY": NOTIFY_KEY,
-        "HEARTH_WEBHOOK_SECRET": "e2e-secret",
-        "HEARTH_DELIVERY_BACKOFF_SECONDS": "0.5",
-        "HEARTH_KAFKA": infra.kafka,
-        "HEARTH_MONGO_URL": infra.mongo_url,
-        "HEARTH_TOPIC_PREFIX": f"{namespace}.",
-        "HEARTH_TOPIC_PARTITIONS": "3",
-        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
-        "HEARTH_AUDIT_CHAIN_KEY": f"e2e-{namespace}",
-        "HEARTH_LOG_JSON": "true",
-        "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",
-        "HEARTH_SCHEDULER_INTERVAL_SECONDS": "0.5",
+        **platform_env(infra, namespace, log_dir, module_mail_port, module_provider.url),
         **getattr(request.module, "PLATFORM_ENV", {}),
     }
     running = Platform(env, log_dir, database_prefix=namespace)
