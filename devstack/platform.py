@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.servers import free_port
+from devstack.servers import ProcessGroup, free_port
 from devstack.sinks import MailSink, ProviderSink
 from devstack.stack import REPO_ROOT, LocalStack
 from devstack.toolchain import say
@@ -35,7 +35,7 @@ def available_services() -> list[str]:
 
 
 @dataclass
-class ServiceProcess:
+class ServiceProcess(ProcessGroup):
     name: str
     port: int
     log_path: Path
@@ -85,28 +85,6 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """kill -9 of the service's process group (fault tests): no shutdown hook, no commit,
-        no outbox flush - what a crash or an OOM kill leaves behind."""
-        if self.alive():
-            assert self.process is not None
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def pause(self) -> None:
-        """SIGSTOP of the process group: alive but silent (a stalled VM, a long GC pause)."""
-        if self.alive():
-            assert self.process is not None
-            os.killpg(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.alive():
-            assert self.process is not None
-            os.killpg(self.process.pid, signal.SIGCONT)
 
 
 @dataclass

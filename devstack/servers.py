@@ -37,8 +37,35 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+class ProcessGroup:
+    """A child process started in its own session, and what fault tests do to all of it."""
+
+    process: subprocess.Popen[bytes] | None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """kill -9 of the whole process group: no shutdown hook runs, no commit, no flush;
+        whatever was not yet on disk (or in the page cache) is lost, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP of the process group: alive, sockets open, answering nothing, as behind a
+        network partition or a stalled VM (clients time out rather than see a reset)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT of the process group, after `pause`."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
+
 @dataclass
-class ManagedProcess:
+class ManagedProcess(ProcessGroup):
     """A child process in its own session so a stop reaches everything it started."""
 
     name: str
@@ -66,9 +93,6 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def stop(self, timeout: float = 20.0) -> None:
         if not self.alive():
             return
@@ -80,26 +104,6 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-
-    def kill(self) -> None:
-        """kill -9 of the whole process group, for fault tests: no shutdown hook runs, so
-        whatever was not yet on disk (or in the page cache) is lost, as in a crash."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def pause(self) -> None:
-        """SIGSTOP of the process group: the server keeps its sockets open but answers
-        nothing, as behind a network partition (clients time out rather than see a reset)."""
-        if self.alive():
-            assert self.process is not None
-            os.killpg(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        """SIGCONT of the process group, after `pause`."""
-        if self.alive():
-            assert self.process is not None
-            os.killpg(self.process.pid, signal.SIGCONT)
 
     def tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():
