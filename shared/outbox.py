@@ -9,8 +9,11 @@ Every write stamps the document with a fresh `_outbox_token`; after publishing, 
 guarded on that token empties the outbox. If another write queued events meanwhile the token
 differs, and only the published events are removed: the other write's flush sends its own.
 
-A batch of documents that are only inserted can skip the clearing write altogether:
-`OutboxRelay.insert_many` keeps their events in one outbox batch (`shared/outbox_batches.py`).
+Services never call this module: they stage changes on a unit of work
+(`shared/unit_of_work.py`), which writes them with these fields and hands the events to the
+one relay. A batch of documents that are only inserted can skip the clearing write
+altogether: `OutboxRelay.insert_many` keeps their events in one outbox batch
+(`shared/outbox_batches.py`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from shared.events.envelope import Envelope
 from shared.ids import new_id, stable_id
-from shared.inbox import mark_seen, unseen
 from shared.kafka import EventPublisher
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
@@ -50,7 +51,7 @@ def _wall_clock() -> datetime:
 
 def outbox_update(envelopes: Sequence[Envelope], token: str | None = None) -> dict[str, Any]:
     """The `$set` that queues `envelopes`; writes of one batch may share a `token` so one
-    `update_many` clears them all (`clear_outboxes`)."""
+    `update_many` clears them all (`OutboxRelay.publish_written`)."""
     if not envelopes:
         return {}
     now = _wall_clock()
@@ -81,43 +82,6 @@ def merge_updates(*updates: dict[str, Any]) -> dict[str, Any]:
         for operator, fields in update.items():
             merged.setdefault(operator, {}).update(fields)
     return merged
-
-
-async def write_once(
-    collection: Collection,
-    doc_filter: dict[str, Any],
-    update: dict[str, Any],
-    *,
-    event_id: str | None = None,
-    events: Sequence[Envelope] = (),
-    upsert: bool = False,
-) -> Document | None:
-    """Apply `update` and queue `events` atomically; with `event_id`, only the first time.
-
-    Returns the document after the update, or None when nothing matched (already applied, or
-    the filter's guard failed).
-    """
-    full_filter = {**doc_filter, **(unseen(event_id) if event_id else {})}
-    full_update = merge_updates(
-        update, mark_seen(event_id) if event_id else {}, outbox_update(events)
-    )
-    try:
-        return await collection.find_one_and_update(
-            full_filter, full_update, upsert=upsert, return_document=ReturnDocument.AFTER
-        )
-    except DuplicateKeyError:
-        return None  # upsert raced a document that already recorded this event
-
-
-async def insert_with_events(
-    collection: Collection, document: Document, events: Sequence[Envelope]
-) -> bool:
-    """Insert a new document with its events; False if its _id exists already."""
-    try:
-        await collection.insert_one(document_with_events(document, events))
-    except DuplicateKeyError:
-        return False
-    return True
 
 
 def pending_envelopes(document: Document) -> list[tuple[str, Envelope]]:
@@ -204,20 +168,6 @@ class OutboxRelay:
                 {"_id": document["_id"]},
                 {"$unset": {f"{OUTBOX}.{key}": "" for key, _ in pending}},
             )
-
-    async def flush_batch(self, collection: Collection, documents: Sequence[Document]) -> None:
-        """Publish what one batch of writes queued, then clear it in one update per token;
-        failures are left for the sweeper."""
-        envelopes = [envelope for doc in documents for _, envelope in pending_envelopes(doc)]
-        if not envelopes:
-            return
-        try:
-            await self.publisher.publish_many(envelopes)
-            self.published += len(envelopes)
-            await clear_outboxes(collection, documents)
-            self._flushed(documents)
-        except Exception as exc:
-            log.warning("outbox.flush_deferred", error=str(exc), documents=len(documents))
 
     async def publish_written(
         self, collection: Collection, ids: Sequence[Any], token: str, events: Sequence[Envelope]
@@ -330,16 +280,6 @@ def _sweepable(doc: Document, now: datetime, grace: timedelta) -> bool:
 
 
 _CLEAR = {"$set": {OUTBOX: {}, PENDING: False}, "$unset": {LEASE: "", TOKEN: ""}}
-
-
-async def clear_outboxes(collection: Collection, documents: Sequence[Document]) -> None:
-    """Empty the outboxes of documents whose events were published, unless written since
-    (those keep theirs for the later write's flush or the sweeper: sent twice, never lost)."""
-    by_token: dict[Any, list[Any]] = {}
-    for doc in documents:
-        by_token.setdefault(doc.get(TOKEN), []).append(doc["_id"])
-    for token, ids in by_token.items():
-        await collection.update_many({"_id": {"$in": ids}, TOKEN: token}, _CLEAR)
 
 
 async def ensure_outbox_index(collection: Collection) -> None:

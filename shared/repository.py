@@ -121,3 +121,17 @@ class Repository(Generic[M]):
         if limit:
             cursor = cursor.limit(limit)
         return [self.load(doc) async for doc in cursor]
+
+
+class RawDocuments(Repository[Document]):
+    """A collection changed only by update operators (`UnitOfWork.change` / `upsert`: sets
+    that grow, counters, logs), never loaded and saved whole as a model."""
+
+    def __init__(self, collection: Collection) -> None:
+        super().__init__(collection, dict, "_id")
+
+    def to_document(self, model: Document) -> Document:
+        return dict(model)
+
+    def from_document(self, document: Document) -> Document:
+        return document

@@ -25,7 +25,7 @@ from services.referral.status import ReferralStatus, statuses_before
 from shared.codes import ClosureReason, Route
 from shared.events.envelope import Envelope
 from shared.mongo import Collection, Document
-from shared.repository import Repository, bson_safe
+from shared.repository import RawDocuments, Repository, bson_safe
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
@@ -46,24 +46,13 @@ class ReferralRepository(Repository[Referral]):
         return Referral.model_validate({**document, "referral_id": document["_id"]})
 
 
-class PersonRepository(Repository[Document]):
-    """The people index is changed only by set and list operators (`record_referrals_of`,
-    `record_closure`), never loaded and saved whole."""
-
-    def to_document(self, model: Document) -> Document:
-        return dict(model)
-
-    def from_document(self, document: Document) -> Document:
-        return document
-
-
 class ReferralStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.referrals: Collection = runtime.collection("referrals", outbox=True)
         runtime.use_outbox_batches()  # the intake inserts a poll's referrals in bulk
         self.repository = ReferralRepository(self.referrals, Referral, "referral_id")
         self.people: Collection = runtime.collection("people")
-        self.person_records = PersonRepository(self.people, dict, "_id")
+        self.person_records = RawDocuments(self.people)  # sets that grow, closures appended
         self.person_keys: Collection = runtime.collection("person_keys")
         runtime.on_startup(self.ensure_indexes)
 

@@ -1,7 +1,8 @@
 """A minimal service on the shared runtime, used to prove the spine's guarantees.
 
 It counts ProbeCounted events per case with the same pattern every real handler uses:
-one atomic update that applies the change, records the event id and queues follow-on events.
+one unit of work whose single write applies the change, records the event id and queues the
+follow-on events.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pymongo.errors import OperationFailure
 from shared.clock import Clock
 from shared.events.base import EventData
 from shared.events.envelope import Envelope, follow_on
-from shared.outbox import write_once
+from shared.repository import RawDocuments
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic
+from shared.unit_of_work import UnitOfWork
 
 
 class ProbeCounted(EventData):
@@ -39,7 +41,7 @@ class ProbeTallied(EventData):
 
 def build_probe(settings: HearthSettings, clock: Clock | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, clock, configure_logs=False)
-    tallies = runtime.collection("tallies", outbox=True)
+    counts = RawDocuments(runtime.collection("tallies", outbox=True))
     consumer = runtime.consumer([Topic.CASE_EVENTS])
     attempts: dict[str, int] = {}
     runtime.attempts = attempts  # type: ignore[attr-defined]
@@ -52,14 +54,15 @@ def build_probe(settings: HearthSettings, clock: Clock | None = None) -> Service
         if attempts[envelope.id] <= data.transient_times + data.fail_times:
             raise RuntimeError(f"simulated failure {attempts[envelope.id]}")
         tally = follow_on(envelope, ProbeTallied(case_id=data.case_id, total=-1), source="probe")
-        document = await write_once(
-            tallies,
-            {"_id": data.case_id},
+        uow = UnitOfWork(runtime.relay)
+        uow.upsert(
+            counts,
+            data.case_id,
             {"$inc": {"total": data.amount, "events": 1}},
+            {"total": data.amount, "events": 1},
+            [tally],
             event_id=envelope.id,
-            events=[tally],
-            upsert=True,
         )
-        await runtime.relay.flush(tallies, document)
+        await uow.commit()
 
     return runtime

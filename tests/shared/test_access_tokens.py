@@ -172,7 +172,8 @@ async def test_rotated_keys_are_fetched_once_and_unknown_keys_do_not_hammer(
     keys = api.app.state.verifier.keys
     first_fetch = keys._cache.fetched_at
     # The provider rotates: a new key with a higher priority signs every new token.
-    identities.admin.add_generated_rsa_key("hearth", priority=1000 + int(time.time()) % 1000)
+    # Seconds since 1970: above any key an earlier run added to a long-lived provider.
+    identities.admin.add_generated_rsa_key("hearth", priority=int(time.time()))
     rotated = identities.fresh_token(MANAGER)
     keys.min_refresh_seconds = 0  # the first refetch may come at once
     assert (await api.get(rotated)).status_code == 200

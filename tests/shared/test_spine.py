@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +11,11 @@ import pytest
 from shared.events.envelope import make_event
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.mongo import make_mongo_client
-from shared.outbox import OutboxRelay, write_once
+from shared.outbox import OutboxRelay
+from shared.repository import RawDocuments
 from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name, topic_name
+from shared.unit_of_work import UnitOfWork
 from tests.shared.probe_service import ProbeCounted, ProbeTallied, build_probe
 
 pytestmark = pytest.mark.integration
@@ -189,26 +190,21 @@ async def test_relay_killed_between_publish_and_removal_yields_one_effect(
     relay.watch(outbox_owner)
     try:
         event = counted("case-x", amount=7)
-        document = await write_once(
-            outbox_owner,
-            {"_id": "case-x"},
-            {"$set": {"status": "open"}},
-            events=[event],
-            upsert=True,
-        )
 
         class Crash(Exception):
             pass
 
-        original = outbox_owner.update_one
+        original = outbox_owner.update_many
 
         async def crash_on_removal(*args: Any, **kwargs: Any) -> Any:
             raise Crash
 
-        outbox_owner.update_one = crash_on_removal  # type: ignore[method-assign]
-        with contextlib.suppress(Crash):
-            await relay.flush_document(outbox_owner, document)  # published, not removed
-        outbox_owner.update_one = original  # type: ignore[method-assign]
+        outbox_owner.update_many = crash_on_removal  # type: ignore[method-assign]
+        uow = UnitOfWork(relay)
+        uow.upsert(RawDocuments(outbox_owner), "case-x", {"$set": {"status": "open"}},
+                   {"status": "open"}, [event])  # fmt: skip
+        await uow.commit()  # written and published; the removal "crashed"
+        outbox_owner.update_many = original  # type: ignore[method-assign]
         relay.grace = relay.grace * 0  # the "restarted" relay sweeps at once
         assert await relay.sweep_once() == 1  # republished
         assert await relay.sweep_once() == 0  # and now removed
