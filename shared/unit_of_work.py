@@ -25,7 +25,7 @@ inbox), or, for a new document, already there.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -135,13 +135,23 @@ class UnitOfWork:
             _Change(repository.collection, doc_id, list(events), event_id, document=document)
         )
 
-    def add_many(self, repository: Repository[Any], models: Iterable[Any]) -> None:
+    def add_many(
+        self,
+        repository: Repository[Any],
+        models: Iterable[Any],
+        *,
+        event_ids: Mapping[str, str] | None = None,
+    ) -> None:
         """New documents that cause no events (a log's records), inserted together in one
         `insert_many`: with nothing to publish they need no outbox batch. An id that exists
-        already (or comes twice) is skipped (`Committed.existing`)."""
+        already (or comes twice) is skipped (`Committed.existing`). `event_ids`: the event
+        that created a document, by its id, marked in its inbox as `add` does."""
         for model in models:
             doc_id = repository.id_of(model)
-            document = {**repository.to_document(model), "_id": doc_id, VERSION: 1, INBOX_FIELD: []}
+            event_id = (event_ids or {}).get(doc_id)
+            inbox = [event_id] if event_id else []
+            document = {**repository.to_document(model), "_id": doc_id, VERSION: 1}
+            document[INBOX_FIELD] = inbox
             self._changes.append(
                 _Change(repository.collection, doc_id, [], None, document=document, plain=True)
             )

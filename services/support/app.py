@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.support.actions.timers import REVIEW_TIMER
-from services.support.api import router
+from services.support.api import build_router
 from services.support.casework import Casework
 from services.support.handlers import register_handlers
 from services.support.store import TIMERS, SupportStore
@@ -35,7 +35,7 @@ def build_service(
     runtime.record_scopes["case"] = scope_lookup(
         store.cases, "team_id", ["lead_worker_id", "crisis_worker_id"]
     )
-    casework = Casework(runtime, store, TimerStore(runtime.db[TIMERS]))
+    casework = Casework(store, runtime.clock, TimerStore(runtime.db[TIMERS]))
     runtime.scheduler(TIMERS, {REVIEW_TIMER: casework.timers.fire})
     runtime.on_startup(casework.timers.reconcile)  # after the timer indexes
     register_handlers(runtime, casework)
@@ -55,8 +55,8 @@ def create_app(
         "Hearth support",
         "Tenancy and floating support cases: needs assessment, staged support plans, "
         "contacts, reviews, crisis escalation and closure. Scoped to the caller's organisation.",
-        [router],
+        [build_router(casework)],
         manage_runtime=manage_runtime,
     )
-    app.state.casework = casework
+    app.state.casework = casework  # for tests driving the service beside its HTTP API
     return app

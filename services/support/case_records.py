@@ -1,163 +1,155 @@
-"""The case document's own shape and the pure helpers that build parts of it.
+"""Pure helpers that build a case and its parts (case.py) and the events a person's action
+on a case causes.
 
-Reviews are a map keyed by review id (one review is then updated by path); dates are ISO
-strings. A review id is stable: the case, the stage entry (stage_seq), the point and its date.
+A review id is stable: the case, the stage entry (stage_seq), the point and its date.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import date
-from typing import Any
+from datetime import date, datetime
 
-from services.support.dates import iso
+from services.support.case import (
+    PENDING,
+    EscalationAction,
+    HoursPeriodRecord,
+    PlanActionRecord,
+    PlanGoal,
+    Review,
+    SupportCase,
+)
 from services.support.escalation import BASE_CONTACTS_PER_WEEK, Action
 from services.support.plan import Goal, Progress
 from services.support.review_calendar import ReviewPoint, review_points
 from services.support.stages import LimitOverride, support_limit
-from services.support.store import OPEN
 from shared.codes import Route, Stage
+from shared.events.base import EventData
 from shared.events.catalogue import CaseAllocated
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, make_event
 from shared.ids import stable_id
-from shared.mongo import Document
 
-PENDING = "pending"
+SOURCE = "support"
 
 
-def new_case_document(envelope: Envelope, data: CaseAllocated) -> Document:
+def new_case(envelope: Envelope, data: CaseAllocated) -> SupportCase:
     """A case as CaseAllocated opens it, with its first stage's reviews."""
     opened_on = data.allocated_at.date()
     limit = support_limit(opened_on)
     reviews = [
-        review_document(data.case_id, 1, p)
+        new_review(data.case_id, 1, p)
         for p in review_points(data.stage, opened_on, opened_on, limit)
     ]
-    return {
-        "_id": data.case_id,
-        "organisation": envelope.organisation,
-        "correlation_id": envelope.correlationid,
-        "person_id": data.person_id,
-        "route": Route.SUPPORT.value,
-        "status": OPEN,
-        "lead_worker_id": data.lead_worker_id,
-        "lead_worker_email": data.lead_worker_email,
-        "team_id": data.team_id,
-        "team_leader_id": data.team_leader_id,
-        "team_leader_email": data.team_leader_email,
-        "crisis_worker_id": None,
-        "stage": data.stage.value,
-        "stage_seq": 1,
-        "stage_started_on": iso(opened_on),
-        "support_started_on": iso(opened_on),
-        "opened_at": data.allocated_at,
-        "target_hours_per_week": data.target_hours_per_week,
-        "hours_periods": [{"starts_on": iso(opened_on), "hours": data.target_hours_per_week}],
-        "support_needs": [n.value for n in data.support_needs],
-        "tenancy_id": data.tenancy_id,
-        "referrer_organisation": data.referrer_organisation,
-        "landlords": [],
-        "assessment": None,
-        "plan": None,
-        "plans_agreed": [],
-        "contacts": [],
-        "files": [],
-        "reviews": {r["review_id"]: r for r in reviews},
-        "next_review_on": min((r["due_on"] for r in reviews), default=None),
-        "support_limit_on": iso(limit),
-        "limit_overrides": [],
-        "contact_frequency_per_week": BASE_CONTACTS_PER_WEEK,
-        "escalation_rank": -1,
-        "escalation": None,
-        "escalations": [],
-        "reallocations": [],
-        "closure": None,
-        "_inbox": [envelope.id],
-    }
-
-
-def review_document(case_id: str, stage_seq: int, point: ReviewPoint) -> dict[str, Any]:
-    review_id = stable_id(case_id, str(stage_seq), point.point, point.due_on.isoformat())
-    return {
-        "review_id": review_id,
-        "point": point.point,
-        "stage": point.stage.value,
-        "due_on": point.due_on.isoformat(),
-        "reminder_on": point.reminder_on.isoformat(),
-        "weigh_against_waiting_list": point.weigh_against_waiting_list,
-        "status": PENDING,
-    }
-
-
-def pending_reviews(reviews: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted(
-        (r for r in reviews.values() if r["status"] == PENDING), key=lambda r: r["due_on"]
+    return SupportCase(
+        case_id=data.case_id,
+        organisation=envelope.organisation,
+        correlation_id=envelope.correlationid,
+        person_id=data.person_id,
+        route=Route.SUPPORT,
+        lead_worker_id=data.lead_worker_id,
+        lead_worker_email=data.lead_worker_email,
+        team_id=data.team_id,
+        team_leader_id=data.team_leader_id,
+        team_leader_email=data.team_leader_email,
+        stage=data.stage,
+        stage_seq=1,
+        stage_started_on=opened_on,
+        support_started_on=opened_on,
+        opened_at=data.allocated_at,
+        target_hours_per_week=data.target_hours_per_week,
+        hours_periods=[HoursPeriodRecord(starts_on=opened_on, hours=data.target_hours_per_week)],
+        support_needs=data.support_needs,
+        tenancy_id=data.tenancy_id,
+        referrer_organisation=data.referrer_organisation,
+        reviews={r.review_id: r for r in reviews},
+        next_review_on=min((r.due_on for r in reviews), default=None),
+        support_limit_on=limit,
+        contact_frequency_per_week=BASE_CONTACTS_PER_WEEK,
     )
 
 
-def next_review_on(reviews: dict[str, Any]) -> str | None:
+def new_review(case_id: str, stage_seq: int, point: ReviewPoint) -> Review:
+    return Review(
+        review_id=stable_id(case_id, str(stage_seq), point.point, point.due_on.isoformat()),
+        point=point.point,
+        stage=point.stage,
+        due_on=point.due_on,
+        reminder_on=point.reminder_on,
+        weigh_against_waiting_list=point.weigh_against_waiting_list,
+        status=PENDING,
+    )
+
+
+def pending_reviews(reviews: Mapping[str, Review]) -> list[Review]:
+    return sorted((r for r in reviews.values() if r.pending), key=lambda r: r.due_on)
+
+
+def next_review_on(reviews: Mapping[str, Review]) -> date | None:
     pending = pending_reviews(reviews)
-    return pending[0]["due_on"] if pending else None
+    return pending[0].due_on if pending else None
 
 
 def restaged_reviews(
-    reviews: dict[str, Any],
+    reviews: Mapping[str, Review],
     case_id: str,
     stage_seq: int,
     stage: Stage,
     today: date,
     support_started_on: date,
     limit: date,
-) -> dict[str, Any]:
+) -> dict[str, Review]:
     """On a stage change the old stage's pending reviews are superseded by the new stage's."""
     result = {
-        rid: {**r, "status": "superseded"} if r["status"] == PENDING else r
+        rid: r.model_copy(update={"status": "superseded"}) if r.pending else r
         for rid, r in reviews.items()
     }
     for point in review_points(stage, today, support_started_on, limit):
         if point.due_on > today:
-            extra = review_document(case_id, stage_seq, point)
-            result[extra["review_id"]] = extra
+            extra = new_review(case_id, stage_seq, point)
+            result[extra.review_id] = extra
     return result
 
 
-def overrides_of(case: Document) -> list[LimitOverride]:
+def overrides_of(case: SupportCase) -> list[LimitOverride]:
     return [
-        LimitOverride(
-            extend_until=date.fromisoformat(o["extend_until"]),
-            justification=o["justification"],
-            approved_by=o["approved_by"],
-            recorded_on=date.fromisoformat(o["recorded_on"]),
-        )
-        for o in case.get("limit_overrides", [])
+        LimitOverride(o.extend_until, o.justification, o.approved_by, o.recorded_on)
+        for o in case.limit_overrides
     ]
 
 
-def case_limit(case: Document) -> date:
-    return support_limit(date.fromisoformat(case["support_started_on"]), overrides_of(case))
+def case_limit(case: SupportCase) -> date:
+    return support_limit(case.support_started_on, overrides_of(case))
 
 
-def action_record(action: Action) -> dict[str, Any]:
-    record = asdict(action)
-    record["due_on"] = iso(record["due_on"])
-    record["progress"] = Progress.NOT_STARTED.value
-    return record
+def action_record(action: Action) -> EscalationAction:
+    return EscalationAction(**asdict(action), progress=Progress.NOT_STARTED)
 
 
-def goal_record(goal: Goal, number: int) -> dict[str, Any]:
-    return {
-        "goal_id": f"g{number}",
-        "domain": goal.domain.value,
-        "goal": goal.goal,
-        "actions": [
-            {
-                "action_id": f"g{number}a{i}",
-                "description": a.description,
-                "owner": a.owner.value,
-                "partner_agency": a.partner_agency,
-                "due_on": iso(a.due_on),
-                "progress": a.progress.value,
-            }
+def goal_record(goal: Goal, number: int) -> PlanGoal:
+    return PlanGoal(
+        goal_id=f"g{number}",
+        domain=goal.domain,
+        goal=goal.goal,
+        actions=[
+            PlanActionRecord(
+                action_id=f"g{number}a{i}",
+                description=a.description,
+                owner=a.owner,
+                partner_agency=a.partner_agency,
+                due_on=a.due_on,
+                progress=a.progress,
+            )
             for i, a in enumerate(goal.actions, start=1)
         ],
-    }
+    )
+
+
+def fact(case: SupportCase, data: EventData, now: datetime) -> Envelope:
+    """A new fact about a case from a person (HTTP): same correlation as the case."""
+    return make_event(
+        data,
+        source=SOURCE,
+        organisation=case.organisation,
+        correlation_id=case.correlation_id,
+        time=now,
+    )

@@ -32,7 +32,7 @@ def register_handlers(runtime: ServiceRuntime, casework: Casework) -> None:
     @consumer.on_batch(TenancyAtRisk)
     async def tenancies_at_risk(batch: list[tuple[Envelope, TenancyAtRisk]]) -> None:
         # An arrears batch is mostly tenancies with no case here: one query finds the others.
-        with_cases = await casework.ctx.store.tenancies_with_open_cases(
+        with_cases = await casework.store.tenancies_with_open_cases(
             data.tenancy_id for _, data in batch
         )
         for envelope, data in batch:

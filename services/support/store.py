@@ -1,34 +1,47 @@
 """The support service's own collections; the only module that talks to MongoDB.
 
-`cases` holds one document per case: the case, its assessment, plan, contacts, files,
-reviews (a map keyed by review id, so one review is updated by path), escalation and closure.
-Dates are ISO strings ("2026-03-30"), which sort and compare as dates.
+`cases` holds one document per case in the layout of `case.SupportCase` (its id is the
+document's `_id`), read as typed models through `SupportCaseRepository` (`store.repository`).
+Every change is staged on a `UnitOfWork` (`store.unit()`, publishing through the service's one
+relay) by the actions, mostly as atomic operator updates guarded on what the action relies on, so a
+contact pushed by one caseworker never races a review completed by another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from pymongo.errors import BulkWriteError
-
-from shared.bulk import duplicate_ids
-from shared.events.envelope import Envelope
+from services.support.case import CLOSED, OPEN, SupportCase
 from shared.mongo import Collection, Document
-from shared.outbox import insert_with_events, write_once
+from shared.repository import Loaded, Repository, bson_safe
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
-OPEN = "open"
-CLOSED = "closed"
+__all__ = ["CLOSED", "OPEN", "SupportCaseRepository", "SupportStore"]
+
 CASES = "cases"
 ORGANISATIONS = "organisation_settings"
 TIMERS = "review_timers"
 LIST_LIMIT = 500
 
 
+class SupportCaseRepository(Repository[SupportCase]):
+    """The case id is the document's `_id`, not stored twice."""
+
+    def to_document(self, model: SupportCase) -> Document:
+        document: Document = bson_safe(model.model_dump(exclude={"case_id"}))
+        return document
+
+    def from_document(self, document: Document) -> SupportCase:
+        return SupportCase.model_validate({**document, "case_id": document["_id"]})
+
+
 class SupportStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
+        self.relay = runtime.relay
         self.cases: Collection = runtime.collection(CASES, outbox=True)
+        self.repository = SupportCaseRepository(self.cases, SupportCase, "case_id")
         self.organisations: Collection = runtime.collection(ORGANISATIONS)
         runtime.on_startup(self.ensure_indexes)
 
@@ -39,51 +52,28 @@ class SupportStore:
         await self.cases.create_index([("organisation", 1), ("status", 1), ("next_review_on", 1)])
         await self.cases.create_index([("organisation", 1), ("status", 1), ("escalation_rank", 1)])
 
+    def unit(self) -> UnitOfWork:
+        """A unit of work publishing through this service's one relay."""
+        return UnitOfWork(self.relay)
+
     # --- cases ----------------------------------------------------------------------------
 
-    async def insert_case(self, document: Document, events: Sequence[Envelope] = ()) -> bool:
-        return await insert_with_events(self.cases, document, events)
+    async def get(self, case_id: str) -> Document | None:
+        """The stored document as it is (what tests and operators look at); the service
+        itself reads cases as models (`case`, `load`)."""
+        return await self.cases.find_one({"_id": case_id})
 
-    async def insert_cases(self, documents: Sequence[Document]) -> None:
-        """New cases without events, in one round trip; an id that exists is skipped (a
-        redelivery: the case stands)."""
-        if not documents:
-            return
-        try:
-            await self.cases.insert_many(list(documents), ordered=False)
-        except BulkWriteError as exc:
-            duplicate_ids(exc)  # raises anything but a taken id
+    async def load(self, case_id: str) -> Loaded[SupportCase] | None:
+        return await self.repository.get(case_id)
 
-    async def get_many(self, case_ids: Iterable[str]) -> list[Document]:
-        return await self.cases.find({"_id": {"$in": list(case_ids)}}).to_list(None)
+    async def case(self, case_id: str, organisation: str | None = None) -> SupportCase | None:
+        """The case, if it is the organisation's (when one is named)."""
+        where = {} if organisation is None else {"organisation": organisation}
+        loaded = await self.repository.get(case_id, **where)
+        return None if loaded is None else loaded.model
 
-    async def get(self, case_id: str, organisation: str | None = None) -> Document | None:
-        query: dict[str, Any] = {"_id": case_id}
-        if organisation is not None:
-            query["organisation"] = organisation
-        return await self.cases.find_one(query)
-
-    async def update(
-        self,
-        case_id: str,
-        guard: dict[str, Any],
-        update: dict[str, Any],
-        *,
-        event_id: str | None = None,
-        events: Sequence[Envelope] = (),
-    ) -> Document | None:
-        """One atomic change of a case (with its events); None if the guard did not match."""
-        return await write_once(
-            self.cases, {"_id": case_id, **guard}, update, event_id=event_id, events=events
-        )
-
-    async def mark_notified(
-        self, case_id: str, review_id: str, notice: str, on: str | None
-    ) -> None:
-        """Shows on the case that a review's reminder or due notice went out."""
-        await self.cases.update_one(
-            {"_id": case_id}, {"$set": {f"reviews.{review_id}.notified.{notice}": on}}
-        )
+    async def cases_by_id(self, case_ids: Iterable[str]) -> list[SupportCase]:
+        return [loaded.model for loaded in (await self.repository.get_many(case_ids)).values()]
 
     async def tenancies_with_open_cases(self, tenancy_ids: Iterable[str]) -> set[str]:
         ids = list(set(tenancy_ids))
@@ -92,23 +82,23 @@ class SupportStore:
         )
         return {doc["tenancy_id"] async for doc in cursor}
 
-    async def open_cases_for_tenancy(self, tenancy_id: str) -> list[Document]:
-        return await self.cases.find({"tenancy_id": tenancy_id, "status": OPEN}).to_list(LIST_LIMIT)
+    async def open_cases_for_tenancy(self, tenancy_id: str) -> list[SupportCase]:
+        return await self._models({"tenancy_id": tenancy_id, "status": OPEN}, limit=LIST_LIMIT)
 
     async def caseload(
         self, organisation: str, worker_id: str, status: str | None
-    ) -> list[Document]:
+    ) -> list[SupportCase]:
         query: dict[str, Any] = {
             "organisation": organisation,
             "$or": [{"lead_worker_id": worker_id}, {"crisis_worker_id": worker_id}],
         }
         if status:
             query["status"] = status
-        return await self.cases.find(query).sort("_id", 1).to_list(LIST_LIMIT)
+        return await self._models(query, sort=[("_id", 1)], limit=LIST_LIMIT)
 
     async def with_reviews_due_by(
         self, organisation: str, last_day: str, worker_id: str | None
-    ) -> list[Document]:
+    ) -> list[SupportCase]:
         query: dict[str, Any] = {
             "organisation": organisation,
             "status": OPEN,
@@ -116,14 +106,21 @@ class SupportStore:
         }
         if worker_id:
             query["lead_worker_id"] = worker_id
-        return await self.cases.find(query).sort("next_review_on", 1).to_list(LIST_LIMIT)
+        return await self._models(query, sort=[("next_review_on", 1)], limit=LIST_LIMIT)
 
-    async def escalated(self, organisation: str) -> list[Document]:
+    async def escalated(self, organisation: str) -> list[SupportCase]:
         query = {"organisation": organisation, "status": OPEN, "escalation_rank": {"$gte": 0}}
-        return await self.cases.find(query).sort("escalation_rank", -1).to_list(LIST_LIMIT)
+        return await self._models(query, sort=[("escalation_rank", -1)], limit=LIST_LIMIT)
 
-    async def open_cases(self) -> list[Document]:
-        return await self.cases.find({"status": OPEN}).to_list(None)
+    async def open_cases(self) -> list[SupportCase]:
+        return await self._models({"status": OPEN})
+
+    async def _models(
+        self, query: Document, *, sort: list[tuple[str, int]] | None = None, limit: int = 0
+    ) -> list[SupportCase]:
+        return [
+            loaded.model for loaded in await self.repository.find(query, sort=sort, limit=limit)
+        ]
 
     # --- organisation settings -------------------------------------------------------------
 

@@ -1,69 +1,64 @@
-"""What the API shows of a case (pure: the document and today in, a JSON-able dict out)."""
+"""What the API shows of a case (pure: the case and today in, a JSON-able dict out).
+
+Dates and datetimes are left to the HTTP layer to encode, as when the document itself was
+answered: a date as "2026-03-30", a datetime in ISO form."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
+from services.support.case import SupportCase
 from services.support.contacts import HoursPeriod, contact_hours
-from services.support.plan import Progress, progress_share
+from services.support.plan import progress_share
 from services.support.stages import stage_alerts
-from shared.codes import Stage
-from shared.mongo import Document
-
-HIDDEN = ("_inbox", "_outbox", "_outbox_pending", "_outbox_at", "_outbox_lease")
 
 
-def _stage_alerts(case: Document, today: date) -> list[str]:
-    if case["status"] != "open":
+def _stage_alerts(case: SupportCase, today: date) -> list[str]:
+    if not case.is_open:
         return []
     return stage_alerts(
-        Stage(case["stage"]),
-        date.fromisoformat(case["stage_started_on"]),
-        date.fromisoformat(case["support_started_on"]),
-        date.fromisoformat(case["support_limit_on"]),
-        today,
+        case.stage, case.stage_started_on, case.support_started_on, case.support_limit_on, today
     )
 
 
-def summary(case: Document, today: date) -> dict[str, Any]:
-    escalation = case.get("escalation") or {}
+def summary(case: SupportCase, today: date) -> dict[str, Any]:
     return {
-        "case_id": case["_id"],
-        "person_id": case["person_id"],
-        "status": case["status"],
-        "stage": case["stage"],
-        "lead_worker_id": case["lead_worker_id"],
-        "crisis_worker_id": case.get("crisis_worker_id"),
-        "team_id": case["team_id"],
-        "tenancy_id": case.get("tenancy_id"),
-        "target_hours_per_week": case["target_hours_per_week"],
-        "contact_frequency_per_week": case.get("contact_frequency_per_week"),
-        "next_review_on": case.get("next_review_on"),
-        "support_limit_on": case["support_limit_on"],
-        "risk_level": escalation.get("risk_level"),
+        "case_id": case.case_id,
+        "person_id": case.person_id,
+        "status": case.status,
+        "stage": case.stage,
+        "lead_worker_id": case.lead_worker_id,
+        "crisis_worker_id": case.crisis_worker_id,
+        "team_id": case.team_id,
+        "tenancy_id": case.tenancy_id,
+        "target_hours_per_week": case.target_hours_per_week,
+        "contact_frequency_per_week": case.contact_frequency_per_week,
+        "next_review_on": case.next_review_on,
+        "support_limit_on": case.support_limit_on,
+        "risk_level": case.escalation.risk_level if case.escalation else None,
         "alerts": _stage_alerts(case, today),
     }
 
 
-def hours(case: Document, today: date) -> dict[str, Any]:
-    periods = [
-        HoursPeriod(date.fromisoformat(p["starts_on"]), p["hours"]) for p in case["hours_periods"]
-    ]
-    contacts = [
-        (date.fromisoformat(c["occurred_on"]), c["duration_minutes"])
-        for c in case.get("contacts", [])
-        if c.get("attended", True)
-    ]
+def escalated(case: SupportCase, today: date) -> dict[str, Any]:
+    """A case in the safety net's list: its summary and its escalation."""
+    escalation = case.escalation.model_dump() if case.escalation else None
+    return {**summary(case, today), "escalation": escalation}
+
+
+def hours(case: SupportCase, today: date) -> dict[str, Any]:
+    periods = [HoursPeriod(p.starts_on, p.hours) for p in case.hours_periods]
+    contacts = [(c.occurred_on, c.duration_minutes) for c in case.contacts if c.attended]
     last_day = today
-    if case["status"] != "open" and case.get("closed_at"):
-        last_day = case["closed_at"].date()
+    if not case.is_open and case.closed_at:
+        last_day = case.closed_at.date()
     result = contact_hours(
         periods,
         contacts,
-        date.fromisoformat(case["support_started_on"]),
+        case.support_started_on,
         last_day,
-        case.get("contact_frequency_per_week") or 1.0,
+        case.contact_frequency_per_week or 1.0,
     )
     return {
         "planned_hours": result.planned_hours,
@@ -76,17 +71,19 @@ def hours(case: Document, today: date) -> dict[str, Any]:
     }
 
 
-def detail(case: Document, today: date) -> dict[str, Any]:
-    body = {k: v for k, v in case.items() if k not in HIDDEN and k != "_id"}
-    body["case_id"] = case["_id"]
-    body["reviews"] = sorted(case.get("reviews", {}).values(), key=lambda r: r["due_on"])
-    body["contacts"] = sorted(case.get("contacts", []), key=lambda c: c["occurred_on"])
+def detail(case: SupportCase, today: date) -> dict[str, Any]:
+    body = case.model_dump()
+    body["reviews"] = [
+        r.model_dump() for r in sorted(case.reviews.values(), key=lambda r: r.due_on)
+    ]
+    body["contacts"] = [c.model_dump() for c in sorted(case.contacts, key=lambda c: c.occurred_on)]
     body["hours"] = hours(case, today)
     body["alerts"] = _stage_alerts(case, today)
-    plan = case.get("plan")
-    if plan:
-        progresses = [Progress(a["progress"]) for g in plan["goals"] for a in g["actions"]]
-        body["plan"] = {**plan, "progress": progress_share(progresses)}
+    if case.plan:
+        body["plan"] = {
+            **case.plan.model_dump(),
+            "progress": progress_share(case.plan.progresses()),
+        }
     return body
 
 
@@ -95,19 +92,22 @@ def last_day(today: date, days: int) -> date:
     return today + timedelta(days=days - 1)
 
 
-def reviews_due(cases: list[Document], today: date, days: int = 7) -> list[dict[str, Any]]:
+def reviews_due(cases: list[SupportCase], today: date, days: int = 7) -> list[dict[str, Any]]:
     """Pending reviews due within `days` from today, overdue ones included, soonest first."""
-    until = last_day(today, days).isoformat()
-    rows = []
-    for case in cases:
-        for review in case.get("reviews", {}).values():
-            if review["status"] == "pending" and review["due_on"] <= until:
-                rows.append(
-                    {
-                        **review,
-                        "case_id": case["_id"],
-                        "lead_worker_id": case["lead_worker_id"],
-                        "overdue": review["due_on"] < today.isoformat(),
-                    }
-                )
-    return sorted(rows, key=lambda r: (r["due_on"], r["case_id"]))
+    until = last_day(today, days)
+    rows = [
+        (review, case)
+        for case in cases
+        for review in case.reviews.values()
+        if review.pending and review.due_on <= until
+    ]
+    rows.sort(key=lambda row: (row[0].due_on, row[1].case_id))
+    return [
+        {
+            **review.model_dump(),
+            "case_id": case.case_id,
+            "lead_worker_id": case.lead_worker_id,
+            "overdue": review.due_on < today,
+        }
+        for review, case in rows
+    ]

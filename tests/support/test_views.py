@@ -5,12 +5,26 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from services.support.case import SupportCase
 from services.support.views import detail, reviews_due, summary
 
 
-def case(**overrides: Any) -> dict[str, Any]:
+def review(review_id: str, status: str, due_on: str) -> dict[str, Any]:
+    return {
+        "review_id": review_id,
+        "point": "stage_1_week_12",
+        "stage": "stage_1",
+        "due_on": due_on,
+        "reminder_on": due_on,
+        "status": status,
+    }
+
+
+def case(**overrides: Any) -> SupportCase:
+    """A stored case document, read as the service reads it."""
     base: dict[str, Any] = {
         "_id": "c1",
+        "organisation": "derby-homes",
         "person_id": "p1",
         "status": "open",
         "stage": "stage_1",
@@ -21,17 +35,27 @@ def case(**overrides: Any) -> dict[str, Any]:
         "support_started_on": "2026-01-05",
         "support_limit_on": "2028-01-05",
         "hours_periods": [{"starts_on": "2026-01-05", "hours": 2.0}],
-        "contacts": [{"occurred_on": "2026-03-30", "duration_minutes": 60}],
+        "contacts": [
+            {
+                "contact_id": "k1",
+                "worker_id": "w1",
+                "channel": "phone",
+                "occurred_on": "2026-03-30",
+                "duration_minutes": 60,
+                "logged_at": datetime(2026, 3, 30, tzinfo=UTC),
+            }
+        ],
         "reviews": {
-            "r1": {"review_id": "r1", "status": "pending", "due_on": "2026-03-30"},
-            "r2": {"review_id": "r2", "status": "pending", "due_on": "2026-04-10"},
-            "r0": {"review_id": "r0", "status": "completed", "due_on": "2026-03-01"},
-            "rx": {"review_id": "rx", "status": "pending", "due_on": "2026-03-20"},
+            "r1": review("r1", "pending", "2026-03-30"),
+            "r2": review("r2", "pending", "2026-04-10"),
+            "r0": review("r0", "completed", "2026-03-01"),
+            "rx": review("rx", "pending", "2026-03-20"),
         },
         "_inbox": ["e1"],
         "_outbox": {},
     }
-    return {**base, **overrides}
+    document = {**base, **overrides}
+    return SupportCase.model_validate({**document, "case_id": document["_id"]})
 
 
 def test_reviews_due_in_the_next_seven_days_and_overdue() -> None:

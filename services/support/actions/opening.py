@@ -4,56 +4,65 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.support.actions.context import SupportContext
 from services.support.actions.timers import ReviewTimers
-from services.support.case_records import new_case_document
-from services.support.dates import iso
+from services.support.case import Reallocation, stored
+from services.support.case_records import new_case
+from services.support.store import SupportStore
 from shared.codes import Route
 from shared.events.catalogue import CaseAllocated, CaseReallocated
 from shared.events.envelope import Envelope
 
 
 class CaseOpening:
-    def __init__(self, ctx: SupportContext, timers: ReviewTimers) -> None:
-        self.ctx = ctx
+    def __init__(self, store: SupportStore, timers: ReviewTimers) -> None:
+        self.store = store
         self.timers = timers
 
     async def open_many(self, allocations: list[tuple[Envelope, CaseAllocated]]) -> None:
         """Open the support-route cases of CaseAllocated events: one insert (a redelivered
         case stands), one read, one bulk of review timers — an arrears batch allocates
         thousands of prevention cases."""
-        documents = [
-            new_case_document(envelope, data)
-            for envelope, data in allocations
+        opened = {
+            data.case_id: (envelope.id, new_case(envelope, data))
+            for envelope, data in reversed(allocations)  # the first of a case stands
             if data.route is Route.SUPPORT
-        ]
-        if not documents:
+        }
+        if not opened:
             return
-        await self.ctx.store.insert_cases(documents)
-        await self.timers.sync_many(await self.ctx.store.get_many(d["_id"] for d in documents))
+        uow = self.store.unit()
+        uow.add_many(
+            self.store.repository,
+            (case for _, case in opened.values()),
+            event_ids={case_id: event_id for case_id, (event_id, _) in opened.items()},
+        )
+        await uow.commit()
+        # As stored: a redelivered case may have moved on since it opened.
+        await self.timers.sync_many(await self.store.cases_by_id(opened))
 
     async def reallocate(self, envelope: Envelope, data: CaseReallocated) -> None:
-        case = await self.ctx.store.get(data.case_id)
+        case = await self.store.case(data.case_id)
         if case is None:
             return  # a reconnection case, not ours
-        update: dict[str, Any] = {
-            "$set": {
-                "lead_worker_id": data.lead_worker_id,
-                "lead_worker_email": data.lead_worker_email,
-                "team_leader_id": data.team_leader_id,
-                "team_leader_email": data.team_leader_email,
-            },
-            "$push": {
-                "reallocations": {
-                    "from": data.previous_worker_id,
-                    "to": data.lead_worker_id,
-                    "reason": data.reason,
-                    "cover_until": iso(data.cover_until),
-                    "at": envelope.time,
-                }
-            },
+        moved = Reallocation(
+            from_worker_id=data.previous_worker_id,
+            to=data.lead_worker_id,
+            reason=data.reason,
+            cover_until=data.cover_until,
+            at=envelope.time,
+        )
+        fields: dict[str, Any] = {
+            "lead_worker_id": data.lead_worker_id,
+            "lead_worker_email": data.lead_worker_email,
+            "team_leader_id": data.team_leader_id,
+            "team_leader_email": data.team_leader_email,
         }
-        escalation = case.get("escalation")
-        if escalation and not escalation.get("crisis_worker_designated"):
-            update["$set"]["crisis_worker_id"] = data.lead_worker_id  # lead stands in
-        await self.ctx.store.update(data.case_id, {}, update, event_id=envelope.id)
+        if case.escalation and not case.escalation.crisis_worker_designated:
+            fields["crisis_worker_id"] = data.lead_worker_id  # lead stands in
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            data.case_id,
+            {"$set": fields, "$push": {"reallocations": stored(moved)}},
+            event_id=envelope.id,
+        )
+        await uow.commit()

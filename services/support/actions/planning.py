@@ -3,110 +3,119 @@ progress recorded per action."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from services.support.actions.context import CaseworkError, SupportContext, changed
-from services.support.case_records import goal_record
-from services.support.dates import iso, parse
+from services.support.case import (
+    OPEN,
+    Assessment,
+    Plan,
+    PlanAgreed,
+    ProgressNote,
+    SupportCase,
+    stored,
+)
+from services.support.case_records import fact, goal_record
+from services.support.errors import CaseworkError, still_open, why, written
 from services.support.plan import (
     Goal,
-    NeedDomain,
-    NeedLevel,
     PlanError,
     Progress,
     assessed_domains,
     plan_review_on,
     validate_plan,
 )
-from services.support.store import OPEN
-from shared.codes import Stage
+from services.support.schemas import AssessmentIn
+from services.support.store import SupportStore
+from shared.clock import Clock
 from shared.events.catalogue import SupportPlanAgreed
-from shared.mongo import Document
 
 
 class Planning:
-    def __init__(self, ctx: SupportContext) -> None:
-        self.ctx = ctx
+    def __init__(self, store: SupportStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
 
     async def record_assessment(
-        self, organisation: str, case_id: str, assessment: dict[str, Any]
-    ) -> Document:
-        await self.ctx.open_case(organisation, case_id)
-        assessment = {**assessment, "recorded_on": iso(self.ctx.today())}
-        updated = await self.ctx.store.update(
-            case_id, {"status": OPEN}, {"$set": {"assessment": assessment}}
+        self, organisation: str, case_id: str, assessment: AssessmentIn
+    ) -> SupportCase:
+        still_open(await self.store.case(case_id, organisation), case_id)
+        record = Assessment(**assessment.model_dump(), recorded_on=self.clock.now().date())
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            case_id,
+            {"$set": {"assessment": stored(record)}},
+            guard={"status": OPEN},
         )
-        if updated is None:
-            raise changed()
-        return updated
+        return written(await uow.commit(), self.store.repository, case_id)
 
     async def save_plan(
         self, organisation: str, case_id: str, goals: list[Goal], drafted_by: str
-    ) -> Document:
-        case = await self.ctx.open_case(organisation, case_id)
-        assessment = case.get("assessment")
-        if assessment is None:
+    ) -> SupportCase:
+        case = still_open(await self.store.case(case_id, organisation), case_id)
+        if case.assessment is None:
             raise CaseworkError(409, "assessment", "record the needs assessment first")
-        levels = {NeedDomain(n["domain"]): NeedLevel(n["level"]) for n in assessment["needs"]}
-        today = self.ctx.today()
+        today = self.clock.now().date()
         try:
-            validate_plan(goals, assessed_domains(levels), today)
+            validate_plan(goals, assessed_domains(case.assessment.levels()), today)
         except PlanError as exc:
-            raise CaseworkError(422, exc.field, str(exc).split(": ", 1)[1]) from exc
-        previous = case.get("plan") or {}
-        version = int(previous.get("version", 0)) + 1
-        plan = {
-            "plan_id": f"{case_id}-plan-{version}",
-            "version": version,
-            "revision": 1,
-            "status": "draft",
-            "drafted_by": drafted_by,
-            "drafted_on": iso(today),
-            "review_on": iso(plan_review_on(today)),
-            "goals": [goal_record(g, i) for i, g in enumerate(goals, start=1)],
-        }
-        guard = {"status": OPEN, "plan.version": previous.get("version")}
-        updated = await self.ctx.store.update(case_id, guard, {"$set": {"plan": plan}})
-        if updated is None:
-            raise changed()
-        return updated
+            raise CaseworkError(422, exc.field, why(exc)) from exc
+        previous = case.plan.version if case.plan else None
+        version = (previous or 0) + 1
+        plan = Plan(
+            plan_id=f"{case_id}-plan-{version}",
+            version=version,
+            drafted_by=drafted_by,
+            drafted_on=today,
+            review_on=plan_review_on(today),
+            goals=[goal_record(g, i) for i, g in enumerate(goals, start=1)],
+        )
+        # Guarded on the plan it replaces: two drafts at once, one wins.
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            case_id,
+            {"$set": {"plan": stored(plan)}},
+            guard={"status": OPEN, "plan.version": previous},
+        )
+        return written(await uow.commit(), self.store.repository, case_id)
 
     async def agree_plan(
         self, organisation: str, case_id: str, agreed_by: str, client_agreed: bool
-    ) -> Document:
-        case = await self.ctx.open_case(organisation, case_id)
-        plan = case.get("plan")
+    ) -> SupportCase:
+        case = still_open(await self.store.case(case_id, organisation), case_id)
+        plan = case.plan
         if plan is None:
             raise CaseworkError(409, "plan", "draft a support plan first")
-        if plan["status"] != "draft":
-            raise CaseworkError(409, "plan", f"plan {plan['plan_id']} is already agreed")
+        if plan.status != "draft":
+            raise CaseworkError(409, "plan", f"plan {plan.plan_id} is already agreed")
         if not client_agreed:
             raise CaseworkError(422, "client_agreed", "the client must agree the plan")
-        today = self.ctx.today()
+        now = self.clock.now()
+        today = now.date()
         data = SupportPlanAgreed(
             case_id=case_id,
-            plan_id=plan["plan_id"],
-            stage=Stage(case["stage"]),
-            goal_domains=sorted({g["domain"] for g in plan["goals"]}),
+            plan_id=plan.plan_id,
+            stage=case.stage,
+            goal_domains=sorted({g.domain.value for g in plan.goals}),
             agreed_on=today,
-            next_review_on=parse(case.get("next_review_on")),
+            next_review_on=case.next_review_on,
         )
-        update = {
-            "$set": {
-                "plan.status": "agreed",
-                "plan.agreed_on": iso(today),
-                "plan.agreed_by": agreed_by,
+        agreed = PlanAgreed(plan_id=plan.plan_id, agreed_on=today)
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            case_id,
+            {
+                "$set": {
+                    "plan.status": "agreed",
+                    "plan.agreed_on": today.isoformat(),
+                    "plan.agreed_by": agreed_by,
+                },
+                "$push": {"plans_agreed": stored(agreed)},
             },
-            "$push": {"plans_agreed": {"plan_id": plan["plan_id"], "agreed_on": iso(today)}},
-        }
-        guard = {"status": OPEN, "plan.plan_id": plan["plan_id"], "plan.status": "draft"}
-        updated = await self.ctx.store.update(
-            case_id, guard, update, events=[self.ctx.event(case, data)]
+            [fact(case, data, now)],
+            guard={"status": OPEN, "plan.plan_id": plan.plan_id, "plan.status": "draft"},
         )
-        if updated is None:
-            raise changed()
-        await self.ctx.flush(updated)
-        return updated
+        return written(await uow.commit(), self.store.repository, case_id)
 
     async def record_progress(
         self,
@@ -115,26 +124,29 @@ class Planning:
         action_id: str,
         progress: Progress,
         note: str | None,
-    ) -> Document:
-        case = await self.ctx.open_case(organisation, case_id)
-        plan = case.get("plan")
+    ) -> SupportCase:
+        case = still_open(await self.store.case(case_id, organisation), case_id)
+        plan = case.plan
         if plan is None:
             raise CaseworkError(404, "action_id", "the case has no plan")
-        goals = plan["goals"]
-        found = False
-        for goal in goals:
-            for action in goal["actions"]:
-                if action["action_id"] == action_id:
-                    action["progress"] = progress.value
-                    action.setdefault("notes", []).append(
-                        {"on": iso(self.ctx.today()), "progress": progress.value, "note": note}
-                    )
-                    found = True
-        if not found:
+        entry = ProgressNote(on=self.clock.now().date(), progress=progress, note=note)
+        actions = [a for g in plan.goals for a in g.actions if a.action_id == action_id]
+        if not actions:
             raise CaseworkError(404, "action_id", f"no action {action_id!r} in the plan")
-        guard = {"plan.plan_id": plan["plan_id"], "plan.revision": plan["revision"]}
-        update = {"$set": {"plan.goals": goals, "plan.revision": plan["revision"] + 1}}
-        updated = await self.ctx.store.update(case_id, guard, update)
-        if updated is None:
-            raise changed()
-        return updated
+        for action in actions:
+            action.progress = progress
+            action.notes = [*(action.notes or []), entry]
+        # Guarded on the plan's revision it read: progress recorded meanwhile is never lost.
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            case_id,
+            {
+                "$set": {
+                    "plan.goals": [stored(g) for g in plan.goals],
+                    "plan.revision": plan.revision + 1,
+                }
+            },
+            guard={"plan.plan_id": plan.plan_id, "plan.revision": plan.revision},
+        )
+        return written(await uow.commit(), self.store.repository, case_id)

@@ -4,35 +4,46 @@ the two-year limit; stage changes emit StageChanged and reschedule the review ti
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from services.support.actions.closing import Closing
-from services.support.actions.context import CaseworkError, SupportContext, changed, why
 from services.support.actions.timers import ReviewTimers
-from services.support.case_records import (
+from services.support.case import (
+    OPEN,
     PENDING,
+    HoursPeriodRecord,
+    LimitOverrideRecord,
+    Review,
+    StageEntry,
+    SupportCase,
+    stored,
+    stored_reviews,
+)
+from services.support.case_records import (
     case_limit,
+    fact,
+    new_review,
     next_review_on,
     pending_reviews,
     restaged_reviews,
-    review_document,
 )
 from services.support.dates import iso
+from services.support.errors import CaseworkError, still_open, why, written
 from services.support.review_calendar import (
     SUPPORT_LIMIT_POINT,
     ReviewPoint,
     follow_up_point,
 )
+from services.support.schemas import ReviewCompletionIn
 from services.support.stages import (
     LimitOverride,
-    ReviewOutcome,
     StageError,
     check_may_continue,
     hours_for_stage,
     next_stage,
     validate_override,
 )
-from services.support.store import OPEN
+from services.support.store import SupportStore
+from shared.clock import Clock
 from shared.codes import Stage
 from shared.events.catalogue import StageChanged
 from shared.events.envelope import Envelope
@@ -40,48 +51,51 @@ from shared.mongo import Document
 
 
 class Reviews:
-    def __init__(self, ctx: SupportContext, timers: ReviewTimers, closing: Closing) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, store: SupportStore, clock: Clock, timers: ReviewTimers, closing: Closing
+    ) -> None:
+        self.store = store
+        self.clock = clock
         self.timers = timers
         self.closing = closing
 
     async def complete_review(
-        self,
-        organisation: str,
-        case_id: str,
-        review_id: str,
-        completion: dict[str, Any],
-        closure: dict[str, Any] | None,
-    ) -> Document:
-        case = await self.ctx.open_case(organisation, case_id)
-        reviews: dict[str, Any] = case.get("reviews", {})
-        review = pending_review(reviews, review_id)
+        self, organisation: str, case_id: str, review_id: str, completion: ReviewCompletionIn
+    ) -> SupportCase:
+        case = still_open(await self.store.case(case_id, organisation), case_id)
+        review = pending_review(case.reviews, review_id)
         require_priority_when_weighed(review, completion)
-        today = self.ctx.today()
+        now = self.clock.now()
+        today = now.date()
         current, new = stage_after_review(case, completion, today)
         done = completed_review(review, completion, today)
         if new is None:
-            if closure is None:
+            if completion.closure is None:
                 raise CaseworkError(422, "closure", "required when the outcome is close")
-            return await self.closing.close(organisation, case_id, closure, completed_review=done)
-        reviews = {**reviews, review_id: done}
+            return await self.closing.close(
+                organisation, case_id, completion.closure, completed_review=done
+            )
+        reviews = {**case.reviews, review_id: done}
         if new == current:
             kept = with_follow_up_review(case, reviews, today)
-            return await self._save_review(case_id, review_id, review_update(kept, {}, today), [])
+            return await self._save_review(case_id, review_id, review_update(kept, None, today), [])
         update, changed_stage = stage_change(case, reviews, new, completion, today)
-        event = self.ctx.event(case, changed_stage)
-        return await self._save_review(case_id, review_id, update, [event])
+        return await self._save_review(case_id, review_id, update, [fact(case, changed_stage, now)])
 
     async def _save_review(
-        self, case_id: str, review_id: str, update: dict[str, Any], events: list[Envelope]
-    ) -> Document:
+        self, case_id: str, review_id: str, update: Document, events: list[Envelope]
+    ) -> SupportCase:
         """Write the change, guarded on the review still pending; a new stage (events) moves
         every review timer, otherwise the timers are only brought in line with the reviews."""
-        guard = {"status": OPEN, f"reviews.{review_id}.status": PENDING}
-        updated = await self.ctx.store.update(case_id, guard, update, events=events)
-        if updated is None:
-            raise changed()
-        await self.ctx.flush(updated)
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            case_id,
+            update,
+            events,
+            guard={"status": OPEN, f"reviews.{review_id}.status": PENDING},
+        )
+        updated = written(await uow.commit(), self.store.repository, case_id)
         if events:
             await self.timers.reschedule(updated)
         else:
@@ -90,43 +104,47 @@ class Reviews:
 
     async def record_override(
         self, organisation: str, case_id: str, extend_until: date, justification: str, by: str
-    ) -> Document:
-        case = await self.ctx.open_case(organisation, case_id)
-        today = self.ctx.today()
+    ) -> SupportCase:
+        case = still_open(await self.store.case(case_id, organisation), case_id)
+        today = self.clock.now().date()
         override = LimitOverride(extend_until, justification, by, today)
         limit = case_limit(case)
         try:
             validate_override(limit, override)
         except StageError as exc:
             raise CaseworkError(422, exc.field, why(exc)) from exc
-        reviews: dict[str, Any] = dict(case.get("reviews", {}))
+        reviews = dict(case.reviews)
         for review in pending_reviews(reviews):
-            if review["point"] == SUPPORT_LIMIT_POINT:
-                reviews[review["review_id"]] = {**review, "status": "superseded"}
-        stage = Stage(case["stage"])
-        if stage is not Stage.STAGE_1 or not pending_reviews(reviews):
-            point = ReviewPoint(SUPPORT_LIMIT_POINT, stage, extend_until)
-            extra = review_document(case_id, int(case["stage_seq"]), point)
-            reviews[extra["review_id"]] = extra
-        record = {
-            "extend_until": iso(extend_until),
-            "justification": justification,
-            "approved_by": by,
-            "recorded_on": iso(today),
-            "previous_limit": iso(limit),
-        }
+            if review.point == SUPPORT_LIMIT_POINT:
+                reviews[review.review_id] = review.model_copy(update={"status": "superseded"})
+        if case.stage is not Stage.STAGE_1 or not pending_reviews(reviews):
+            point = ReviewPoint(SUPPORT_LIMIT_POINT, case.stage, extend_until)
+            extra = new_review(case_id, case.stage_seq, point)
+            reviews[extra.review_id] = extra
+        record = LimitOverrideRecord(
+            extend_until=extend_until,
+            justification=justification,
+            approved_by=by,
+            recorded_on=today,
+            previous_limit=limit,
+        )
         update = {
             "$set": {
-                "reviews": reviews,
-                "next_review_on": next_review_on(reviews),
+                "reviews": stored_reviews(reviews),
+                "next_review_on": iso(next_review_on(reviews)),
                 "support_limit_on": iso(extend_until),
             },
-            "$push": {"limit_overrides": record},
+            "$push": {"limit_overrides": stored(record)},
         }
-        guard = {"status": OPEN, "support_limit_on": case["support_limit_on"]}
-        updated = await self.ctx.store.update(case_id, guard, update)
-        if updated is None:
-            raise changed()
+        # Guarded on the limit it extends: two overrides at once, one wins.
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            case_id,
+            update,
+            guard={"status": OPEN, "support_limit_on": case.support_limit_on.isoformat()},
+        )
+        updated = written(await uow.commit(), self.store.repository, case_id)
         await self.timers.reschedule(updated)
         return updated
 
@@ -134,19 +152,19 @@ class Reviews:
 # --- the rules of completing a review (pure) ---------------------------------------------------
 
 
-def pending_review(reviews: dict[str, Any], review_id: str) -> dict[str, Any]:
+def pending_review(reviews: dict[str, Review], review_id: str) -> Review:
     """Only a review of this case that is still pending can be completed."""
     review = reviews.get(review_id)
     if review is None:
         raise CaseworkError(404, "review_id", f"no review {review_id!r} on this case")
-    if review["status"] != PENDING:
-        raise CaseworkError(409, "review_id", f"review is already {review['status']}")
+    if not review.pending:
+        raise CaseworkError(409, "review_id", f"review is already {review.status}")
     return review
 
 
-def require_priority_when_weighed(review: dict[str, Any], completion: dict[str, Any]) -> None:
+def require_priority_when_weighed(review: Review, completion: ReviewCompletionIn) -> None:
     """A review weighed against the waiting list must say how the case ranks against it."""
-    if review["weigh_against_waiting_list"] and not completion.get("waiting_list_priority"):
+    if review.weigh_against_waiting_list and not completion.waiting_list_priority:
         raise CaseworkError(
             422,
             "waiting_list_priority",
@@ -155,89 +173,93 @@ def require_priority_when_weighed(review: dict[str, Any], completion: dict[str, 
 
 
 def stage_after_review(
-    case: Document, completion: dict[str, Any], today: date
+    case: SupportCase, completion: ReviewCompletionIn, today: date
 ) -> tuple[Stage, Stage | None]:
     """The case's stage and the one the outcome moves it to (None: close). Continuing past
     the support limit is a conflict (409); an impossible target stage is a 422."""
-    outcome = ReviewOutcome(completion["outcome"])
-    current = Stage(case["stage"])
     try:
-        check_may_continue(outcome, today, case_limit(case))
-        target = completion.get("target_stage")
-        new = next_stage(current, outcome, Stage(target) if target else None)
+        check_may_continue(completion.outcome, today, case_limit(case))
+        new = next_stage(case.stage, completion.outcome, completion.target_stage)
     except StageError as exc:
         raise CaseworkError(409 if exc.field == "outcome" else 422, exc.field, why(exc)) from exc
-    return current, new
+    return case.stage, new
 
 
-def completed_review(
-    review: dict[str, Any], completion: dict[str, Any], today: date
-) -> dict[str, Any]:
+def completed_review(review: Review, completion: ReviewCompletionIn, today: date) -> Review:
     """The review with what the caseworker gave (blanks keep the review's own values)."""
-    given = {k: v for k, v in completion.items() if v is not None}
-    return {**review, **given, "status": "completed", "completed_on": iso(today)}
+    given = completion.model_dump(exclude={"closure"}, exclude_none=True)
+    return Review.model_validate(
+        {**review.model_dump(), **given, "status": "completed", "completed_on": today}
+    )
 
 
-def with_follow_up_review(case: Document, reviews: dict[str, Any], today: date) -> dict[str, Any]:
+def with_follow_up_review(
+    case: SupportCase, reviews: dict[str, Review], today: date
+) -> dict[str, Review]:
     """Staying in the stage: when no review is left pending, the next one is booked."""
     if pending_reviews(reviews):
         return reviews
-    stage = Stage(case["stage"])
-    follow = follow_up_point(stage, today, case_limit(case))
-    extra = review_document(case["_id"], int(case["stage_seq"]), follow)
-    return {**reviews, extra["review_id"]: extra}
+    follow = follow_up_point(case.stage, today, case_limit(case))
+    extra = new_review(case.case_id, case.stage_seq, follow)
+    return {**reviews, extra.review_id: extra}
 
 
 def new_stage_fields(
-    case: Document, stage: Stage, completion: dict[str, Any], today: date
-) -> dict[str, Any]:
+    case: SupportCase, stage: Stage, completion: ReviewCompletionIn, today: date
+) -> StageEntry:
     """A new stage starts today with its own sequence number and weekly hours target."""
     try:
-        hours = hours_for_stage(
-            stage, completion.get("target_hours_per_week"), case["target_hours_per_week"]
-        )
+        hours = hours_for_stage(stage, completion.target_hours_per_week, case.target_hours_per_week)
     except StageError as exc:
         raise CaseworkError(422, exc.field, why(exc)) from exc
-    return {
-        "stage": stage.value,
-        "stage_seq": int(case["stage_seq"]) + 1,
-        "stage_started_on": iso(today),
-        "target_hours_per_week": hours,
-    }
+    return StageEntry(
+        stage=stage,
+        stage_seq=case.stage_seq + 1,
+        stage_started_on=today,
+        target_hours_per_week=hours,
+    )
 
 
 def stage_change(
-    case: Document,
-    reviews: dict[str, Any],
+    case: SupportCase,
+    reviews: dict[str, Review],
     stage: Stage,
-    completion: dict[str, Any],
+    completion: ReviewCompletionIn,
     today: date,
-) -> tuple[dict[str, Any], StageChanged]:
+) -> tuple[Document, StageChanged]:
     """Moving to another stage: its fields, its reviews in place of the old stage's pending
     ones, and the StageChanged fact."""
-    fields = new_stage_fields(case, stage, completion, today)
-    support_start = date.fromisoformat(case["support_started_on"])
+    entry = new_stage_fields(case, stage, completion, today)
     restaged = restaged_reviews(
-        reviews, case["_id"], fields["stage_seq"], stage, today, support_start, case_limit(case)
+        reviews,
+        case.case_id,
+        entry.stage_seq,
+        stage,
+        today,
+        case.support_started_on,
+        case_limit(case),
     )
     changed_stage = StageChanged(
-        case_id=case["_id"],
-        previous_stage=Stage(case["stage"]),
+        case_id=case.case_id,
+        previous_stage=case.stage,
         stage=stage,
-        target_hours_per_week=fields["target_hours_per_week"],
+        target_hours_per_week=entry.target_hours_per_week,
         changed_on=today,
     )
-    return review_update(restaged, fields, today), changed_stage
+    return review_update(restaged, entry, today), changed_stage
 
 
-def review_update(reviews: dict[str, Any], fields: dict[str, Any], today: date) -> dict[str, Any]:
+def review_update(reviews: dict[str, Review], entry: StageEntry | None, today: date) -> Document:
     """The case update: the reviews, the next due date and, for a new stage, its fields and
     a new period of weekly hours starting today."""
-    update: dict[str, Any] = {
-        "$set": {**fields, "reviews": reviews, "next_review_on": next_review_on(reviews)}
-    }
-    if fields:
-        update["$push"] = {
-            "hours_periods": {"starts_on": iso(today), "hours": fields["target_hours_per_week"]}
+    update: Document = {
+        "$set": {
+            **(stored(entry) if entry else {}),
+            "reviews": stored_reviews(reviews),
+            "next_review_on": iso(next_review_on(reviews)),
         }
+    }
+    if entry:
+        period = HoursPeriodRecord(starts_on=today, hours=entry.target_hours_per_week)
+        update["$push"] = {"hours_periods": stored(period)}
     return update

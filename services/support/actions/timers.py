@@ -6,96 +6,114 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from services.support.actions.context import SOURCE, SupportContext
-from services.support.case_records import PENDING, pending_reviews
-from services.support.dates import iso, start_of_day
+from services.support.case import OPEN, PENDING, SupportCase
+from services.support.case_records import SOURCE, pending_reviews
+from services.support.dates import start_of_day
 from services.support.review_calendar import ReviewPoint, notices
-from services.support.store import OPEN
-from shared.codes import Route, Stage
+from services.support.store import SupportStore
+from shared.clock import Clock
+from shared.codes import Route
 from shared.events.catalogue import ReviewDue
 from shared.events.envelope import Envelope, make_event
 from shared.ids import stable_id
 from shared.mongo import Document
-from shared.timers import Timer, TimerStore
+from shared.timers import Timer, TimerRepository, TimerStore
 
 REVIEW_TIMER = "review_notice"
 
 
 class ReviewTimers:
-    def __init__(self, ctx: SupportContext, timer_store: TimerStore) -> None:
-        self.ctx = ctx
+    def __init__(self, store: SupportStore, clock: Clock, timer_store: TimerStore) -> None:
+        self.store = store
+        self.clock = clock
         self.timer_store = timer_store
+        self._timers = TimerRepository(timer_store.collection, Timer, "timer_id")
 
-    async def sync(self, case: Document) -> None:
+    async def sync(self, case: SupportCase) -> None:
         """Schedule both notices of every pending review. Idempotent: a fired or cancelled
         timer is left alone, so this is safe on redelivery and at every start."""
         await self.sync_many([case])
 
-    async def sync_many(self, cases: Iterable[Document]) -> None:
+    async def sync_many(self, cases: Iterable[SupportCase]) -> None:
         """`sync` for many cases in a few round trips."""
-        await self.timer_store.schedule_many([t for case in cases for t in self.timers_of(case)])
+        today = self.clock.now().date()
+        await self.timer_store.schedule_many([t for c in cases for t in timers_of(c, today)])
 
-    def timers_of(self, case: Document) -> list[Timer]:
-        if case["status"] != OPEN:
-            return []
-        today = self.ctx.today()
-        timers = []
-        for review in pending_reviews(case.get("reviews", {})):
-            point = ReviewPoint(
-                review["point"],
-                Stage(review["stage"]),
-                date.fromisoformat(review["due_on"]),
-                review["weigh_against_waiting_list"],
-            )
-            for notice, on in notices(point, today):
-                timers.append(
-                    Timer(
-                        f"{case['_id']}|{review['review_id']}|{notice}",
-                        start_of_day(on),
-                        REVIEW_TIMER,
-                        case["_id"],
-                        {"review_id": review["review_id"], "notice": notice},
-                    )
-                )
-        return timers
-
-    async def reschedule(self, case: Document) -> None:
-        await self.timer_store.cancel_for(case["_id"])
+    async def reschedule(self, case: SupportCase) -> None:
+        await self.timer_store.cancel_for(case.case_id)
         await self.sync(case)
+
+    async def cancel(self, case_id: str) -> None:
+        await self.timer_store.cancel_for(case_id)
 
     async def reconcile(self) -> None:
         """At start: a crash between a case update and its scheduling leaves no gap."""
-        await self.sync_many(await self.ctx.store.open_cases())
+        await self.sync_many(await self.store.open_cases())
 
-    async def fire(self, timer: Document) -> list[Envelope]:
+    async def fire(self, document: Document) -> list[Envelope]:
         """ReviewDue for a timer, unless its review was completed, superseded or closed."""
-        case = await self.ctx.store.get(timer["subject"])
-        review_id, notice = timer["payload"]["review_id"], timer["payload"]["notice"]
-        if case is None or case["status"] != OPEN:
+        timer = self._timers.from_document(document)
+        review_id, notice = str(timer.payload["review_id"]), str(timer.payload["notice"])
+        case = await self.store.case(timer.subject)
+        if case is None or not case.is_open:
             return []
-        review = case.get("reviews", {}).get(review_id)
-        if review is None or review["status"] != PENDING:
+        review = case.reviews.get(review_id)
+        if review is None or not review.pending:
             return []
-        # Both replicas may get here; only one claims the timer. The mark is idempotent.
-        await self.ctx.store.mark_notified(case["_id"], review_id, notice, iso(self.ctx.today()))
+        now = self.clock.now()
+        # Both replicas may get here; only one claims the timer. The mark is idempotent and
+        # causes nothing (the ReviewDue goes out with the timer's claim). Guarded on the review
+        # still pending: landing after the write that completed it or closed the case, it
+        # would publish that write's events a second time (a unit sends what it finds queued).
+        uow = self.store.unit()
+        uow.change(
+            self.store.repository,
+            case.case_id,
+            {"$set": {f"reviews.{review_id}.notified.{notice}": now.date().isoformat()}},
+            guard={"status": OPEN, f"reviews.{review_id}.status": PENDING},
+            idempotent=True,
+        )
+        await uow.commit()
         data = ReviewDue(
-            case_id=case["_id"],
+            case_id=case.case_id,
             review_id=review_id,
-            review_point=review["point"],
-            due_on=date.fromisoformat(review["due_on"]),
+            review_point=review.point,
+            due_on=review.due_on,
             notice=notice,
-            lead_worker_id=case["lead_worker_id"],
-            stage=Stage(review["stage"]),
+            lead_worker_id=case.lead_worker_id,
+            stage=review.stage,
             route=Route.SUPPORT,
-            weigh_against_waiting_list=review["weigh_against_waiting_list"],
+            weigh_against_waiting_list=review.weigh_against_waiting_list,
         )
         return [
             make_event(
                 data,
                 source=SOURCE,
-                organisation=case["organisation"],
-                correlation_id=case.get("correlation_id"),
-                event_id=stable_id(timer["_id"], "ReviewDue"),
-                time=self.ctx.now(),
+                organisation=case.organisation,
+                correlation_id=case.correlation_id,
+                event_id=stable_id(timer.timer_id, "ReviewDue"),
+                time=now,
             )
         ]
+
+
+def timers_of(case: SupportCase, today: date) -> list[Timer]:
+    """A reminder and a due notice for every pending review of an open case."""
+    if not case.is_open:
+        return []
+    timers = []
+    for review in pending_reviews(case.reviews):
+        point = ReviewPoint(
+            review.point, review.stage, review.due_on, review.weigh_against_waiting_list
+        )
+        for notice, on in notices(point, today):
+            timers.append(
+                Timer(
+                    f"{case.case_id}|{review.review_id}|{notice}",
+                    start_of_day(on),
+                    REVIEW_TIMER,
+                    case.case_id,
+                    {"review_id": review.review_id, "notice": notice},
+                )
+            )
+    return timers
