@@ -52,6 +52,9 @@ T = TypeVar("T")
 _M = TypeVar("_M")
 MAX_ATTEMPTS = 8
 BULK_CHUNK = 1000  # statements per bulk request, bounding one request's size
+# Which unit's write landed (read back when a bulk write matched fewer than it sent). Apart
+# from the outbox's own token, which only writes that queue events may move on.
+WRITER = "_written_by"
 
 
 def _redecidable(change: _Change) -> bool:
@@ -328,7 +331,7 @@ class UnitOfWork:
             written_here = {c.id for c in changes}
             if matched < len(changes):
                 ids = [c.id for c in changes]
-                query = {"_id": {"$in": ids}, TOKEN: token}
+                query = {"_id": {"$in": ids}, WRITER: token}
                 written_here = {str(d["_id"]) async for d in collection.find(query, {"_id": 1})}
                 missed = [c for c in changes if c.id not in written_here]
                 await self._why_not(collection, missed, committed)
@@ -346,6 +349,10 @@ class UnitOfWork:
     ) -> None:
         """Everything queued in the outboxes this unit wrote, its own events and any a failed
         publish left there, then those outboxes emptied (where still this unit's token)."""
+        # Only outboxes this unit queued events in are emptied, so only those are sent: a change
+        # that queued none leaves what it found to that event's own writer or the sweeper.
+        created = [c for c in created if c.events]
+        landed = [c for c in landed if c.events]
         events = [e for change in created for e in change.events]  # new: nothing else queued
         unknown: list[str] = []  # outboxes this unit cannot know without reading them
         for change in landed:
@@ -386,7 +393,7 @@ class UnitOfWork:
                 **(change.document or {}),
                 VERSION: 1,
                 INBOX_FIELD: [change.event_id] if change.event_id else [],
-                TOKEN: token,
+                WRITER: token,
             }
             documents.append(document_with_events(body, change.events, token))
         try:
@@ -410,7 +417,7 @@ class UnitOfWork:
             change.update,
             mark_seen(change.event_id) if change.event_id else {},
             outbox_update(change.events, token),
-            {"$set": {TOKEN: token}},  # which writer's update landed, when a bulk half-misses
+            {"$set": {WRITER: token}},  # which unit's update landed, when a bulk half-misses
         )
 
     @staticmethod
