@@ -12,18 +12,19 @@ import argparse
 import asyncio
 import time
 import uuid
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
-from bench.common import machine, median, print_table, real_stack
+from bench.common import kafka_options, machine, median, print_table, real_stack
 
 PAYLOAD = b"x" * 300  # about the size of one arrears alert event
 
 
-async def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def create_topic(kafka: dict[str, Any], name: str, partitions: int = 6) -> None:
+    admin = AIOKafkaAdminClient(**kafka)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1)])
@@ -31,9 +32,9 @@ async def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
         await admin.close()
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
+def producer(kafka: dict[str, Any]) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -41,8 +42,8 @@ def producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-async def produce_rate(bootstrap: str, topic: str, count: int) -> float:
-    async with producer(bootstrap) as sender:
+async def produce_rate(kafka: dict[str, Any], topic: str, count: int) -> float:
+    async with producer(kafka) as sender:
         started = time.perf_counter()
         futures = [
             await sender.send(topic, PAYLOAD, key=str(i % 1000).encode()) for i in range(count)
@@ -52,18 +53,18 @@ async def produce_rate(bootstrap: str, topic: str, count: int) -> float:
 
 
 async def consume_rate(
-    bootstrap: str, topic: str, count: int, forward_to: str | None = None
+    kafka: dict[str, Any], topic: str, count: int, forward_to: str | None = None
 ) -> float:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **kafka,
         group_id=f"bench-{uuid.uuid4().hex[:6]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         max_poll_records=2000,
     )
     await consumer.start()
-    sender = producer(bootstrap) if forward_to else None
+    sender = producer(kafka) if forward_to else None
     if sender:
         await sender.start()
     try:
@@ -107,15 +108,17 @@ async def insert_rate(mongo_url: str, count: int, batch: int = 1000) -> float:
         await client.close()
 
 
-async def measure(bootstrap: str, mongo_url: str, messages: int, runs: int) -> dict[str, float]:
+async def measure(
+    kafka: dict[str, Any], mongo_url: str, messages: int, runs: int
+) -> dict[str, float]:
     results: dict[str, list[float]] = {"produce": [], "consume": [], "relay": [], "insert": []}
     for _ in range(runs):
         source, sink = f"bench.{uuid.uuid4().hex[:8]}", f"bench.{uuid.uuid4().hex[:8]}"
-        await create_topic(bootstrap, source)
-        await create_topic(bootstrap, sink)
-        results["produce"].append(await produce_rate(bootstrap, source, messages))
-        results["consume"].append(await consume_rate(bootstrap, source, messages))
-        results["relay"].append(await consume_rate(bootstrap, source, messages, forward_to=sink))
+        await create_topic(kafka, source)
+        await create_topic(kafka, sink)
+        results["produce"].append(await produce_rate(kafka, source, messages))
+        results["consume"].append(await consume_rate(kafka, source, messages))
+        results["relay"].append(await consume_rate(kafka, source, messages, forward_to=sink))
         results["insert"].append(await insert_rate(mongo_url, min(messages, 50_000)))
     return {name: median(values) for name, values in results.items()}
 
@@ -126,7 +129,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with real_stack() as infra:
-        figures = asyncio.run(measure(infra.kafka, infra.mongo_url, args.messages, args.runs))
+        figures = asyncio.run(
+            measure(kafka_options(infra), infra.mongo_url, args.messages, args.runs)
+        )
     print_table(
         f"Ceilings (median of {args.runs} runs, {args.messages} messages of 300 B; {machine()})",
         [

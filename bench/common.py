@@ -7,8 +7,10 @@ import platform
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from devstack.provision import Infrastructure, provide_infrastructure
+from shared.kafka import client_security
 
 
 @contextmanager
@@ -33,3 +35,11 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     print(f"\n{title}")
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
+
+
+def kafka_options(infra: Infrastructure) -> dict[str, Any]:
+    """aiokafka's connection options for the admin principal of the benchmark's broker."""
+    return {
+        "bootstrap_servers": infra.kafka,
+        **client_security(infra.kafka_username, infra.kafka_password),
+    }

@@ -30,7 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ceilings import measure
-from bench.common import machine, print_table, real_stack
+from bench.common import kafka_options, machine, print_table, real_stack
 from devstack.identities import Identities, Identity
 from devstack.keycloak_admin import KeycloakAdmin
 from devstack.platform import Platform
@@ -39,7 +39,7 @@ from devstack.sinks import MailSink
 from shared.codes import LegalStage
 from shared.events.envelope import make_event
 from shared.events.referral_events import ArrearsAlertSubmitted
-from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.kafka import EventPublisher, ensure_topics, make_broker, settings_security
 from shared.mongo import make_mongo_client
 from shared.settings import HearthSettings
 from shared.topics import Topic, topic_name
@@ -81,11 +81,13 @@ async def produce_alerts(settings: HearthSettings, references: list[str]) -> flo
 
 async def group_lag(settings: HearthSettings, group: str, topic: Topic) -> int:
     name = topic_name(topic, settings.topic_prefix)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, **settings_security(settings))
     # Subscribed (without a group), so the topic's partitions are in its metadata: an
     # unsubscribed consumer may know the topic's name but not its partitions, and a lag
     # summed over no partitions is a false 0.
-    consumer = AIOKafkaConsumer(name, bootstrap_servers=settings.kafka)
+    consumer = AIOKafkaConsumer(
+        name, bootstrap_servers=settings.kafka, **settings_security(settings)
+    )
     await admin.start()
     await consumer.start()
     try:
@@ -189,6 +191,7 @@ async def referral_latencies(
     reader = AIOKafkaConsumer(
         topic_name(Topic.CASE_EVENTS, settings.topic_prefix),
         bootstrap_servers=settings.kafka,
+        **settings_security(settings),
         group_id=None,
         auto_offset_reset="latest",
     )
@@ -392,10 +395,17 @@ async def backlog_drain(
 async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str, str]]:
     kafka, mongo_url = infra.kafka, infra.mongo_url
     identities = Identities(KeycloakAdmin(infra.keycloak_url, *infra.keycloak_admin))
-    ceilings = await measure(kafka, mongo_url, messages=min(args.alerts * 2, 100_000), runs=1)
+    ceilings = await measure(
+        kafka_options(infra), mongo_url, messages=min(args.alerts * 2, 100_000), runs=1
+    )
     prefix = f"b{uuid.uuid4().hex[:8]}"
     settings = HearthSettings(
-        service_name="bench", kafka=kafka, mongo_url=mongo_url, topic_prefix=f"{prefix}."
+        service_name="bench",
+        kafka=kafka,
+        kafka_username=infra.kafka_username,
+        kafka_password=infra.kafka_password,
+        mongo_url=mongo_url,
+        topic_prefix=f"{prefix}.",
     )
     await ensure_topics(settings)
     log_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
@@ -403,6 +413,7 @@ async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str
     env = {
         **os.environ,
         "HEARTH_KAFKA": kafka,
+        **infra.kafka_env,
         "HEARTH_MONGO_URL": mongo_url,
         "HEARTH_TOPIC_PREFIX": f"{prefix}.",
         "HEARTH_OIDC_ISSUER": infra.oidc_issuer,

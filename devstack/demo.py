@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -71,6 +72,8 @@ def load_demo(platform: Platform, keycloak_url: str) -> None:
         o: _signed_in(platform, keycloak_url, f"{o}.organisation-admin") for o in organisations
     }
     clients = {o: _signed_in(platform, keycloak_url, f"{o}.service-manager") for o in organisations}
+    if "agreements" in platform.services:
+        _agree(admins)  # first: every cross-organisation flow below checks one
     for key, settings in data.NOTIFICATION_SETTINGS.items():
         admins[key].call("PUT", "notifications", "/settings", json=settings)
     for key, rules in data.RISK_RULES.items():
@@ -132,6 +135,35 @@ def load_demo(platform: Platform, keycloak_url: str) -> None:
         else "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _agree(admins: dict[str, Client]) -> None:
+    """Propose each demo agreement as one organisation's admin, accept it as the other's;
+    one already live (a run with --keep-data) is left as it is."""
+    live = 0
+    for agreement in data.AGREEMENTS:
+        proposer, counterparty = agreement["proposed_by"], agreement["counterparty"]
+        held = admins[proposer].call("GET", "agreements", "/agreements") or {}
+        if any(
+            a["counterparty"] in (proposer, counterparty)
+            and a["proposed_by"] in (proposer, counterparty)
+            and a["purpose"] == agreement["purpose"]
+            and a["live"]
+            for a in held.get("agreements", [])
+        ):
+            live += 1
+            continue
+        body = {k: v for k, v in agreement.items() if k != "proposed_by"}
+        # From yesterday: flows checked at an event's own (slightly earlier) time are covered.
+        body["starts"] = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        proposed = admins[proposer].call("POST", "agreements", "/agreements", json=body)
+        if not proposed or "agreement_id" not in proposed:
+            continue
+        path = f"/agreements/{proposed['agreement_id']}/accept"
+        accepted = admins[counterparty].call("POST", "agreements", path, json={})
+        live += bool(accepted and accepted.get("status") == "active")
+    say(f"demo: {live} of {len(data.AGREEMENTS)} data-sharing agreements live")
+    time.sleep(3)  # each service's replica (shared/agreement_book.py) takes them from the broker
 
 
 def _capacity_line(capacity: dict[str, Any]) -> str:

@@ -83,6 +83,69 @@ CASEWORKERS: dict[str, list[dict[str, Any]]] = {
 # Derby Homes' prevention referrals go to the council's tenancy support team.
 RISK_RULES: dict[str, dict[str, Any]] = {LANDLORD_KEY: {"prevention_organisation": "derby-council"}}
 
+# The data-sharing agreements the demo's cross-organisation flows need (issue 15): proposed by
+# the first organisation's admin, accepted by the second's, through the agreements service.
+# Referral status back to the external referrers (probation, children's services, outreach)
+# has no agreement: they have no admins in the demo, so those flows are held, with the reason.
+AGREEMENTS: list[dict[str, Any]] = [
+    {
+        "proposed_by": LANDLORD_KEY,
+        "counterparty": COUNCIL_KEY,
+        "purpose": "arrears-prevention",
+        "categories": ["identity", "contact", "tenancy", "arrears"],
+        "note": "Derby Homes' tenancies at risk raise prevention referrals in the council",
+    },
+    {
+        "proposed_by": LANDLORD_KEY,
+        "counterparty": COUNCIL_KEY,
+        "purpose": "tenancy-data",
+        "categories": ["tenancy", "arrears"],
+        "note": "arrears, legal stage and eviction date reach the council's cases",
+    },
+    {
+        "proposed_by": LANDLORD_KEY,
+        "counterparty": COUNCIL_KEY,
+        "purpose": "referral-status",
+        "categories": ["case-status"],
+        "note": "what became of Derby Homes' prevention referrals",
+    },
+    {
+        "proposed_by": COUNCIL_KEY,
+        "counterparty": LANDLORD_KEY,
+        "purpose": "partner-notices",
+        "categories": ["case-status", "tenancy", "contact"],
+        "note": "notices to the landlord about its tenants' cases",
+    },
+    {
+        "proposed_by": LANDLORD_KEY,
+        "counterparty": COUNCIL_KEY,
+        "purpose": "person-matching",
+        "categories": ["identity"],
+        "note": "recognising a tenant the council already supports",
+    },
+    {
+        "proposed_by": COUNCIL_KEY,
+        "counterparty": OTHER_COUNCIL_KEY,
+        "purpose": "reconnection-handover",
+        "categories": ["identity", "contact", "support-needs", "health", "case-status"],
+        "note": "reconnecting rough sleepers with a local connection to Leeds",
+    },
+    {
+        "proposed_by": COUNCIL_KEY,
+        "counterparty": OTHER_COUNCIL_KEY,
+        "purpose": "referral-status",
+        "categories": ["case-status"],
+        "note": "status of reconnection referrals back to the referring council",
+    },
+    {
+        "proposed_by": COUNCIL_KEY,
+        "counterparty": OTHER_COUNCIL_KEY,
+        "purpose": "person-matching",
+        "categories": ["identity"],
+        "note": "recognising a person reconnected between the councils",
+    },
+]
+
 NOTIFICATION_SETTINGS: dict[str, dict[str, Any]] = {
     COUNCIL_KEY: {
         "display_name": "Derby City Council",

@@ -19,13 +19,24 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.broker_acls import prepare_broker
 from devstack.servers import ProcessGroup, free_port
 from devstack.sinks import MailSink, ProviderSink
 from devstack.stack import REPO_ROOT, LocalStack
 from devstack.toolchain import say
+from shared.broker_access import service_principal
 
-SERVICES = ("referral", "allocation", "support", "reconnection", "notifications", "audit")
+SERVICES = (
+    "referral",
+    "allocation",
+    "support",
+    "reconnection",
+    "notifications",
+    "audit",
+    "agreements",
+)
 DEMO_NOTIFY_KEY = "demo-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
+DEMO_PERSON_MATCH_KEY = "demo-1:demo-person-matching-key-not-for-production"
 DEMO_AUDIT_CHAIN_KEY = "demo-audit-chain-key-not-for-production"
 
 
@@ -93,18 +104,33 @@ class Platform:
     log_dir: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     database_prefix: str = ""  # tests isolate each run's databases with it
+    _broker_ready: bool = False
 
     def start_service(self, name: str, replica: int = 0, port: int = 0) -> ServiceProcess:
         suffix = f"-{replica}" if replica else ""
         process = ServiceProcess(
             name, port or free_port(), self.log_dir / f"{name}{suffix}.log", replica
         )
-        env = dict(self.env)
+        env = {**self.env, **self._broker_principal(name)}
+        # A demo's and a test's person-matching key; a deployment sets its own secret.
+        env.setdefault("HEARTH_PERSON_MATCH_KEYS", json.dumps([DEMO_PERSON_MATCH_KEY]))
         if self.database_prefix:
             env["HEARTH_MONGO_DB"] = f"{self.database_prefix}_{name}"
         process.start(env)
         self.services[f"{name}{suffix}"] = process
         return process
+
+    def _broker_principal(self, service: str) -> dict[str, str]:
+        """The service's own broker principal, after the topics and ACLs are in place."""
+        path = self.env.get("HEARTH_KAFKA_CREDENTIALS_FILE")
+        if not path:
+            return {}  # a broker without authentication
+        if not self._broker_ready:
+            prepare_broker(self.env)
+            self._broker_ready = True
+        principal = service_principal(service)
+        password = json.loads(Path(path).read_text())[principal]
+        return {"HEARTH_KAFKA_USERNAME": principal, "HEARTH_KAFKA_PASSWORD": password}
 
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -154,7 +180,7 @@ def main() -> None:
         "HEARTH_SMTP_PORT": str(mail.port),
         "HEARTH_NOTIFY_URL": provider.url,
         "HEARTH_NOTIFY_API_KEY": DEMO_NOTIFY_KEY,
-        "HEARTH_WEBHOOK_SECRET": "demo-webhook-secret",
+        "HEARTH_WEBHOOK_ALLOW_LOOPBACK": "true",  # the demo's sinks listen on 127.0.0.1
     }
     platform = Platform(env, stack.data_dir / "logs")
     stopping = False

@@ -40,6 +40,19 @@ class Infrastructure:
     keycloak_url: str
     keycloak_admin: tuple[str, str]  # (user, password) of a master-realm admin
     handle: Any = None  # LocalStack when origin is local (fault tests restart its parts)
+    # The broker's admin principal (empty: a broker without authentication) and the file of
+    # every local principal's password (the platform gives each service its own).
+    kafka_username: str = ""
+    kafka_password: str = ""
+    kafka_credentials_file: str = ""
+
+    @property
+    def kafka_env(self) -> dict[str, str]:
+        return {
+            "HEARTH_KAFKA_USERNAME": self.kafka_username,
+            "HEARTH_KAFKA_PASSWORD": self.kafka_password,
+            "HEARTH_KAFKA_CREDENTIALS_FILE": self.kafka_credentials_file,
+        }
 
 
 def docker_answers() -> bool:
@@ -128,6 +141,9 @@ def provide_infrastructure(name: str = "tests") -> Iterator[Infrastructure]:
                 oidc_issuer=issuer,
                 keycloak_url=url,
                 keycloak_admin=admin,
+                kafka_username=os.environ.get("HEARTH_KAFKA_USERNAME", ""),
+                kafka_password=os.environ.get("HEARTH_KAFKA_PASSWORD", ""),
+                kafka_credentials_file=os.environ.get("HEARTH_KAFKA_CREDENTIALS_FILE", ""),
             )
         return
     if docker_answers():
@@ -160,6 +176,9 @@ def provide_infrastructure(name: str = "tests") -> Iterator[Infrastructure]:
             keycloak_url=stack.keycloak.url,
             keycloak_admin=(stack.keycloak.admin_user, stack.keycloak.admin_password),
             handle=stack,
+            kafka_username=stack.env["HEARTH_KAFKA_USERNAME"],
+            kafka_password=stack.env["HEARTH_KAFKA_PASSWORD"],
+            kafka_credentials_file=stack.env["HEARTH_KAFKA_CREDENTIALS_FILE"],
         )
     finally:
         stack.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.broker_acls import local_principals, new_credentials
 from devstack.keycloak_admin import HEARTH_REALM, REALM_FILE, KeycloakAdmin
 from devstack.toolchain import (
     RESOURCES,
@@ -23,6 +25,8 @@ from devstack.toolchain import (
     keycloak_home,
     say,
 )
+from shared.broker_access import ADMIN_PRINCIPAL
+from shared.kafka import client_security
 
 
 def free_port() -> int:
@@ -116,6 +120,30 @@ class KafkaServer(ManagedProcess):
     port: int = 0
     controller_port: int = 0
     cluster_id: str = ""
+    # principal -> password, made when the storage is formatted; kept beside it (0600).
+    credentials: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.data_dir / "kafka-credentials.json"
+
+    @property
+    def admin_password(self) -> str:
+        return self.credentials[ADMIN_PRINCIPAL]
+
+    def _load_or_make_credentials(self, log_dir: Path) -> None:
+        import json
+
+        wanted = set(local_principals())
+        if self.credentials_path.exists():
+            self.credentials = json.loads(self.credentials_path.read_text())
+        if set(self.credentials) != wanted or not (log_dir / "meta.properties").exists():
+            # New principals need SCRAM credentials, which are written when the storage is
+            # formatted: start the local broker's data afresh.
+            shutil.rmtree(log_dir, ignore_errors=True)
+            self.credentials = new_credentials()
+            self.credentials_path.write_text(json.dumps(self.credentials, indent=2))
+            self.credentials_path.chmod(0o600)
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -146,14 +174,20 @@ class KafkaServer(ManagedProcess):
         log_dir = self.data_dir / "kafka-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         text = (RESOURCES / "kafka-server.properties").read_text()
+        self._load_or_make_credentials(log_dir)
         text = (
             text.replace("@PORT@", str(self.port))
             .replace("@CONTROLLER_PORT@", str(self.controller_port))
             .replace("@LOG_DIR@", str(log_dir))
+            .replace("@ADMIN_PASSWORD@", self.admin_password)
         )
         config.write_text(text)
+        config.chmod(0o600)  # it holds the admin's password
         if not (log_dir / "meta.properties").exists():
             self.cluster_id = self.cluster_id or _kafka_cluster_id()
+            scram = []
+            for principal, password in self.credentials.items():
+                scram += ["--add-scram", f"SCRAM-SHA-512=[name={principal},password={password}]"]
             subprocess.run(
                 self._java(
                     "kafka.tools.StorageTool",
@@ -163,6 +197,7 @@ class KafkaServer(ManagedProcess):
                     "-c",
                     str(config),
                     "--ignore-formatted",
+                    *scram,
                 ),
                 check=True,
                 capture_output=True,
@@ -175,7 +210,9 @@ class KafkaServer(ManagedProcess):
         while time.monotonic() < deadline:
             if not self.alive():
                 raise RuntimeError(f"Kafka exited during start:\n{self.tail()}")
-            if _port_open(self.port) and asyncio.run(_kafka_lists_topics(self.bootstrap)):
+            if _port_open(self.port) and asyncio.run(
+                _kafka_lists_topics(self.bootstrap, self.admin_password)
+            ):
                 return
             time.sleep(0.5)
         raise TimeoutError(f"Kafka did not answer on {self.bootstrap}:\n{self.tail()}")
@@ -191,10 +228,14 @@ def _kafka_cluster_id() -> str:
             return cluster_id
 
 
-async def _kafka_lists_topics(bootstrap: str) -> bool:
+async def _kafka_lists_topics(bootstrap: str, admin_password: str) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=3000,
+        **client_security(ADMIN_PRINCIPAL, admin_password),
+    )
     try:
         await admin.start()
         await admin.list_topics()

@@ -9,8 +9,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.broker_acls import LOCAL_PARTNERS
 from devstack.servers import FerretDBServer, KafkaServer, KeycloakServer
 from devstack.toolchain import prepare_all, say
+from shared.broker_access import ADMIN_PRINCIPAL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +45,11 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         return {
             "HEARTH_KAFKA": self.kafka.bootstrap,
+            # The admin principal, for tools and tests; the platform gives each service its own.
+            "HEARTH_KAFKA_USERNAME": ADMIN_PRINCIPAL,
+            "HEARTH_KAFKA_PASSWORD": self.kafka.credentials.get(ADMIN_PRINCIPAL, ""),
+            "HEARTH_KAFKA_CREDENTIALS_FILE": str(self.kafka.credentials_path),
+            "HEARTH_PARTNER_ORGANISATIONS": json.dumps(list(LOCAL_PARTNERS)),
             "HEARTH_MONGO_URL": self.ferretdb.url,
             "HEARTH_OIDC_ISSUER": self.keycloak.issuer,
             "HEARTH_KEYCLOAK_URL": self.keycloak.url,

@@ -28,6 +28,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import AckStatus
 
+from shared.broker_access import INGRESS_TOPICS, ingress_owner, ingress_topic
 from shared.dlq import send_to_dead_letter
 from shared.events.base import EventData, event_type_name, model_for_type
 from shared.events.envelope import Envelope, EnvelopeError, from_kafka
@@ -40,6 +41,7 @@ from shared.metrics import (
     HANDLER_SECONDS,
     MESSAGES_HANDLED,
 )
+from shared.redaction import safe_error, safe_reason
 from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name, topic_name
 from shared.transient import is_transient
@@ -91,6 +93,13 @@ class EventConsumer:
         self.service = settings.service_name
         self.group_id = f"{settings.topic_prefix}{group or settings.service_name}"
         self.topics = [topic_name(t, settings.topic_prefix) for t in topics]
+        # Partners' own ingress topics beside the platform's (shared/broker_access.py).
+        self.topics += [
+            ingress_topic(Topic(t), organisation, settings.topic_prefix)
+            for t in topics
+            if t in INGRESS_TOPICS
+            for organisation in settings.partner_organisations
+        ]
         self.dlq_topic = dlq_topic_name(group or settings.service_name, settings.topic_prefix)
         self.handlers: dict[str, tuple[type[EventData], Handler]] = {}
         self.batch_handlers: dict[str, tuple[type[EventData], BatchHandler]] = {}
@@ -143,6 +152,23 @@ class EventConsumer:
         subscriber.get_msg = self._poll
         self._subscriber = subscriber
 
+    def decode(self, record: Any) -> Envelope:
+        """The record's envelope, refused unless its type travels on the topic it came by; on
+        a partner's ingress topic the organisation is the topic's owner, whatever the header
+        says (the broker let only that partner's principal write there)."""
+        envelope = from_kafka(record.key, record.value, record.headers)
+        prefix = self.settings.topic_prefix
+        owner = ingress_owner(record.topic, prefix)
+        arrived_on = record.topic[len(prefix) :] if record.topic.startswith(prefix) else ""
+        if owner is not None:
+            arrived_on = arrived_on[: -len(owner) - 1]
+        model = model_for_type(envelope.type)
+        if model is not None and arrived_on != model.TOPIC:
+            raise EnvelopeError(f"type: {envelope.short_type} does not travel on this topic")
+        if owner is not None and envelope.organisation != owner:
+            envelope = envelope.model_copy(update={"organisation": owner})
+        return envelope
+
     async def _poll(self, consumer: Any) -> tuple[Any, ...]:
         batches = await consumer.getmany(
             timeout_ms=POLL_TIMEOUT_MS, max_records=self.settings.consumer_batch_size
@@ -167,8 +193,8 @@ class EventConsumer:
             await consumer.commit()
         except Exception as exc:
             COMMIT_FAILURES.labels(self.service, self.group_id).inc()
-            log.warning("consumer.commit_failed", error=repr(exc), records=len(records))
-            raise CommitFailed(repr(exc)) from exc
+            log.warning("consumer.commit_failed", error=safe_error(exc), records=len(records))
+            raise CommitFailed(safe_error(exc)) from exc
         message.committed = AckStatus.ACKED  # done: FastStream must not commit it again
 
     def _record_lag(self, message: Any, records: tuple[Any, ...]) -> None:
@@ -221,7 +247,7 @@ class EventConsumer:
         groups: dict[int, tuple[BatchHandler, list[tuple[Any, Envelope]]]] = {}
         for record in records:
             try:
-                envelope = from_kafka(record.key, record.value, record.headers)
+                envelope = self.decode(record)
             except EnvelopeError:
                 rest.append((record, None))
                 continue
@@ -250,11 +276,11 @@ class EventConsumer:
         except Exception as exc:
             if is_transient(exc):
                 HANDLER_FAILURES.labels(self.service, self.group_id, short_type).inc()
-                log.warning("consumer.infrastructure_unavailable", error=repr(exc))
+                log.warning("consumer.infrastructure_unavailable", error=safe_error(exc))
                 await asyncio.sleep(self.settings.retry_backoff_seconds)
-                raise InfrastructureUnavailable(repr(exc)) from exc
+                raise InfrastructureUnavailable(safe_error(exc)) from exc
             # Isolate the failure: each event alone, with the usual retries and dead letters.
-            log.warning("consumer.batch_failed", error=repr(exc), size=len(decoded))
+            log.warning("consumer.batch_failed", error=safe_error(exc), size=len(decoded))
             by_id = {envelope.id: record for record, envelope in items}
             for envelope, data in decoded:
                 with log_context(
@@ -278,7 +304,7 @@ class EventConsumer:
     async def handle_record(self, record: Any, envelope: Envelope | None = None) -> str:
         if envelope is None:
             try:
-                envelope = from_kafka(record.key, record.value, record.headers)
+                envelope = self.decode(record)
             except EnvelopeError as exc:
                 await self._dead_letter(record, exc, attempts=0, event_type="undecodable")
                 return "dead_lettered"
@@ -323,14 +349,14 @@ class EventConsumer:
             except Exception as exc:
                 if is_transient(exc):
                     HANDLER_FAILURES.labels(self.service, self.group_id, envelope.short_type).inc()
-                    log.warning("consumer.infrastructure_unavailable", error=repr(exc))
+                    log.warning("consumer.infrastructure_unavailable", error=safe_error(exc))
                     await asyncio.sleep(min(backoff * attempts, 5.0))
-                    raise InfrastructureUnavailable(repr(exc)) from exc
+                    raise InfrastructureUnavailable(safe_error(exc)) from exc
                 HANDLER_FAILURES.labels(self.service, self.group_id, envelope.short_type).inc()
                 if attempts >= self.settings.handler_retries:
                     await self._dead_letter(record, exc, attempts, envelope.short_type)
                     return "dead_lettered"
-                log.warning("consumer.retry", attempt=attempts, error=repr(exc))
+                log.warning("consumer.retry", attempt=attempts, error=safe_error(exc))
                 await asyncio.sleep(backoff * 2 ** (attempts - 1))
                 continue
             HANDLER_SECONDS.labels(self.service, self.group_id, envelope.short_type).observe(
@@ -344,7 +370,7 @@ class EventConsumer:
     ) -> None:
         log.error(
             "consumer.dead_lettered",
-            reason=str(error),
+            reason=safe_reason(error),
             error_type=type(error).__name__,
             topic=record.topic,
             partition=record.partition,

@@ -1,12 +1,17 @@
-"""Dead-letter publishing: the original record, untouched, plus why it could not be handled."""
+"""Dead-letter publishing: the original record, untouched, plus why it could not be handled.
+
+The record's value stays as it came (the dead-letter topic is access-controlled and a replay
+needs it); the headers added here name the error's type, field and codes but never a value
+(`shared.redaction`): a PyMongo or pydantic error's own text carries the document."""
 
 from __future__ import annotations
 
-import traceback
 from datetime import UTC, datetime
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+
+from shared.redaction import safe_reason, safe_trace
 
 DLQ_HEADER_PREFIX = "hearth_dlq_"
 
@@ -20,9 +25,9 @@ def dead_letter_headers(
     }
     return {
         **original,
-        f"{DLQ_HEADER_PREFIX}reason": str(error)[:2000] or type(error).__name__,
+        f"{DLQ_HEADER_PREFIX}reason": safe_reason(error)[:2000],
         f"{DLQ_HEADER_PREFIX}error_type": type(error).__name__,
-        f"{DLQ_HEADER_PREFIX}trace": "".join(traceback.format_exception(error))[-4000:],
+        f"{DLQ_HEADER_PREFIX}trace": safe_trace(error, limit=4000),
         f"{DLQ_HEADER_PREFIX}group": group,
         f"{DLQ_HEADER_PREFIX}topic": record.topic,
         f"{DLQ_HEADER_PREFIX}partition": str(record.partition),

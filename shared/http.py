@@ -29,6 +29,7 @@ from shared.identity import TokenVerifier
 from shared.ids import new_id
 from shared.logging import get_logger, log_context
 from shared.policy import policy_for
+from shared.redaction import safe_error
 from shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
@@ -46,6 +47,12 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         location = [str(p) for p in error["loc"] if p != "body"]
         errors.append({"field": ".".join(location) or "body", "message": error["msg"]})
     return errors
+
+
+def route_template(request: Request) -> str:
+    """The matched route's template (`/v1/referrals/{referral_id}`), for logs and labels."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")
 
 
 def create_http_app(
@@ -169,7 +176,7 @@ def _audited(
                     "http.refused",
                     status=response.status_code,
                     reason=access.refusal,
-                    path=request.url.path[:200],
+                    path=route_template(request),  # never the raw path: ids, or worse, in it
                     client=request.client.host if request.client else None,
                 )
             entry = audit_entry(
@@ -185,7 +192,7 @@ def _audited(
                 await runtime.publisher.publish(entry)
             except Exception as exc:
                 # No audit entry, no answer: the caller retries; nothing is seen unrecorded.
-                log.error("audit.unavailable", error=repr(exc))
+                log.error("audit.unavailable", error=safe_error(exc))
                 return _unavailable(request_id)
             return response
 

@@ -35,6 +35,7 @@ from shared.auth import AccessState, CallerDep, access_of
 from shared.ids import stable_id
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
+from shared.redaction import safe_error
 
 log = get_logger(__name__)
 
@@ -408,14 +409,14 @@ async def _settle(scope: Scope, pending: _PendingClaim, messages: list[Message])
     except Exception as exc:
         # The effect happened: answer anyway. The claim stays "in progress" until its lease
         # runs out, so a retry in the meantime is told to wait rather than acting again.
-        log.error("idempotency.store_failed", error=repr(exc), key_id=pending.claim.id)
+        log.error("idempotency.store_failed", error=safe_error(exc), key_id=pending.claim.id)
 
 
 async def _give_back(pending: _PendingClaim) -> None:
     try:
         await asyncio.shield(pending.store.release(pending.claim))
     except Exception as exc:  # the lease frees it later
-        log.error("idempotency.release_failed", error=repr(exc), key_id=pending.claim.id)
+        log.error("idempotency.release_failed", error=safe_error(exc), key_id=pending.claim.id)
 
 
 # --- OpenAPI ------------------------------------------------------------------------------

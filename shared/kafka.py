@@ -5,18 +5,60 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram512
 
+from shared.broker_access import INGRESS_TOPICS, ingress_topic
 from shared.events.base import model_for_type
 from shared.events.envelope import Envelope, to_kafka
 from shared.settings import HearthSettings
 from shared.topics import all_topic_names, topic_name
 
 
+def partner_ingress_topics(settings: HearthSettings) -> list[str]:
+    """One ingress topic per partner organisation with direct broker access, per ingress."""
+    return [
+        ingress_topic(base, organisation, settings.topic_prefix)
+        for organisation in settings.partner_organisations
+        for base in INGRESS_TOPICS
+    ]
+
+
+def client_security(
+    username: str, password: str, mechanism: str = "SCRAM-SHA-512"
+) -> dict[str, Any]:
+    """aiokafka's options for a principal (none when the broker needs no authentication)."""
+    if not username:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": mechanism,
+        "sasl_plain_username": username,
+        "sasl_plain_password": password,
+    }
+
+
+def settings_security(settings: HearthSettings) -> dict[str, Any]:
+    """aiokafka's options for this process's own principal."""
+    return client_security(
+        settings.kafka_username,
+        settings.kafka_password.get_secret_value(),
+        settings.kafka_sasl_mechanism,
+    )
+
+
 def make_broker(settings: HearthSettings) -> KafkaBroker:
+    security: BaseSecurity | None = None
+    if settings.kafka_username and settings.kafka_sasl_mechanism == "PLAIN":
+        security = SASLPlaintext(
+            settings.kafka_username, settings.kafka_password.get_secret_value()
+        )
+    elif settings.kafka_username:
+        security = SASLScram512(settings.kafka_username, settings.kafka_password.get_secret_value())
     # acks=all with idempotence: an acknowledged event survives and is never written twice by
     # a producer retry.
     return KafkaBroker(
@@ -26,16 +68,22 @@ def make_broker(settings: HearthSettings) -> KafkaBroker:
         linger_ms=2,
         client_id=f"hearth-{settings.service_name}",
         logger=None,
+        security=security,
     )
 
 
 async def ensure_topics(settings: HearthSettings, extra: Iterable[str] = ()) -> None:
-    """Create the platform's topics (and any extra, e.g. DLQs) if they are missing."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    """Create the platform's topics (and any extra, e.g. DLQs) if they are missing. Under ACLs
+    a service creates only those it may (its own); the rest the operator's provisioning made."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, **settings_security(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [*all_topic_names(settings.topic_prefix), *extra]
+        wanted = [
+            *all_topic_names(settings.topic_prefix),
+            *partner_ingress_topics(settings),
+            *extra,
+        ]
         missing = [name for name in dict.fromkeys(wanted) if name not in existing]
         if missing:
             topics = [NewTopic(name, settings.topic_partitions, 1) for name in missing]

@@ -34,6 +34,7 @@ from shared.kafka import EventPublisher
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
 from shared.outbox_batches import OutboxBatches
+from shared.redaction import safe_error
 
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
@@ -182,7 +183,7 @@ class OutboxRelay:
             await collection.update_many({"_id": {"$in": list(ids)}, TOKEN: token}, _CLEAR)
             self.flush_times.note(time.monotonic() - started)
         except Exception as exc:
-            log.warning("outbox.flush_deferred", error=str(exc), documents=len(ids))
+            log.warning("outbox.flush_deferred", error=safe_error(exc), documents=len(ids))
 
     async def insert_many(
         self, collection: Collection, prepared: Sequence[tuple[Document, Sequence[Envelope]]]
@@ -199,7 +200,9 @@ class OutboxRelay:
             await self.batches.forget(written.batch_ids)
             self.flush_times.note(time.monotonic() - started)
         except Exception as exc:  # the inserts are safe; the sweeper publishes later
-            log.warning("outbox.flush_deferred", error=str(exc), documents=len(written.inserted))
+            log.warning(
+                "outbox.flush_deferred", error=safe_error(exc), documents=len(written.inserted)
+            )
             with contextlib.suppress(Exception):  # else the lease runs out on its own
                 await self.batches.release(written)
         return written.inserted
@@ -217,7 +220,7 @@ class OutboxRelay:
             await self.flush_document(collection, document)
             self._flushed([document])
         except Exception as exc:  # the sweeper retries; the state change is already safe
-            log.warning("outbox.flush_deferred", error=str(exc), doc_id=str(document["_id"]))
+            log.warning("outbox.flush_deferred", error=safe_error(exc), doc_id=str(document["_id"]))
 
     async def sweep_once(self, limit: int = 200) -> int:
         """Publish events left pending past the grace period. Returns how many documents.
@@ -265,7 +268,7 @@ class OutboxRelay:
             try:
                 await self.sweep_once()
             except Exception as exc:
-                log.warning("outbox.sweep_failed", error=str(exc))
+                log.warning("outbox.sweep_failed", error=safe_error(exc))
             try:
                 await asyncio.wait_for(stop.wait(), interval)
             except TimeoutError:

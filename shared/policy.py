@@ -51,6 +51,8 @@ class Permission(StrEnum):
     SETTINGS_MANAGE = "settings.manage"
     LEARNING = "learning-log"
     AUDIT_READ = "audit.read"
+    AGREEMENTS_READ = "agreements.read"  # data-sharing agreements with other organisations
+    AGREEMENTS_MANAGE = "agreements.manage"  # propose, accept, decline, end them
 
 
 class Reach(IntEnum):
@@ -75,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[Reach, frozenset[Permission]]] = {
             _CASEWORK
             | {P.CASE_DECISIONS, P.WAITING_LIST, P.TEAMS_READ, P.TEAMS_MANAGE, P.REPORTS}
             | {P.ARREARS_READ, P.DELIVERIES, P.SETTINGS_READ, P.SETTINGS_MANAGE}
+            | {P.AGREEMENTS_READ}
         ),
     ),
     Role.INCOME_OFFICER: (
@@ -83,9 +86,13 @@ ROLE_PERMISSIONS: dict[Role, tuple[Reach, frozenset[Permission]]] = {
     ),
     Role.ORGANISATION_ADMIN: (
         Reach.ORGANISATION,
-        frozenset({P.TEAMS_READ, P.TEAMS_MANAGE, P.SETTINGS_READ, P.SETTINGS_MANAGE}),
+        frozenset(
+            {P.TEAMS_READ, P.TEAMS_MANAGE, P.SETTINGS_READ, P.SETTINGS_MANAGE}
+            | {P.AGREEMENTS_READ, P.AGREEMENTS_MANAGE}
+        ),
     ),
-    Role.AUDITOR: (Reach.ORGANISATION, frozenset({P.AUDIT_READ})),
+    # Who shares what with whom is an audit question too (agreements hold no personal data).
+    Role.AUDITOR: (Reach.ORGANISATION, frozenset({P.AUDIT_READ, P.AGREEMENTS_READ})),
     Role.ARREARS_FEED: (Reach.ORGANISATION, frozenset({P.ARREARS_SUBMIT, P.ARREARS_READ})),
     Role.REFERRAL_PARTNER: (Reach.ORGANISATION, frozenset({P.REFERRALS_CREATE})),
 }
@@ -123,6 +130,7 @@ def _p(
 CASE = ("case", "case_id")
 REFERRAL = ("case", "referral_id")  # case id = referral id
 RECONNECTION = ("case", "case_id")
+AGREEMENT = ("agreement", "agreement_id")
 
 ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
     "referral": {
@@ -136,6 +144,8 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/arrears-alerts/tenancies/{tenancy_reference}"): _p(P.ARREARS_READ),
         ("GET", "/risk-rules"): _p(P.SETTINGS_READ, personal=False),
         ("PUT", "/risk-rules"): _p(P.SETTINGS_MANAGE, personal=False),
+        # Flows held for want of a data-sharing agreement (issue 15), for either party's admins.
+        ("GET", "/held-flows"): _p(P.SETTINGS_READ, personal=False),
     },
     "allocation": {
         ("GET", "/teams"): _p(P.TEAMS_READ, personal=False),
@@ -214,6 +224,24 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("PUT", "/templates/{key}"): _p(P.SETTINGS_MANAGE, personal=False),
         ("GET", "/settings"): _p(P.SETTINGS_READ, personal=False),
         ("PUT", "/settings"): _p(P.SETTINGS_MANAGE, personal=False),
+        # Partner webhook endpoints: the organisation's own, managed as its settings are.
+        ("GET", "/webhook-endpoints"): _p(P.SETTINGS_READ, personal=False),
+        ("POST", "/webhook-endpoints"): _p(P.SETTINGS_MANAGE, personal=False),
+        ("GET", "/webhook-endpoints/{endpoint_id}"): _p(P.SETTINGS_READ, personal=False),
+        ("POST", "/webhook-endpoints/{endpoint_id}/rotate"): _p(P.SETTINGS_MANAGE, personal=False),
+        ("POST", "/webhook-endpoints/{endpoint_id}/disable"): _p(P.SETTINGS_MANAGE, personal=False),
+    },
+    # Agreements name organisations, never people; every change and refusal is still audited.
+    "agreements": {
+        ("GET", "/agreements"): _p(P.AGREEMENTS_READ, personal=False),
+        ("POST", "/agreements"): _p(P.AGREEMENTS_MANAGE, personal=False),
+        ("GET", "/agreements/{agreement_id}"): _p(P.AGREEMENTS_READ, AGREEMENT, personal=False),
+        **{
+            ("POST", f"/agreements/{{agreement_id}}/{change}"): _p(
+                P.AGREEMENTS_MANAGE, AGREEMENT, personal=False
+            )
+            for change in ("accept", "decline", "end")
+        },
     },
     # Reading the trail is itself on the trail: who watches the watchers.
     "audit": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,6 +13,18 @@ class HearthSettings(BaseSettings):
 
     service_name: str = "hearth"
     kafka: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    kafka_username: str = Field(
+        "", description="this process's SCRAM-SHA-512 principal; empty: no authentication"
+    )
+    kafka_password: SecretStr = SecretStr("")
+    kafka_sasl_mechanism: str = Field(
+        "SCRAM-SHA-512", description="PLAIN only for a broker's bootstrap admin (docker-compose)"
+    )
+    partner_organisations: list[str] = Field(
+        [],
+        description="organisations with direct broker access: each writes only its own "
+        "ingress topics (<topic>.<organisation>), and that is what names its organisation",
+    )
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = Field("", description="database name; defaults to hearth_<service>")
     topic_prefix: str = Field("hearth.", description="namespaces topics per environment")
@@ -43,6 +55,11 @@ class HearthSettings(BaseSettings):
     failed_sign_in_window_seconds: float = 60.0
     audit_chain_key: str = Field(
         "", description="audit service: HMAC key of the audit hash chain (kept outside the DB)"
+    )
+    person_match_keys: list[str] = Field(
+        [],
+        description="referral: keys of the person-matching HMAC, '<key-id>:<secret>', newest "
+        "first (older ones stay to match people indexed under them)",
     )
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(0, description="/metrics on its own port; 0: not served")

@@ -23,6 +23,7 @@ from shared.events.envelope import Envelope
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
 from shared.outbox import OutboxRelay
+from shared.redaction import safe_error
 from shared.repository import Repository
 from shared.unit_of_work import UnitOfWork
 
@@ -161,7 +162,7 @@ class Scheduler:
             try:
                 await self.fire_due()
             except Exception as exc:
-                log.warning("scheduler.failed", error=str(exc))
+                log.warning("scheduler.failed", error=safe_error(exc))
             try:
                 await asyncio.wait_for(stop.wait(), interval)
             except TimeoutError:

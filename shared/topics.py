@@ -17,6 +17,8 @@ class Topic(StrEnum):
     NOTIFICATION_EVENTS = "notification.events"
     # Contact details for notifications only, shared with consent; keyed by person.
     CONTACTS = "contacts.restricted"
+    # Data-sharing agreements, from the agreements service to every service that checks them.
+    AGREEMENTS = "agreements.events"
     # Who saw or changed what, and every refusal; keyed by organisation (one chain each).
     AUDIT = "audit.trail"
 

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer
 
 from devstack.keycloak_admin import KeycloakAdmin
 from devstack.provision import Infrastructure, provide_infrastructure
+from shared.kafka import client_security
 from shared.mongo import Database, make_mongo_client
 from shared.settings import HearthSettings
 from tests.identity import Identities, activate
@@ -46,6 +47,11 @@ def make_settings(
         values: dict[str, Any] = {
             "service_name": service_name,
             "kafka": infra.kafka,
+            "kafka_username": infra.kafka_username,
+            "kafka_password": infra.kafka_password,
+            "partner_organisations": [],
+            # The person-matching HMAC key (a deployment secret; fixed for tests).
+            "person_match_keys": ["test-1:hearth-test-person-matching-key-0123456789"],
             "mongo_url": infra.mongo_url,
             "mongo_db": f"{namespace.rstrip('.')}_{service_name}",
             "topic_prefix": namespace,
@@ -66,10 +72,11 @@ def make_settings(
 class TopicReader:
     """Reads a topic from the beginning, for assertions on what was really published."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, infra: Infrastructure, topic: str) -> None:
         self.consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=bootstrap,
+            bootstrap_servers=infra.kafka,
+            **client_security(infra.kafka_username, infra.kafka_password),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -122,7 +129,7 @@ async def topic_reader(infra: Infrastructure) -> AsyncIterator[Callable[[str], A
     readers: list[TopicReader] = []
 
     async def open_reader(topic: str) -> TopicReader:
-        reader = TopicReader(infra.kafka, topic)
+        reader = TopicReader(infra, topic)
         await reader.start()
         readers.append(reader)
         return reader

@@ -65,6 +65,7 @@ from shared.events.catalogue import CaseAllocated, CaseReallocated
 from shared.events.envelope import Envelope, make_event
 from shared.ids import stable_id
 from shared.logging import get_logger
+from shared.redaction import safe_error
 from shared.runtime import ServiceRuntime
 
 SOURCE = "hearth.allocation"
@@ -148,7 +149,7 @@ class Allocator:
             try:
                 await self.place_arrivals(organisation, entries)
             except Exception as exc:  # left waiting; the organisation gets a full pass
-                log.warning("allocation.placement_deferred", error=repr(exc))
+                log.warning("allocation.placement_deferred", error=safe_error(exc))
                 await self.store.capacity_may_grow(organisation)
 
     async def place_arrivals(self, organisation: str, entries: Sequence[CaseEntry]) -> int:

@@ -103,7 +103,10 @@ class TemplateOut(BaseModel):
 class SettingsIn(BaseModel):
     display_name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     notice_email: Email | None = Field(None, description="where agency notices go")
-    webhook_url: Url | None = Field(None, description="partner system receiving signed webhooks")
+    webhook_url: Url | None = Field(
+        None,
+        description="no longer accepted: register partner systems at /v1/webhook-endpoints",
+    )
     housing_officer_email: Email | None = Field(
         None, description="as a landlord: where urgent tenancy alerts go"
     )
@@ -120,7 +123,7 @@ class SettingsOut(BaseModel):
     organisation: str
     display_name: str | None
     notice_email: str | None
-    webhook_url: str | None
+    webhook_url: str | None = Field(description="always null: see /v1/webhook-endpoints")
     housing_officer_email: str | None
     sharing_agreements: list[str]
     local_support: str
@@ -151,7 +154,7 @@ def _settings_out(settings: OrgSettings) -> SettingsOut:
         organisation=settings.organisation,
         display_name=settings.display_name,
         notice_email=settings.notice_email,
-        webhook_url=settings.webhook_url,
+        webhook_url=None,  # endpoints (each with its own secret) replaced the shared URL
         housing_officer_email=settings.housing_officer_email,
         sharing_agreements=list(settings.sharing_agreements),
         local_support=settings.local_support,
@@ -251,6 +254,11 @@ def build_router(store: NotificationStore, clock: Clock, wake: Callable[[], None
     @router.put("/settings", response_model=SettingsOut)
     async def put_settings(caller: CallerDep, body: SettingsIn) -> SettingsOut:
         """Mailboxes, partner webhook, sharing agreements and the closure letter's support texts."""
+        if body.webhook_url is not None:
+            # A URL here would be signed with no secret of its own: register it instead.
+            raise HTTPException(
+                422, "webhook_url: register partner systems with POST /v1/webhook-endpoints"
+            )
         values = body.model_dump()
         values["sharing_agreements"] = list(dict.fromkeys(values["sharing_agreements"]))
         record = SettingsRecord(organisation=caller.organisation, **values)

@@ -12,11 +12,14 @@ from services.notifications.api import build_router
 from services.notifications.channels import ChannelSender
 from services.notifications.channels.notify import NotifyChannel
 from services.notifications.channels.smtp import SmtpEmailChannel
-from services.notifications.channels.webhook import WebhookChannel
+from services.notifications.channels.webhook import WebhookChannel, webhook_client
+from services.notifications.destinations import Resolver
 from services.notifications.handlers import NotificationHandlers
 from services.notifications.settings import NotificationSettings, notification_settings
 from services.notifications.store import NotificationStore
+from services.notifications.webhook_api import build_webhook_router
 from services.notifications.worker import DeliveryWorker
+from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.events.catalogue import NotificationFailed, NotificationSent
 from shared.http import create_http_app
@@ -43,12 +46,18 @@ class NotificationRuntime(ServiceRuntime):
         super().__init__(settings, clock)
         self.http = httpx.AsyncClient()
         self.store = NotificationStore(self, settings.cache_seconds)
+        # Webhooks: their own client (no proxy, no redirects) and one resolver for the checks
+        # at registration and at send.
+        self.webhook_http = webhook_client()
+        self.resolver = Resolver()
         notify = NotifyChannel(settings, self.http)
         senders: dict[str, ChannelSender] = {
             "email": SmtpEmailChannel(settings),
             "sms": notify,
             "letter": notify,
-            "webhook": WebhookChannel(settings, self.http),
+            "webhook": WebhookChannel(
+                settings, self.webhook_http, self.store, self.clock, self.resolver
+            ),
         }
         self.worker = DeliveryWorker(self.store, senders, self.clock, settings)
         self._worker_stop = asyncio.Event()
@@ -67,13 +76,18 @@ class NotificationRuntime(ServiceRuntime):
                 await asyncio.wait_for(self._worker_task, 10)
             self._worker_task = None
         await self.http.aclose()
+        await self.webhook_http.aclose()
         await super().stop()
 
 
 def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> NotificationRuntime:
     runtime = NotificationRuntime(notification_settings(settings), clock)
-    handlers = NotificationHandlers(runtime.store, runtime.clock, runtime.worker.wake)
-    handlers.register(runtime.consumer(list(SUBSCRIBES)))
+    # Its own copy of the data-sharing agreements (issue 15), kept from Topic.AGREEMENTS.
+    book = AgreementBook(runtime.collection("agreements"))
+    handlers = NotificationHandlers(runtime.store, runtime.clock, runtime.worker.wake, book)
+    consumer = runtime.consumer([*SUBSCRIBES, Topic.AGREEMENTS])
+    handlers.register(consumer)
+    book.follow(consumer)
     return runtime
 
 
@@ -88,7 +102,10 @@ def create_app(
             "The right message to the right people on every event, never twice, never lost: "
             "delivery log, parked failures and resend, templates and organisation settings."
         ),
-        routers=[build_router(runtime.store, runtime.clock, runtime.worker.wake)],
+        routers=[
+            build_router(runtime.store, runtime.clock, runtime.worker.wake),
+            build_webhook_router(runtime.store, runtime.clock, runtime.settings, runtime.resolver),
+        ],
         manage_runtime=manage_runtime,
     )
     return app

@@ -17,6 +17,7 @@ from services.notifications.routing import (
     PlannedDelivery,
     RoutingInput,
     landlord_of,
+    needs_agreements,
     needs_client_contact,
 )
 from services.notifications.routing import personalisation as personalise
@@ -32,6 +33,8 @@ from services.notifications.store import (
     NotificationStore,
 )
 from services.notifications.templates import render
+from shared.agreement_book import AgreementBook
+from shared.agreements import DataCategory, Purpose
 from shared.clock import Clock
 from shared.consumer import BatchHandler, EventConsumer, Handler, stretches
 from shared.events.catalogue import (
@@ -111,10 +114,17 @@ def referral_facts(envelope: Envelope, data: ReferralReceived | ReferralAssessed
 
 
 class NotificationHandlers:
-    def __init__(self, store: NotificationStore, clock: Clock, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: NotificationStore,
+        clock: Clock,
+        wake: Callable[[], None],
+        book: AgreementBook,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.wake = wake
+        self.book = book  # notices to other organisations go only under a live agreement
 
     def register(self, consumer: EventConsumer) -> None:
         # Referral and case events in one batch handler: stretches of the busy kinds (an
@@ -226,8 +236,22 @@ class NotificationHandlers:
             case = named.get(data.case_id) if data.case_id else by_tenancy.get(data.tenancy_id)
             if case is None:
                 continue  # no open case known here: referral raises a prevention referral
+            if not data.case_id and not await self.tenancy_data_shared(data.landlord, case):
+                continue  # another organisation's claim on the tenancy, not confirmed
             records += await self.deliveries(envelope, data, case.case_id, None, case)
         await self.record_deliveries(records)
+
+    async def tenancy_data_shared(self, landlord: str, case: CaseFacts) -> bool:
+        """A case found by tenancy (not named by referral's own check) hears of the landlord's
+        alert only when it is the landlord's, or under a live tenancy-data agreement."""
+        decision = await self.book.check(
+            from_organisation=landlord,
+            to_organisation=case.organisation,
+            purpose=Purpose.TENANCY_DATA,
+            categories=(DataCategory.TENANCY, DataCategory.ARREARS),
+            at=self.clock.now(),
+        )
+        return bool(decision)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -284,6 +308,12 @@ class NotificationHandlers:
         settings = await self.store.org_settings_for([o for o in organisations if o])
         inp = RoutingInput(event_type, envelope.organisation, fields, case, None, settings)
         planned = plan_deliveries(inp)
+        # Agreements are read only when the plan reaches another organisation, and checked
+        # at this moment: a notice without one is recorded as held, never sent.
+        if needs_agreements(planned, inp.case_org):
+            agreements = tuple(await self.book.snapshot(inp.case_org))
+            inp = replace(inp, agreements=agreements, at=self.clock.now())
+            planned = plan_deliveries(inp)
         # The person's contact details and consent are read only when a plan involves them
         # (keeps the busy TenancyAtRisk path to one read and one insert).
         if needs_client_contact(planned, inp.case_org):

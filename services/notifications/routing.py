@@ -18,6 +18,7 @@ from services.notifications.consent import (
     personal_details_allowed,
 )
 from services.notifications.routing_rules import RULES, Role, Rule, rules_for
+from shared.agreements import Agreement, DataCategory, Purpose, check
 from shared.codes import Channel
 
 DEFAULT_LOCAL_SUPPORT = (
@@ -31,6 +32,10 @@ DEFAULT_CRISIS_SUPPORT = (
     "If you are in danger, call 999."
 )
 WITHHELD = "withheld"
+HELD = "held: "  # the prefix of a delivery's reason when an agreement is missing
+# A referrer hears that its referral arrived without any agreement; what became of it
+# (screened, allocated, closed) only under a live referral-status one.
+RECEIPT_ONLY = frozenset({"ReferralReceived"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,11 @@ class RoutingInput:
     case: CaseFacts | None = None
     client: ClientContact | None = None
     settings: Mapping[str, OrgSettings] = field(default_factory=dict)
+    # The case organisation's data-sharing agreements and the moment they are checked at;
+    # None: not read yet, so every notice to another organisation is held (the handler reads
+    # them when `needs_agreements` says the plan reaches one, and plans again).
+    agreements: tuple[Agreement, ...] | None = None
+    at: datetime | None = None
 
     @property
     def case_org(self) -> str:
@@ -163,6 +173,34 @@ def _targets(rule: Rule, inp: RoutingInput) -> list[_Target]:
     return []
 
 
+def agreement_refusal(rule: Rule, inp: RoutingInput, recipient_org: str | None) -> str | None:
+    """Why a notice to another organisation may not go now (None: it may): a referrer's
+    status needs a live referral-status agreement, any other partner's notice a live
+    partner-notices one. Inside the case's organisation nothing is needed."""
+    if recipient_org is None or recipient_org == inp.case_org:
+        return None
+    if rule.recipient is Role.REFERRER and inp.event_type in RECEIPT_ONLY:
+        return None
+    if inp.agreements is None or inp.at is None:
+        return f"{HELD}agreements not read"  # fail closed; the handler reads them, plans again
+    referrer = rule.recipient is Role.REFERRER
+    purpose = Purpose.REFERRAL_STATUS if referrer else Purpose.PARTNER_NOTICES
+    decision = check(
+        inp.agreements,
+        from_organisation=inp.case_org,
+        to_organisation=recipient_org,
+        purpose=purpose,
+        categories=(DataCategory.CASE_STATUS,),
+        at=inp.at,
+    )
+    return None if decision else f"{HELD}{decision.reason}"
+
+
+def needs_agreements(planned: list[PlannedDelivery], case_org: str) -> bool:
+    """Does this plan reach beyond the case's organisation (so agreements must be read)?"""
+    return any(p.recipient_org not in (None, case_org) for p in planned)
+
+
 def _plan_rule(rule: Rule, inp: RoutingInput) -> list[PlannedDelivery]:
     base = {"recipient_role": rule.recipient, "template": rule.template, "urgent": rule.urgent}
     if rule.recipient is Role.CLIENT:
@@ -188,11 +226,10 @@ def _plan_rule(rule: Rule, inp: RoutingInput) -> list[PlannedDelivery]:
             "recipient_org": target.organisation,
             "personal": personal,
         }
-        if target.refused:
+        refused = target.refused or agreement_refusal(rule, inp, target.organisation)
+        if refused:
             planned.append(
-                PlannedDelivery(
-                    channel=None, address=None, suppressed_reason=target.refused, **common
-                )
+                PlannedDelivery(channel=None, address=None, suppressed_reason=refused, **common)
             )
             continue
         reachable = [(c, target.addresses.get(c)) for c in rule.channels if target.addresses.get(c)]

@@ -21,8 +21,16 @@ class NotificationSettings(HearthSettings):
     )
     notify_api_key: str = Field("", description="Notify-style key: name-serviceid-secret")
     notify_timeout_seconds: float = 10.0
-    webhook_secret: str = Field("", description="HMAC-SHA256 key signing partner webhooks")
+    # Each webhook endpoint has its own secret (POST /v1/webhook-endpoints); there is no
+    # shared one any more.
     webhook_timeout_seconds: float = 10.0
+    webhook_allow_loopback: bool = Field(
+        False, description="development only: allow http:// and loopback webhook destinations"
+    )
+    webhook_rotation_grace_hours: float = Field(
+        24.0, gt=0, description="how long a rotated webhook secret still signs"
+    )
+    webhook_max_endpoints: int = Field(10, ge=1, description="enabled endpoints per organisation")
     delivery_max_attempts: int = Field(5, description="attempts before a delivery is parked")
     delivery_backoff_seconds: float = Field(30.0, description="first retry delay; doubles")
     delivery_backoff_max_seconds: float = 3600.0

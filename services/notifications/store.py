@@ -9,6 +9,7 @@ the handlers, the worker and the API, which publishes their events through the o
 - contacts: ContactDetailsShared, keyed by case id and person id.
 - templates, organisation_settings: per-organisation overrides of the defaults.
 - letters: rendered letter PDFs, keyed by delivery id.
+- webhook_endpoints: partner systems an organisation registered, each with its own secrets.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.notifications.consent import ClientContact
 from services.notifications.routing import CaseFacts, OrgSettings
@@ -28,7 +30,7 @@ from services.notifications.templates import DEFAULT_TEMPLATES, Template
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
-from shared.repository import VERSION, Repository, bson_safe
+from shared.repository import VERSION, Loaded, Repository, bson_safe
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
@@ -219,6 +221,52 @@ class SettingsRecord(BaseModel):
         )
 
 
+WEBHOOK_ADDRESS_PREFIX = "endpoints:"
+
+
+def webhook_address(organisation: str) -> str:
+    """A webhook delivery's address: the organisation's registered endpoints, looked up when
+    sent (so a delivery log never shows a partner's URL to another organisation)."""
+    return WEBHOOK_ADDRESS_PREFIX + organisation
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(repr=False)  # never in a log line or a repr
+    created_at: datetime
+    expires_at: datetime | None = None  # set when rotated out: signs until then
+
+
+class WebhookEndpointRecord(BaseModel):
+    """A partner system of one organisation: where, which events, and its signing secrets."""
+
+    endpoint_id: str
+    organisation: str
+    url: str
+    description: str | None = None
+    event_types: list[str] = []  # empty: every event routed to the organisation's webhook
+    enabled: bool = True
+    created_at: datetime
+    updated_at: datetime
+    secrets: list[WebhookSecret] = Field(default=[], repr=False)  # newest first
+
+    def live_secrets(self, now: datetime) -> list[str]:
+        return [s.secret for s in self.secrets if s.expires_at is None or s.expires_at > now]
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and (not self.event_types or event_type in self.event_types)
+
+    def rotated(self, secret: str, now: datetime, grace: timedelta) -> WebhookEndpointRecord:
+        """`secret` signs from now on; the current one also signs until `now + grace`; any
+        older one is dropped (at most two live secrets)."""
+        kept = [
+            WebhookSecret(secret=s.secret, created_at=s.created_at, expires_at=now + grace)
+            for s in self.secrets[:1]
+            if s.expires_at is None or s.expires_at > now
+        ]
+        fresh = WebhookSecret(secret=secret, created_at=now)
+        return self.model_copy(update={"secrets": [fresh, *kept], "updated_at": now})
+
+
 class LetterRecord(BaseModel):
     delivery_id: str
     organisation: str
@@ -292,12 +340,16 @@ class NotificationStore:
         self.templates: Collection = runtime.collection("templates")
         self.settings: Collection = runtime.collection("organisation_settings")
         self.letters: Collection = runtime.collection("letters")
+        self.webhook_endpoints: Collection = runtime.collection("webhook_endpoints")
         self.delivery_records = DeliveryRepository(self.deliveries, DeliveryRecord, "delivery_id")
         self.case_records = CaseRepository(self.cases, CaseRecord, "case_id")
         self.contact_records = KeyedRepository(self.contacts, ContactRecord, "contact_id")
         self.template_records = TemplateRepository(self.templates, TemplateRecord, "template_id")
         self.settings_records = KeyedRepository(self.settings, SettingsRecord, "organisation")
         self.letter_records = KeyedRepository(self.letters, LetterRecord, "delivery_id")
+        self.endpoint_records = KeyedRepository(
+            self.webhook_endpoints, WebhookEndpointRecord, "endpoint_id"
+        )
         self._settings_cache: _TtlCache[OrgSettings] = _TtlCache(cache_seconds)
         self._template_cache: _TtlCache[Template] = _TtlCache(cache_seconds)
         runtime.on_startup(self.ensure_indexes)
@@ -308,6 +360,7 @@ class NotificationStore:
         await self.deliveries.create_index([("organisation", 1), ("status", 1), ("created_at", 1)])
         await self.cases.create_index([("tenancy_id", 1)])
         await self.contacts.create_index([("case_id", 1)])
+        await self.webhook_endpoints.create_index([("organisation", 1)])
 
     def unit(self) -> UnitOfWork:
         """A unit of work publishing through this service's one relay."""
@@ -358,7 +411,11 @@ class NotificationStore:
             return cached
         loaded = await self.settings_records.get(organisation)
         record = loaded.model if loaded else SettingsRecord(organisation=organisation)
-        settings = record.settings()
+        # Webhooks go only to registered endpoints (their own secrets), never to a URL kept
+        # in the settings from before: routing is given a reference to them, or nothing.
+        endpoints = await self.endpoints(organisation)
+        webhook = webhook_address(organisation) if any(e.enabled for e in endpoints) else None
+        settings = replace(record.settings(), webhook_url=webhook)
         self._settings_cache.put(organisation, settings)
         return settings
 
@@ -554,6 +611,36 @@ class NotificationStore:
             query["status"] = status
         found = await self.delivery_records.find(query, sort=[("created_at", 1)], limit=limit)
         return [loaded.model for loaded in found]
+
+    # --- webhook endpoints ----------------------------------------------------------------
+
+    async def endpoints(self, organisation: str) -> list[WebhookEndpointRecord]:
+        found = await self.endpoint_records.find(
+            {"organisation": organisation}, sort=[("created_at", 1)]
+        )
+        return [loaded.model for loaded in found]
+
+    async def endpoint(
+        self, organisation: str, endpoint_id: str
+    ) -> Loaded[WebhookEndpointRecord] | None:
+        """One endpoint of `organisation`; another organisation's is None, as a missing one."""
+        return await self.endpoint_records.get(endpoint_id, organisation=organisation)
+
+    async def add_endpoint(self, record: WebhookEndpointRecord) -> None:
+        uow = self.unit()
+        uow.add(self.endpoint_records, record)
+        await uow.commit()
+        self._settings_cache.drop(record.organisation)
+
+    async def save_endpoint(
+        self, loaded: Loaded[WebhookEndpointRecord], record: WebhookEndpointRecord
+    ) -> bool:
+        """Replace an endpoint as loaded; False if another writer changed it meanwhile."""
+        uow = self.unit()
+        uow.save(self.endpoint_records, loaded, record)
+        committed = await uow.commit()
+        self._settings_cache.drop(record.organisation)
+        return committed.clean
 
     # --- letters ------------------------------------------------------------------------------
 

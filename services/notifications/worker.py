@@ -19,6 +19,7 @@ from shared.events.catalogue import NotificationFailed, NotificationSent
 from shared.events.envelope import Envelope, make_event
 from shared.ids import stable_id
 from shared.logging import get_logger
+from shared.redaction import safe_error
 
 SOURCE = "hearth/notifications"
 log = get_logger(__name__)
@@ -58,7 +59,7 @@ class DeliveryWorker:
             try:
                 handled = await self.run_once()
             except Exception as exc:  # the database may be away; try again next round
-                log.warning("notifications.worker_failed", error=repr(exc))
+                log.warning("notifications.worker_failed", error=safe_error(exc))
             if handled >= self.settings.delivery_batch_size:
                 continue  # more waiting
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
@@ -91,7 +92,7 @@ class DeliveryWorker:
             for failure in failures:
                 # Recording the outcome failed (database away): the lease runs out and the
                 # delivery is tried again - at least once, never lost.
-                log.warning("notifications.record_failed", error=repr(failure))
+                log.warning("notifications.record_failed", error=safe_error(failure))
         return len(claimed)
 
     async def _attempt(self, delivery: DeliveryRecord) -> tuple[DeliveryRecord, str] | None:

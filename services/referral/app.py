@@ -8,8 +8,11 @@ from fastapi import APIRouter, FastAPI
 from services.referral import arrears
 from services.referral.api import referrals_router
 from services.referral.handlers import register_handlers
+from services.referral.held_flows import HeldFlows
+from services.referral.held_flows_api import held_flows_router
 from services.referral.intake import ReferralIntake
 from services.referral.store import ReferralStore
+from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.events.base import EventData
 from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
@@ -39,12 +42,22 @@ class ReferralRuntime(ServiceRuntime):
 def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> ReferralRuntime:
     runtime = ReferralRuntime(settings, clock)
     store = ReferralStore(runtime)
-    intake = ReferralIntake(store, runtime.relay, runtime.clock)
-    consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS])
+    # Person matching across organisations is checked against this service's own copy.
+    agreements = AgreementBook(runtime.collection("agreements"))
+    intake = ReferralIntake(
+        store, runtime.relay, runtime.clock, settings.person_match_keys, agreements
+    )
+    runtime.on_startup(intake.require_keys)  # no key: a startup error naming the setting
+    consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS, Topic.AGREEMENTS])
     register_handlers(consumer, store, intake, runtime.relay)
+    agreements.follow(consumer)
     runtime.record_scopes["case"] = scope_lookup(store.referrals)
     runtime.routers = [referrals_router(store, intake)]
-    runtime.routers.append(arrears.install(runtime))  # its own collections, group and routes
+    # One agreement book and one store of held flows for the whole service (issue 15).
+    held = HeldFlows(runtime)
+    runtime.routers.append(held_flows_router(held))
+    # Its own collections, group and routes.
+    runtime.routers.append(arrears.install(runtime, agreements, held))
     return runtime
 
 

@@ -5,21 +5,35 @@ ContactDetailsShared when the person consents) in the same single-document write
 A person who already has an open referral in the organisation is not silently referred twice:
 the new referral is still screened and routed (a vulnerable person's referral is never
 dropped or held back), but flagged `possible_duplicate_of` the oldest open one and linked both
-ways, in the events too, so a team leader can merge them."""
+ways, in the events too, so a team leader can merge them.
+
+People are recognised within the organisation (person ids are its own); another organisation's
+index is asked only under a live person-matching agreement, and the referral records only which
+partner knows the person (`person_matching.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from services.referral.person_matching import MatchDecision, decide, match_keys
+from services.referral.person_matching import (
+    Keyring,
+    MatchDecision,
+    MatchKey,
+    MatchKeyError,
+    decide,
+    match_keys,
+    matching_partners,
+    partner_matches,
+)
 from services.referral.referral import Referral, StatusEntry
 from services.referral.repeat_cycle import Closure, repeat_cycle_reason
 from services.referral.screening import ScreeningResult, screen
 from services.referral.status import ReferralStatus
 from services.referral.store import ReferralStore
+from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.codes import Channel
 from shared.events.envelope import Envelope, follow_on, make_event
@@ -50,10 +64,31 @@ class IntakeRequest:
 
 
 class ReferralIntake:
-    def __init__(self, store: ReferralStore, relay: OutboxRelay, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ReferralStore,
+        relay: OutboxRelay,
+        clock: Clock,
+        match_key_entries: Sequence[str],
+        agreements: AgreementBook,
+    ) -> None:
         self.store = store
         self.relay = relay
         self.clock = clock
+        self.agreements = agreements
+        self._key_entries = list(match_key_entries)
+        self._keyring: Keyring | None = None
+
+    async def require_keys(self) -> None:
+        """A startup hook: no match keys is a clear startup error naming the setting, never an
+        unkeyed index. At start, not at build, so contracts are generated without a secret."""
+        self._keyring = Keyring.parse(self._key_entries)
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            raise MatchKeyError("HEARTH_PERSON_MATCH_KEYS: not loaded (the service did not start)")
+        return self._keyring
 
     async def submit(
         self,
@@ -80,8 +115,12 @@ class ReferralIntake:
         if not fresh:
             return results
         now = self.clock.now()
+        partners = await self._partners({r.organisation for r in fresh}, now)
         # Only people with strong identifiers need the key claims; the rest cost no I/O here.
-        matches = [await self._recognise(r.referral_id, r.submission, now) for r in fresh]
+        matches = [
+            await self._recognise(r.referral_id, r.organisation, r.submission, partners, now)
+            for r in fresh
+        ]
         closures = await self.store.closures_of_many(m.person_id for m in matches)
         people = [(r.organisation, m.person_id) for r, m in zip(fresh, matches, strict=True)]
         open_referrals = await self.store.open_referrals_of(people)
@@ -159,6 +198,7 @@ class ReferralIntake:
             person_id=match.person_id,
             matched_on=match.matched_on.value if match.matched_on else None,
             possible_matches=match.possible_matches,
+            partner_matches=match.partner_matches,
             possible_duplicate_of=duplicate_of,
             linked_referrals=linked,
             source=submission.source.value,
@@ -176,22 +216,40 @@ class ReferralIntake:
         )
         return referral, events
 
+    async def _partners(self, organisations: set[str], now: datetime) -> dict[str, list[str]]:
+        """Each organisation's live person-matching partners now: one read per organisation
+        of the batch, checked at the moment of matching."""
+        return {
+            org: matching_partners(await self.agreements.snapshot(org), org, now)
+            for org in organisations
+        }
+
     async def _recognise(
-        self, referral_id: str, submission: ReferralSubmission, now: datetime
+        self,
+        referral_id: str,
+        organisation: str,
+        submission: ReferralSubmission,
+        partners: dict[str, list[str]],
+        now: datetime,
     ) -> MatchDecision:
         person = submission.person
         keys = (
             match_keys(
-                person.given_name, person.family_name, person.date_of_birth, person.ni_number
+                self.keyring,
+                person.given_name,
+                person.family_name,
+                person.date_of_birth,
+                person.ni_number,
             )
             if person
             else []
         )
         if not keys:
             # No strong identifier: never matched. An automatic referral's household is known by
-            # its tenancy, so repeat prevention referrals for one tenancy share a person id.
+            # its tenancy, so repeat prevention referrals for one tenancy share a person id
+            # (within the organisation: person ids are never shared across organisations).
             basis = (
-                ("tenancy-household", submission.tenancy.landlord_organisation,
+                ("tenancy-household", organisation, submission.tenancy.landlord_organisation,
                  submission.tenancy.tenancy_reference.strip().upper())
                 if person is None and submission.tenancy
                 else ("referral-person", referral_id)
@@ -200,19 +258,20 @@ class ReferralIntake:
         # Derived from the referral id, so a retried intake proposes the same new person.
         new_person_id = f"p-{stable_id('person', referral_id)}"
         decision = MatchDecision(new_person_id, None, [])
+        orgs = [organisation, *partners.get(organisation, [])]
         for _ in range(CLAIM_ATTEMPTS):
-            owners = await self.store.key_owners(k.value for k in keys)
-            decision = decide(
-                keys, owners, await self.store.keys_of(owners.values()), new_person_id
-            )
+            owners = await self.store.key_owners(orgs, (k.value for k in keys))
+            people = {p for found in owners.values() for p in found.values()}
+            held = await self.store.keys_of(people)
+            decision = decide(keys, owners[organisation], held, new_person_id)
             holders = [
-                await self.store.claim_key(k.value, decision.person_id, now)
+                await self.store.claim_key(organisation, k.value, decision.person_id, now)
                 for k in decision.keys_to_claim
             ]
             if all(h == decision.person_id for h in holders):
-                return decision
+                return _with_partners(decision, keys, owners, organisation, held)
             # Another referral of the same person claimed a key meanwhile: decide again.
-        return decision
+        return _with_partners(decision, keys, owners, organisation, held)
 
     def _events(
         self,
@@ -272,6 +331,18 @@ class ReferralIntake:
         if contact is not None:
             events.append(follow_on(received, contact, source=SOURCE, time=now))
         return events
+
+
+def _with_partners(
+    decision: MatchDecision,
+    keys: Sequence[MatchKey],
+    owners: dict[str, dict[str, str]],
+    organisation: str,
+    held: dict[str, list[str]],
+) -> MatchDecision:
+    """Which agreed partners know the person too: organisations only, never their person ids."""
+    partners = {o: found for o, found in owners.items() if o != organisation}
+    return replace(decision, partner_matches=partner_matches(keys, partners, held))
 
 
 def contact_details(

@@ -31,7 +31,10 @@ class Referral(BaseModel):
     repeat_cycle: bool = False
     person_id: str
     matched_on: str | None = None
-    possible_matches: list[str] = []
+    possible_matches: list[str] = []  # person ids of this organisation only
+    # Organisations with a live person-matching agreement that knew the person at intake;
+    # never their person ids or records.
+    partner_matches: list[str] = []
     possible_duplicate_of: str | None = None  # the person's earliest open referral here
     linked_referrals: list[str] = []  # the person's other open referrals here
     source: str

@@ -2,9 +2,12 @@
 
 - `referrals`: one document per referral (_id = referral id = case id), with the submission
   (personal data stays here), screening outcome, status and its history. Outbox-enabled.
-- `people`: the people index, one document per pseudonymous person id: which referrals and
-  organisations, possible matches (linked, not merged), closed cases (for the repeat cycle).
-- `person_keys`: hashed match keys (_id) -> person id; the unique _id makes claiming atomic.
+- `people`: the people index, one document per pseudonymous person id (a person id belongs to
+  one organisation): which referrals, possible matches (linked, not merged), closed cases (for
+  the repeat cycle).
+- `person_keys`: keyed match keys (HMAC, `person_matching.py`) per organisation: `_id` is
+  `<organisation>|<key>`, so each organisation's index is its own and claiming is atomic.
+- `agreements`: this service's copy of the data-sharing agreements (`shared/agreement_book.py`).
 
 A referral for a person who already has an open referral in the same organisation is kept and
 linked to it (`possible_duplicate_of`, `linked_referrals` on both), never merged here.
@@ -154,12 +157,18 @@ class ReferralStore:
 
     # --- people index ---------------------------------------------------------------------
 
-    async def key_owners(self, keys: Iterable[str]) -> dict[str, str]:
-        wanted = list(keys)
-        if not wanted:
-            return {}
-        docs = await self.person_keys.find({"_id": {"$in": wanted}}).to_list()
-        return {d["_id"]: d["person_id"] for d in docs}
+    async def key_owners(
+        self, organisations: Iterable[str], keys: Iterable[str]
+    ) -> dict[str, dict[str, str]]:
+        """organisation -> (key -> person id) in those organisations' indexes; one `_id $in`."""
+        orgs, wanted = sorted(set(organisations)), list(dict.fromkeys(keys))
+        result: dict[str, dict[str, str]] = {o: {} for o in orgs}
+        if not orgs or not wanted:
+            return result
+        ids = [_key_id(o, k) for o in orgs for k in wanted]
+        async for doc in self.person_keys.find({"_id": {"$in": ids}}):
+            result[doc["organisation"]][doc["key"]] = doc["person_id"]
+        return result
 
     async def keys_of(self, person_ids: Iterable[str]) -> dict[str, list[str]]:
         ids = list(set(person_ids))
@@ -167,15 +176,19 @@ class ReferralStore:
             return {}
         result: dict[str, list[str]] = {p: [] for p in ids}
         async for doc in self.person_keys.find({"person_id": {"$in": ids}}):
-            result[doc["person_id"]].append(doc["_id"])
+            if "key" in doc:  # entries of the unkeyed index before HMAC keys are ignored
+                result[doc["person_id"]].append(doc["key"])
         return result
 
-    async def claim_key(self, key: str, person_id: str, at: datetime) -> str:
-        """Give `key` to `person_id` unless someone holds it already; returns the holder."""
+    async def claim_key(self, organisation: str, key: str, person_id: str, at: datetime) -> str:
+        """Give `key` to `person_id` in `organisation`'s index unless someone there holds it
+        already; returns the holder."""
+        _id = _key_id(organisation, key)
+        entry = {"_id": _id, "organisation": organisation, "key": key, "person_id": person_id}
         try:
-            await self.person_keys.insert_one({"_id": key, "person_id": person_id, "at": at})
+            await self.person_keys.insert_one({**entry, "at": at})
         except DuplicateKeyError:
-            existing = await self.person_keys.find_one({"_id": key})
+            existing = await self.person_keys.find_one({"_id": _id})
             return str(existing["person_id"]) if existing else person_id
         return person_id
 
@@ -231,3 +244,8 @@ class ReferralStore:
             {"closures": [entry], "created_at": closure.closed_at},
             event_id=event_id,
         )
+
+
+def _key_id(organisation: str, key: str) -> str:
+    """Unambiguous: a key never holds `|`, so the last `|` splits the two."""
+    return f"{organisation}|{key}"

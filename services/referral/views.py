@@ -27,7 +27,10 @@ class ReferralAccepted(BaseModel):
     route: Route | None = None
     reasons: list[str] = []
     specialist_service: str | None = None
-    person_id: str = Field(description="pseudonymous person id (same person, same id)")
+    person_id: str = Field(
+        description="pseudonymous person id within your organisation (same person, same id); "
+        "another organisation's referral of the same person has its own"
+    )
     repeat_cycle: bool = False
     possible_duplicate_of: str | None = Field(
         None,
@@ -37,6 +40,11 @@ class ReferralAccepted(BaseModel):
     )
     linked_referrals: list[str] = Field(
         default=[], description="the same person's other open referrals here, within your reach"
+    )
+    partner_matches: list[str] = Field(
+        default=[],
+        description="organisations you have a live person-matching agreement with that also "
+        "know this person: only that a match exists, never their records",
     )
     warnings: list[str] = Field(default=[], description="what the referrer should know")
 
@@ -60,7 +68,9 @@ class ReferralDetail(ReferralSummary):
     """One referral with what was submitted; only ever shown to the owning organisation."""
 
     possible_matches: list[str] = Field(
-        default=[], description="other person ids that may be the same person (linked only)"
+        default=[],
+        description="other person ids of your organisation that may be the same person "
+        "(linked only)",
     )
     submission: dict[str, Any]
 
@@ -101,6 +111,7 @@ def _common(referral: Referral, visible: Container[str]) -> dict[str, Any]:
         "repeat_cycle": referral.repeat_cycle,
         "possible_duplicate_of": duplicate_of if duplicate_of in visible else None,
         "linked_referrals": [r for r in referral.linked_referrals if r in visible],
+        "partner_matches": referral.partner_matches,
         "warnings": [DUPLICATE_WARNING] if duplicate_of else [],
     }
 

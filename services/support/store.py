@@ -82,8 +82,9 @@ class SupportStore:
         )
         return {doc["tenancy_id"] async for doc in cursor}
 
-    async def open_cases_for_tenancy(self, tenancy_id: str) -> list[SupportCase]:
-        return await self._models({"tenancy_id": tenancy_id, "status": OPEN}, limit=LIST_LIMIT)
+    async def open_cases_for_tenancy(self, tenancy_id: str, organisation: str) -> list[SupportCase]:
+        query = {"tenancy_id": tenancy_id, "organisation": organisation, "status": OPEN}
+        return await self._models(query, limit=LIST_LIMIT)
 
     async def caseload(
         self, organisation: str, worker_id: str, status: str | None

@@ -1,5 +1,6 @@
 """Import this module to register every event type; it re-exports them for convenience."""
 
+from shared.events.agreement_events import AgreementChanged
 from shared.events.audit_events import AuditRecorded
 from shared.events.base import EventData, event_type_name, model_for_type, registered_types
 from shared.events.case_events import (
@@ -24,6 +25,7 @@ from shared.events.referral_events import (
 from shared.events.referral_intake import ReferralSubmission, ReferralSubmitted
 
 __all__ = [
+    "AgreementChanged",
     "ArrearsAlertSubmitted",
     "AuditRecorded",
     "CaseAllocated",

@@ -9,7 +9,15 @@ from fastapi import FastAPI
 
 from shared.settings import HearthSettings
 
-SERVICES = ("referral", "allocation", "support", "reconnection", "notifications", "audit")
+SERVICES = (
+    "referral",
+    "allocation",
+    "support",
+    "reconnection",
+    "notifications",
+    "audit",
+    "agreements",
+)
 
 
 def create(service: str, settings: HearthSettings) -> FastAPI:

@@ -52,9 +52,11 @@ def platform_env(
         "HEARTH_SMTP_PORT": str(mail_port),
         "HEARTH_NOTIFY_URL": provider_url,
         "HEARTH_NOTIFY_API_KEY": NOTIFY_KEY,
-        "HEARTH_WEBHOOK_SECRET": "e2e-secret",
+        "HEARTH_WEBHOOK_ALLOW_LOOPBACK": "true",  # the sinks listen on 127.0.0.1
         "HEARTH_DELIVERY_BACKOFF_SECONDS": "0.5",
         "HEARTH_KAFKA": infra.kafka,
+        **infra.kafka_env,
+        "HEARTH_PARTNER_ORGANISATIONS": '["derby-homes", "test-landlord"]',
         "HEARTH_MONGO_URL": infra.mongo_url,
         "HEARTH_TOPIC_PREFIX": f"{namespace}.",
         "HEARTH_TOPIC_PARTITIONS": "3",
@@ -95,6 +97,8 @@ def e2e_settings(platform: Platform) -> HearthSettings:
     return HearthSettings(
         service_name="e2e-client",
         kafka=platform.env["HEARTH_KAFKA"],
+        kafka_username=platform.env["HEARTH_KAFKA_USERNAME"],
+        kafka_password=platform.env["HEARTH_KAFKA_PASSWORD"],
         mongo_url=platform.env["HEARTH_MONGO_URL"],
         topic_prefix=platform.env["HEARTH_TOPIC_PREFIX"],
         topic_partitions=3,
@@ -228,6 +232,8 @@ def module_settings(module_platform: Platform) -> HearthSettings:
     return HearthSettings(
         service_name="e2e-client",
         kafka=module_platform.env["HEARTH_KAFKA"],
+        kafka_username=module_platform.env["HEARTH_KAFKA_USERNAME"],
+        kafka_password=module_platform.env["HEARTH_KAFKA_PASSWORD"],
         mongo_url=module_platform.env["HEARTH_MONGO_URL"],
         topic_prefix=module_platform.env["HEARTH_TOPIC_PREFIX"],
         topic_partitions=3,

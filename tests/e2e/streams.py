@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer
 from shared.codes import LegalStage
 from shared.events.envelope import Envelope, make_event
 from shared.events.referral_events import ArrearsAlertSubmitted
-from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.kafka import EventPublisher, ensure_topics, make_broker, settings_security
 from shared.settings import HearthSettings
 from shared.topics import Topic, topic_name
 
@@ -62,6 +62,7 @@ class EventLog:
         self.consumer = AIOKafkaConsumer(
             *(topic_name(t, settings.topic_prefix) for t in topics),
             bootstrap_servers=settings.kafka,
+            **settings_security(settings),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,

@@ -12,10 +12,11 @@ import pytest
 
 from services.notifications.channels import OutboundMessage
 from services.notifications.channels.notify import letter_request, notify_token, split_api_key
-from services.notifications.channels.webhook import sign, verify, webhook_body
+from services.notifications.channels.webhook import webhook_body
 from services.notifications.handlers import delivery_id
 from services.notifications.retry import RetryPolicy, after_failure
 from services.notifications.templates import DEFAULT_TEMPLATES, placeholders, render
+from services.notifications.webhook_signing import new_secret, signed_headers, verify
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SERVICE_ID = "26785a09-ab16-4eb0-8407-a37497a57506"
@@ -104,11 +105,12 @@ def test_letter_request_is_notify_shaped() -> None:
 
 def test_webhook_signature_verifies_and_detects_tampering() -> None:
     body = webhook_body(message(channel="webhook", address="https://x", pdf=None))
-    signature = sign("s3cret", body)
-    assert signature.startswith("sha256=")
-    assert verify("s3cret", body, signature)
-    assert not verify("s3cret", body + b" ", signature)
-    assert not verify("other", body, signature)
+    secret, at = new_secret(), 1767603600
+    headers = signed_headers([secret], "msg_d1", at, body)
+    assert headers["webhook-signature"].startswith("v1,")
+    assert verify(secret, headers, body, at)
+    assert not verify(secret, headers, body + b" ", at)
+    assert not verify(new_secret(), headers, body, at)
 
 
 async def test_a_busy_database_is_an_outage_not_a_dead_letter() -> None:

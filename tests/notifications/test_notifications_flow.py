@@ -11,9 +11,9 @@ import pytest
 
 from devstack.sinks import MailSink
 from services.notifications.channels.notify import split_api_key
-from services.notifications.channels.webhook import SIGNATURE_HEADER, verify
+from services.notifications.webhook_signing import verify
 from shared.topics import Topic, topic_name
-from tests.notifications.conftest import NOTIFY_KEY, WEBHOOK_SECRET, Harness, eventually
+from tests.notifications.conftest import NOTIFY_KEY, Harness, eventually
 from tests.notifications.events import allocated, at_risk, closed, contacts, referral, review_due
 
 pytestmark = pytest.mark.integration
@@ -196,15 +196,16 @@ async def test_case_closed_sends_letter_and_notices_to_every_agency(harness: Har
     h = harness
     # Probation has a partner system and a notices mailbox; the person shared with probation.
     put = await h.api(
-        "PUT",
-        "/v1/settings",
-        "key-probation",
-        json={
-            "notice_email": "notices@probation.example",
-            "webhook_url": f"{h.provider.url}/partner/probation",
-        },
+        "PUT", "/v1/settings", "key-probation", json={"notice_email": "notices@probation.example"}
     )
     assert put.status_code == 200, put.text
+    endpoint = await h.api(
+        "POST",
+        "/v1/webhook-endpoints",
+        "key-probation",
+        json={"url": f"{h.provider.url}/partner/probation"},
+    )
+    assert endpoint.status_code == 201, endpoint.text
     await h.api(
         "PUT",
         "/v1/settings",
@@ -263,7 +264,7 @@ async def test_case_closed_sends_letter_and_notices_to_every_agency(harness: Har
     (probation_mail,) = h.smtp.to("notices@probation.example")
     assert "Sam Client" in probation_mail.get_content()  # probation is
     (hook,) = h.provider.on("/partner/probation")
-    assert verify(WEBHOOK_SECRET, hook.body, hook.headers[SIGNATURE_HEADER.lower()])
+    assert verify(endpoint.json()["secret"], hook.headers, hook.body, h.clock.now())
     assert hook.json()["case_id"] == "case-c"
     (hospital,) = await h.deliveries(case_id="case-c", recipient_key="agency:hospital-trust")
     assert hospital["status"] == "suppressed"

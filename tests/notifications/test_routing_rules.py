@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from services.notifications.routing import (
     plan,
 )
 from services.notifications.routing_rules import RULES, Role, rules_for
+from shared.agreements import Agreement, AgreementStatus, DataCategory, Purpose
 
 CASE = CaseFacts(
     case_id="case-1",
@@ -51,7 +53,31 @@ def summary(planned: list[PlannedDelivery]) -> set[tuple[str, str | None, str, s
     return {(p.recipient_key, p.channel, p.template, p.suppressed_reason) for p in planned}
 
 
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+PARTNERS = ("outreach", "derby-homes", "probation", "hospital", "leeds-council")
+
+
+def live_agreements(case_org: str = "derby-council") -> tuple[Agreement, ...]:
+    """Referral-status and partner-notices agreements between the case's organisation and
+    every partner these tests name: the cross-organisation notices may go."""
+    return tuple(
+        Agreement(
+            agreement_id=f"agr-{purpose}-{partner}",
+            proposed_by=case_org,
+            counterparty=partner,
+            purpose=purpose,
+            categories=frozenset(DataCategory),
+            starts=datetime(2020, 1, 1, tzinfo=UTC),
+            status=AgreementStatus.ACTIVE,
+        )
+        for partner in PARTNERS
+        for purpose in (Purpose.REFERRAL_STATUS, Purpose.PARTNER_NOTICES)
+    )
+
+
 def routed(event_type: str, fields: dict[str, Any], **kwargs: Any) -> set[Any]:
+    kwargs.setdefault("agreements", live_agreements())
+    kwargs.setdefault("at", NOW)
     return summary(plan(RoutingInput(event_type, "derby-council", fields, **kwargs)))
 
 
@@ -281,3 +307,55 @@ def test_client_personalisation_carries_address_and_crisis_route() -> None:
     assert values["address_line_1"] == "1 High Street"
     assert "0808 800 4444" in values["crisis_support"]
     assert values["caseworker_email"] == "cw@derby.example"
+
+
+# --- issue 15: notices to other organisations only under a live agreement -------------------
+
+HO_SETTINGS = {
+    "derby-council": OrgSettings("derby-council", sharing_agreements=("derby-homes",)),
+    "derby-homes": OrgSettings("derby-homes", housing_officer_email="ho@derbyhomes.example"),
+}
+RISK = {"tenancy_id": "derby-homes:T-9", "landlord": "derby-homes", "risk_level": "high"}
+
+
+def test_a_housing_officer_is_told_only_under_a_live_partner_notices_agreement() -> None:
+    held = "held: no live partner-notices agreement between derby-council and derby-homes"
+    refused = routed("TenancyAtRisk", RISK, case=CASE, settings=HO_SETTINGS, agreements=())
+    assert ("housing_officer", None, "housing_officer_alert", held) in refused
+    assert not any(key == "housing_officer" and reason is None for key, _, _, reason in refused)
+    allowed = routed("TenancyAtRisk", RISK, case=CASE, settings=HO_SETTINGS)
+    assert ("housing_officer", "email", "housing_officer_alert", None) in allowed
+    ended = tuple(
+        a.model_copy(update={"ends": NOW, "status": AgreementStatus.ENDED})
+        for a in live_agreements()
+    )
+    again = routed("TenancyAtRisk", RISK, case=CASE, settings=HO_SETTINGS, agreements=ended)
+    assert ("housing_officer", None, "housing_officer_alert", held) in again
+
+
+def test_the_referrer_hears_of_receipt_but_no_status_without_a_referral_status_agreement() -> None:
+    fields = {"case_id": "case-1", "referrer": REFERRER, "route": "support"}
+    received = routed("ReferralReceived", fields, case=CASE, agreements=())
+    assert ("referrer", "email", "referral_acknowledgement", None) in received
+    held = "held: no live referral-status agreement between derby-council and outreach"
+    assessed = routed("ReferralAssessed", fields, case=CASE, agreements=())
+    assert assessed == {("referrer", None, "referral_status", held)}
+    assert ("referrer", "email", "referral_status", None) in routed(
+        "ReferralAssessed", fields, case=CASE
+    )
+
+
+def test_agencies_are_told_of_a_closure_only_under_an_agreement() -> None:
+    fields = {"case_id": "case-1", "involved_organisations": ["probation"], "reason": "x"}
+    held = "held: no live partner-notices agreement between derby-council and probation"
+    settings = {"probation": OrgSettings("probation", notice_email="n@probation.example")}
+    refused = routed("CaseClosed", fields, case=CASE, settings=settings, agreements=())
+    assert ("agency:probation", None, "agency_closure_notice", held) in refused
+    allowed = routed("CaseClosed", fields, case=CASE, settings=settings)
+    assert ("agency:probation", "email", "agency_closure_notice", None) in allowed
+
+
+def test_without_agreements_read_every_notice_to_another_organisation_is_held() -> None:
+    fields = {"case_id": "case-1", "referrer": REFERRER, "route": "support"}
+    planned = plan(RoutingInput("ReferralAssessed", "derby-council", fields, CASE))
+    assert [p.suppressed_reason for p in planned] == ["held: agreements not read"]

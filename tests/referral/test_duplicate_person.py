@@ -83,6 +83,9 @@ async def test_a_second_open_referral_of_a_person_is_flagged_and_linked(
         # Another organisation's referral of the same person is that organisation's own.
         leeds = await client.post("/v1/referrals", json=referral_json(), headers=LEEDS)
         assert leeds.status_code == 201 and leeds.json()["possible_duplicate_of"] is None
+        # ... with its own person id: nothing tells Leeds that Derby knows this person.
+        assert leeds.json()["person_id"] != original["person_id"]
+        assert leeds.json()["linked_referrals"] == [] and leeds.json()["partner_matches"] == []
 
         # A closed referral is not open: no flag.
         await runtime.db["referrals"].update_many(

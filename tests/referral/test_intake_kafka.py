@@ -91,33 +91,38 @@ async def test_same_person_from_two_agencies_and_the_repeat_cycle(
         )
         assert first.status_code == 201, first.text
         person_id = first.json()["person_id"]
-        # ...and probation, through Leeds' broker access, with name and birth date only.
+        # ...and probation, through the broker for Derby, with name and birth date only
+        # (people are recognised within an organisation: person ids are its own).
         probation = referral_json(
             source="probation",
             referrer={"organisation": "probation-leeds", "source": "probation"},
             person={"given_name": " ALEX", "family_name": "morgan", "date_of_birth": "1984-03-02"},
         )
-        await publish(settings, submitted("leeds-probation-1", probation, "leeds-council"))
+        await publish(settings, submitted("leeds-probation-1", probation, "derby-homes"))
 
         async def second_referral():
-            response = await client.get("/v1/referrals/leeds-probation-1", headers=LEEDS)
+            response = await client.get("/v1/referrals/leeds-probation-1", headers=DERBY)
             return response.json() if response.status_code == 200 else None
 
         second = await wait_for(second_referral)
         assert second["person_id"] == person_id and second["repeat_cycle"] is False
         people = runtime.db["people"]
         person = await people.find_one({"_id": person_id})
-        assert set(person["organisations"]) == {"derby-homes", "leeds-council"}
+        assert set(person["organisations"]) == {"derby-homes"}
         assert set(person["referral_ids"]) == {first.json()["id"], "leeds-probation-1"}
-        # Derby sees only its own referral of that person.
+        # Derby sees both; the person id means nothing in another organisation.
         listed = await client.get("/v1/referrals", params={"person_id": person_id}, headers=DERBY)
-        assert [r["id"] for r in listed.json()["referrals"]] == [first.json()["id"]]
+        assert {r["id"] for r in listed.json()["referrals"]} == {
+            first.json()["id"], "leeds-probation-1",
+        }  # fmt: skip
+        listed = await client.get("/v1/referrals", params={"person_id": person_id}, headers=LEEDS)
+        assert listed.json()["referrals"] == []
 
         # Both cases are allocated, then closed; the second closure is delivered twice.
         now = clock.now()
         case_events = []
         for n, (case_id, org) in enumerate(
-            [(first.json()["id"], "derby-homes"), ("leeds-probation-1", "leeds-council")]
+            [(first.json()["id"], "derby-homes"), ("leeds-probation-1", "derby-homes")]
         ):
             case_events.append(
                 make_event(
@@ -146,7 +151,7 @@ async def test_same_person_from_two_agencies_and_the_repeat_cycle(
             return doc if len(doc.get("closures", [])) >= 2 else None
 
         person = await wait_for(two_closures)
-        shown = await client.get("/v1/referrals/leeds-probation-1", headers=LEEDS)
+        shown = await client.get("/v1/referrals/leeds-probation-1", headers=DERBY)
         assert shown.json()["status"] == "closed"
         assert [h["status"] for h in shown.json()["history"]] == [
             "received", "assessed", "allocated", "closed",

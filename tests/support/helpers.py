@@ -23,6 +23,7 @@ def allocated(
     route: Route = Route.SUPPORT,
     tenancy_id: str | None = None,
     stage: Stage = Stage.STAGE_1,
+    organisation: str = ORG,
 ) -> Envelope:
     return make_event(
         CaseAllocated(
@@ -39,7 +40,7 @@ def allocated(
             referrer_organisation="probation-east",
         ),
         source="allocation",
-        organisation=ORG,
+        organisation=organisation,
     )
 
 

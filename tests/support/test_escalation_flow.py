@@ -134,3 +134,27 @@ async def test_worker_flag_escalates_over_http(make_settings, topic_reader) -> N
             assert again.json()["escalated"] is False
     finally:
         await runtime.stop()
+
+
+async def test_a_landlords_alert_does_not_reach_another_organisations_case_unnamed(
+    make_settings, topic_reader
+) -> None:
+    """A council's case naming the landlord's tenancy hears of its arrears only when the
+    referral service names that case (under a tenancy-data agreement), never by tenancy id."""
+    settings = make_settings("support")
+    await ensure_topics(settings)
+    app = create_app(settings, ManualClock(START), manage_runtime=False)
+    runtime, casework = app.state.runtime, app.state.casework
+    await runtime.start()
+    try:
+        council_case = allocated("case-c", START, tenancy_id=TENANCY, organisation="leeds-council")
+        await publish(settings, council_case)
+        await wait_for(lambda: casework.store.get("case-c"))
+        reader = await topic_reader(topic_name(Topic.CASE_EVENTS, settings.topic_prefix))
+        await publish(settings, at_risk("a9", RiskLevel.CRITICAL))
+        await reader.settle(2.0)
+        assert events_of(reader.records, "CaseEscalated") == []
+        case = await casework.store.get("case-c")
+        assert case is not None and case["organisation"] == "leeds-council"
+    finally:
+        await runtime.stop()

@@ -72,7 +72,7 @@ class Record:
     key: bytes
     value: bytes
     headers: dict[str, str]
-    topic: str = "case.events"
+    topic: str = "hearth.case.events"
     partition: int = 0
     offset: int = 0
 

@@ -43,5 +43,6 @@ def test_an_income_officer_never_reaches_casework_or_health_detail() -> None:
         assert reach(officer, permission) is None
 
 
-def test_an_auditor_reads_the_audit_trail_only() -> None:
-    assert ROLE_PERMISSIONS[Role.AUDITOR][1] == {Permission.AUDIT_READ}
+def test_an_auditor_reads_the_audit_trail_and_the_agreements_only() -> None:
+    expected = {Permission.AUDIT_READ, Permission.AGREEMENTS_READ}
+    assert ROLE_PERMISSIONS[Role.AUDITOR][1] == expected

@@ -12,7 +12,10 @@ from services.referral.arrears.api import build_router
 from services.referral.arrears.batcher import AlertBatcher
 from services.referral.arrears.handlers import register_handlers
 from services.referral.arrears.pipeline import AlertPipeline
+from services.referral.arrears.release import HeldFlowRelease
 from services.referral.arrears.store import ArrearsStore
+from services.referral.held_flows import HeldFlows
+from shared.agreement_book import AgreementBook
 from shared.events.base import EventData
 from shared.events.referral_events import TenancyAtRisk
 from shared.events.referral_intake import ReferralSubmitted
@@ -20,16 +23,27 @@ from shared.runtime import ServiceRuntime
 from shared.topics import Topic
 
 CONSUMER_GROUP = "referral-arrears"
+AGREEMENTS = "agreements"  # the service's own copy of the data-sharing agreements
 # What this part publishes, for the service's EMITS (AsyncAPI).
 EMITS: tuple[type[EventData], ...] = (TenancyAtRisk, ReferralSubmitted)
 
 
-def install(runtime: ServiceRuntime) -> APIRouter:
+def install(
+    runtime: ServiceRuntime,
+    book: AgreementBook | None = None,
+    held: HeldFlows | None = None,
+) -> APIRouter:
+    """`book` and `held`: the referral service's one agreement book and held-flows store (made
+    here when this part runs alone, as in its tests)."""
+    book = book or AgreementBook(runtime.collection(AGREEMENTS))
+    held = held or HeldFlows(runtime)
     store = ArrearsStore(runtime)
-    pipeline = AlertPipeline(store, runtime.relay, runtime.clock)
+    pipeline = AlertPipeline(store, runtime.relay, runtime.clock, book, held)
     batcher = AlertBatcher(pipeline)  # gathers concurrent single webhooks into batches
+    release = HeldFlowRelease(store, held, book, runtime.relay, runtime.clock)
     consumer = runtime.consumer(
-        [Topic.ARREARS_ALERTS, Topic.REFERRAL_EVENTS, Topic.CASE_EVENTS], group=CONSUMER_GROUP
+        [Topic.ARREARS_ALERTS, Topic.REFERRAL_EVENTS, Topic.CASE_EVENTS, Topic.AGREEMENTS],
+        group=CONSUMER_GROUP,
     )
-    register_handlers(consumer, store, pipeline)
+    register_handlers(consumer, store, pipeline, book, release)
     return build_router(store, pipeline, batcher, runtime.clock)

@@ -140,7 +140,7 @@ def _lookup_routes(router: APIRouter, store: ArrearsStore) -> None:
         document = await store.tenancy(caller.organisation, tid)
         if document is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "tenancy_reference: no alerts known")
-        return views.tenancy_risk(tid, document)
+        return views.tenancy_risk(tid, document, caller.organisation)
 
 
 def _rules_routes(router: APIRouter, store: ArrearsStore, clock: Clock) -> None:

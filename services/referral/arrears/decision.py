@@ -43,6 +43,7 @@ class CaseEntry:
     case_id: str
     status: CaseStatus
     at: datetime | None = None
+    organisation: str | None = None  # the case's owner; None: recorded before issue 15
 
 
 def case_key(case_id: str) -> str:
@@ -59,15 +60,38 @@ class TenancyState:
     recent_alerts: tuple[str, ...] = ()
     cases: dict[str, CaseEntry] = field(default_factory=dict)
 
-    def open_case(self) -> str | None:
-        """The most recently allocated case that is still open."""
-        open_cases = [c for c in self.cases.values() if c.status == CaseStatus.OPEN]
+    @property
+    def landlord(self) -> str:
+        return self.tenancy_id.split(":", 1)[0]  # tenancy ids are "<landlord>:<reference>"
+
+    def linked(self, entry: CaseEntry, sharing: frozenset[str] | None) -> bool:
+        """Is this case linked to the landlord's alerts? The landlord's own always; another
+        organisation's (a referral naming this tenancy) only under a live agreement (`sharing`:
+        the organisations the landlord shares tenancy data with now; None: every case)."""
+        owner = entry.organisation
+        return sharing is None or owner in (None, self.landlord) or owner in sharing
+
+    def open_case(self, sharing: frozenset[str] | None = None) -> str | None:
+        """The most recently allocated linked case that is still open."""
+        open_cases = [
+            c for c in self.cases.values()
+            if c.status == CaseStatus.OPEN and self.linked(c, sharing)
+        ]  # fmt: skip
         if not open_cases:
             return None
         return max(open_cases, key=lambda c: (c.at is not None, c.at or datetime.min)).case_id
 
-    def has_open_or_pending_case(self) -> bool:
-        return any(c.status != CaseStatus.CLOSED for c in self.cases.values())
+    def has_open_or_pending_case(self, sharing: frozenset[str] | None = None) -> bool:
+        return any(
+            c.status != CaseStatus.CLOSED and self.linked(c, sharing) for c in self.cases.values()
+        )
+
+    def unlinked_claims(self, sharing: frozenset[str]) -> list[CaseEntry]:
+        """Other organisations' live cases naming this tenancy, held for want of an agreement."""
+        return [
+            c for c in self.cases.values()
+            if c.status != CaseStatus.CLOSED and not self.linked(c, sharing)
+        ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,7 +120,11 @@ def decide(
     assessment: Assessment,
     rules: RiskRules,
     now: datetime,
+    sharing: frozenset[str] | None = None,
 ) -> Decision:
+    """`sharing`: the organisations whose cases naming this tenancy are linked to its alerts
+    now (see `TenancyState.linked`); the others neither suppress the prevention referral nor
+    are named in TenancyAtRisk."""
     if alert_id in state.recent_alerts:
         return Decision(Outcome.DUPLICATE, state)
     recent = (*state.recent_alerts, alert_id)[-RECENT_ALERTS:]
@@ -117,15 +145,17 @@ def decide(
 
     referral_id = None
     cases = state.cases
-    if not state.has_open_or_pending_case() and level.rank >= rules.refer_from.rank:
+    if not state.has_open_or_pending_case(sharing) and level.rank >= rules.refer_from.rank:
         referral_id = prevention_referral_id(state.tenancy_id, state.episode, level)
         # Pending at once, so a second rise before intake answers raises no second referral.
-        cases = {**cases, case_key(referral_id): CaseEntry(referral_id, CaseStatus.PENDING, now)}
+        target = rules.referral_organisation(state.landlord)
+        entry = CaseEntry(referral_id, CaseStatus.PENDING, now, target)
+        cases = {**cases, case_key(referral_id): entry}
     signal = Signal(
         level=level,
         reasons=assessment.reasons,
         episode=state.episode,
-        case_id=state.open_case(),
+        case_id=state.open_case(sharing),
         prevention_referral_id=referral_id,
     )
     return Decision(Outcome.ACCEPTED, replace(seen, signalled_level=level, cases=cases), signal)

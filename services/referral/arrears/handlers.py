@@ -13,9 +13,12 @@ from services.referral.arrears.alert import (
 )
 from services.referral.arrears.decision import CaseStatus
 from services.referral.arrears.pipeline import AlertPipeline
+from services.referral.arrears.release import HeldFlowRelease
 from services.referral.arrears.store import ArrearsStore, CaseChange
+from shared.agreement_book import AgreementBook
 from shared.codes import Route
 from shared.consumer import EventConsumer, PermanentError
+from shared.events.agreement_events import AgreementChanged
 from shared.events.case_events import CaseAllocated, CaseClosed
 from shared.events.envelope import Envelope
 from shared.events.referral_events import ArrearsAlertSubmitted, ReferralAssessed, ReferralReceived
@@ -48,7 +51,11 @@ def alert_from_event(envelope: Envelope, data: ArrearsAlertSubmitted) -> AlertSu
 
 
 def register_handlers(
-    consumer: EventConsumer, store: ArrearsStore, pipeline: AlertPipeline
+    consumer: EventConsumer,
+    store: ArrearsStore,
+    pipeline: AlertPipeline,
+    book: AgreementBook,
+    release: HeldFlowRelease,
 ) -> None:
     @consumer.on_batch(ArrearsAlertSubmitted)
     async def alerts_submitted(events: list[tuple[Envelope, ArrearsAlertSubmitted]]) -> None:
@@ -70,21 +77,38 @@ def register_handlers(
     @consumer.on_batch(ReferralReceived, ReferralAssessed, CaseAllocated, CaseClosed)
     async def case_events(events: list[tuple[Envelope, CaseEvent]]) -> None:
         # An arrears batch raises thousands of referrals: one bulk write per poll.
-        changes = [change for _, data in events if (change := case_change(data)) is not None]
+        changes = [
+            change
+            for envelope, data in events
+            if (change := case_change(data, envelope.organisation)) is not None
+        ]
         await store.record_cases(changes)
+        await release.claims_arrived(changes)
+
+    @consumer.on(AgreementChanged)
+    async def agreement_changed(envelope: Envelope, data: AgreementChanged) -> None:
+        # This group's own copy first (the referral group keeps the same book): a release
+        # must see the agreement it was woken by.
+        agreement = data.agreement()
+        await book.apply(agreement)
+        await release.agreement_changed(agreement)
 
 
 CaseEvent = ReferralReceived | ReferralAssessed | CaseAllocated | CaseClosed
 
 
-def case_change(data: CaseEvent) -> CaseChange | None:
-    """What a case event means for the projection of cases by tenancy (None: nothing)."""
+def case_change(data: CaseEvent, organisation: str | None = None) -> CaseChange | None:
+    """What a case event means for the projection of cases by tenancy (None: nothing).
+    `organisation` owns the case: another than the landlord is a claim, linked only under an
+    agreement (`TenancyState.linked`)."""
     if not data.tenancy_id:
         return None
     if isinstance(data, CaseAllocated):
-        return CaseChange(data.tenancy_id, data.case_id, CaseStatus.OPEN, data.allocated_at)
+        return CaseChange(
+            data.tenancy_id, data.case_id, CaseStatus.OPEN, data.allocated_at, organisation
+        )
     if isinstance(data, CaseClosed) or (
         isinstance(data, ReferralAssessed) and data.route in NOT_OPENED
     ):
-        return CaseChange(data.tenancy_id, data.case_id, CaseStatus.CLOSED, None)
-    return CaseChange(data.tenancy_id, data.case_id, CaseStatus.PENDING, None)
+        return CaseChange(data.tenancy_id, data.case_id, CaseStatus.CLOSED, None, organisation)
+    return CaseChange(data.tenancy_id, data.case_id, CaseStatus.PENDING, None, organisation)

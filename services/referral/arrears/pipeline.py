@@ -13,6 +13,8 @@ from services.referral.arrears.alert import AlertSubmission
 from services.referral.arrears.decision import TenancyState
 from services.referral.arrears.planning import AlertResult, TenancyPlan, plan_tenancy
 from services.referral.arrears.store import ArrearsStore
+from services.referral.held_flows import FlowKind, HeldFlows
+from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
@@ -28,10 +30,19 @@ class ConflictPersisted(RuntimeError):
 
 
 class AlertPipeline:
-    def __init__(self, store: ArrearsStore, relay: OutboxRelay, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ArrearsStore,
+        relay: OutboxRelay,
+        clock: Clock,
+        book: AgreementBook,
+        held: HeldFlows,
+    ) -> None:
         self.store = store
         self.relay = relay
         self.clock = clock
+        self.book = book  # the data-sharing agreements, checked as each alert is decided
+        self.held = held
 
     async def process(self, subs: Sequence[AlertSubmission]) -> list[AlertResult]:
         """Decide and record every alert; results in the order given."""
@@ -39,6 +50,8 @@ class AlertPipeline:
             return []
         now = self.clock.now()
         rules = await self.store.rules_for(s.landlord for s in subs)
+        # One read of each landlord's agreements per batch; checked at the moment of deciding.
+        agreements = {org: await self.book.snapshot(org) for org in rules}
         by_tenancy: dict[str, list[AlertSubmission]] = defaultdict(list)
         for sub in subs:
             by_tenancy[sub.tenancy_id].append(sub)
@@ -52,13 +65,20 @@ class AlertPipeline:
                     by_tenancy[tid],
                     rules[by_tenancy[tid][0].landlord],
                     now,
+                    agreements[by_tenancy[tid][0].landlord],
                 )
                 for tid in waiting
             ]
             uow = UnitOfWork(self.relay)
             self.store.stage(uow, plans, loaded, now)
+            for plan in plans:
+                for flow in plan.held:
+                    if flow.kind is FlowKind.PREVENTION_REFERRAL:
+                        self.held.hold(uow, flow, now)
+                    else:  # a claim released earlier is held again once its agreement ends
+                        self.held.hold_again(uow, flow, now)
             committed = await uow.commit()
-            again = committed.conflicts | committed.existing
+            again = (committed.conflicts | committed.existing) & set(waiting)
             for plan in plans:
                 if plan.tenancy_id not in again:
                     for sub, result in zip(by_tenancy[plan.tenancy_id], plan.results, strict=True):

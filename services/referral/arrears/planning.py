@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from services.referral.arrears.alert import AlertSubmission
-from services.referral.arrears.decision import Outcome, TenancyState, decide
+from services.referral.arrears.decision import Outcome, Signal, TenancyState, case_key, decide
 from services.referral.arrears.risk_rules import Assessment, RiskRules, assess
 from services.referral.arrears.signals import prevention_referral, tenancy_at_risk
+from services.referral.held_flows import FlowKind, HeldFlow
+from shared.agreements import Agreement, DataCategory, Purpose, check
 from shared.codes import RiskLevel
 from shared.events.envelope import Envelope
+
+# What each flow carries, so what the agreement must cover.
+PREVENTION_CATEGORIES = frozenset(
+    {DataCategory.TENANCY, DataCategory.ARREARS, DataCategory.IDENTITY}
+)
+TENANCY_DATA_CATEGORIES = frozenset({DataCategory.TENANCY, DataCategory.ARREARS})
 
 
 @dataclass
@@ -30,6 +38,7 @@ class AlertResult:
     case_id: str | None = None
     prevention_case_id: str | None = None
     reason: str | None = None  # why it was rejected, naming the field or column
+    held: str | None = None  # why the prevention referral it would raise is held
 
     def as_dict(self) -> dict[str, Any]:
         body = {k: v for k, v in asdict(self).items() if v not in (None, [], False)}
@@ -49,10 +58,29 @@ class TenancyPlan:
     events: list[Envelope]
     last_sub: AlertSubmission | None = None
     last_assessment: Assessment | None = None
+    held: list[HeldFlow] = field(default_factory=list)  # flows refused for want of agreement
 
     @property
     def needs_write(self) -> bool:
         return self.last_sub is not None
+
+
+def sharing_organisations(
+    state: TenancyState, agreements: Sequence[Agreement], now: datetime
+) -> frozenset[str]:
+    """The organisations whose cases naming this tenancy are linked to its alerts now: a live
+    tenancy-data agreement with the landlord, or the arrears-prevention one its prevention
+    referrals went under (both cover tenancy and arrears)."""
+    landlord = state.landlord
+    owners = {c.organisation for c in state.cases.values() if c.organisation}
+    return frozenset(
+        org
+        for org in owners - {landlord}
+        if check(agreements, from_organisation=landlord, to_organisation=org,
+                 purpose=Purpose.TENANCY_DATA, categories=TENANCY_DATA_CATEGORIES, at=now)
+        or check(agreements, from_organisation=landlord, to_organisation=org,
+                 purpose=Purpose.ARREARS_PREVENTION, categories=PREVENTION_CATEGORIES, at=now)
+    )  # fmt: skip
 
 
 def plan_tenancy(
@@ -60,8 +88,12 @@ def plan_tenancy(
     subs: Sequence[AlertSubmission],
     rules: RiskRules,
     now: datetime,
+    agreements: Sequence[Agreement] | None = None,
 ) -> TenancyPlan:
+    """`agreements`: the landlord's data-sharing agreements, checked now for every flow into
+    another organisation (None: checks off, for the pure tests of the rules alone)."""
     today: date = now.date()
+    sharing = None if agreements is None else sharing_organisations(state, agreements, now)
     plan = TenancyPlan(
         tenancy_id=state.tenancy_id,
         landlord=subs[0].landlord,
@@ -72,7 +104,7 @@ def plan_tenancy(
     )
     for sub in subs:
         assessment = assess(sub.alert, rules, today)
-        decision = decide(plan.after, sub.alert_id, assessment, rules, now)
+        decision = decide(plan.after, sub.alert_id, assessment, rules, now, sharing)
         result = AlertResult(
             position=sub.position,
             status=decision.outcome,
@@ -84,14 +116,89 @@ def plan_tenancy(
             result.risk_level = assessment.level
             result.reasons = list(assessment.reasons)
             plan.last_sub, plan.last_assessment = sub, assessment
-        signal = decision.signal
+        signal, after = decision.signal, decision.state
+        referral = None
+        if signal is not None and signal.prevention_referral_id is not None:
+            referral = prevention_referral(sub, signal, rules, now)
+            held = _hold_referral(plan, referral, signal, agreements, now)
+            if held is not None:
+                # Not raised: no pending case for it, and TenancyAtRisk names none; the
+                # landlord's own signal still goes out.
+                plan.held.append(held)
+                result.held = held.reason
+                key = case_key(signal.prevention_referral_id)
+                after = replace(after, cases={k: v for k, v in after.cases.items() if k != key})
+                signal, referral = replace(signal, prevention_referral_id=None), None
         if signal is not None:
             result.signalled = True
             result.case_id = signal.case_id
             result.prevention_case_id = signal.prevention_referral_id
             plan.events.append(tenancy_at_risk(sub, signal, now))
-            if signal.prevention_referral_id is not None:
-                plan.events.append(prevention_referral(sub, signal, rules, now))
-        plan.after = decision.state
+            if referral is not None:
+                plan.events.append(referral)
+        plan.after = after
         plan.results.append(result)
+    if sharing is not None and plan.events:
+        plan.held.extend(_held_claims(plan.after, sharing, agreements or (), now))
     return plan
+
+
+def _hold_referral(
+    plan: TenancyPlan,
+    referral: Envelope,
+    signal: Signal,
+    agreements: Sequence[Agreement] | None,
+    now: datetime,
+) -> HeldFlow | None:
+    """A prevention referral into another organisation needs a live arrears-prevention
+    agreement covering what it carries; without one it is held (None: it may go)."""
+    target = referral.organisation
+    if agreements is None or target == plan.landlord:
+        return None
+    decision = check(
+        agreements, from_organisation=plan.landlord, to_organisation=target,
+        purpose=Purpose.ARREARS_PREVENTION, categories=PREVENTION_CATEGORIES, at=now,
+    )  # fmt: skip
+    if decision:
+        return None
+    assert signal.prevention_referral_id is not None
+    return HeldFlow(
+        kind=FlowKind.PREVENTION_REFERRAL,
+        purpose=Purpose.ARREARS_PREVENTION,
+        from_organisation=plan.landlord,
+        to_organisation=target,
+        reason=decision.reason,
+        subject=signal.prevention_referral_id,
+        tenancy_id=plan.tenancy_id,
+        episode=signal.episode,
+        level_rank=signal.level.rank,
+        event=referral,
+    )
+
+
+def _held_claims(
+    state: TenancyState, sharing: frozenset[str], agreements: Sequence[Agreement], now: datetime
+) -> list[HeldFlow]:
+    """Other organisations' cases naming this tenancy that this signal did not reach."""
+    held = []
+    for entry in state.unlinked_claims(sharing):
+        assert entry.organisation is not None
+        decision = check(
+            agreements, from_organisation=state.landlord, to_organisation=entry.organisation,
+            purpose=Purpose.TENANCY_DATA, categories=TENANCY_DATA_CATEGORIES, at=now,
+        )  # fmt: skip
+        held.append(tenancy_claim(state.tenancy_id, entry.case_id, entry.organisation,
+                                  decision.reason))  # fmt: skip
+    return held
+
+
+def tenancy_claim(tenancy_id: str, case_id: str, organisation: str, reason: str) -> HeldFlow:
+    return HeldFlow(
+        kind=FlowKind.TENANCY_CLAIM,
+        purpose=Purpose.TENANCY_DATA,
+        from_organisation=tenancy_id.split(":", 1)[0],
+        to_organisation=organisation,
+        reason=reason,
+        subject=case_id,
+        tenancy_id=tenancy_id,
+    )

@@ -41,13 +41,19 @@ class CaseChange:
     case_id: str
     status: CaseStatus
     at: datetime | None
+    organisation: str | None = None  # whose case (the event's organisation)
 
 
 def state_from_document(tenancy_id: str, document: Document | None) -> TenancyState:
     if document is None:
         return TenancyState(tenancy_id=tenancy_id)
     cases = {
-        key: CaseEntry(entry["case_id"], CaseStatus(entry["status"]), entry.get("at"))
+        key: CaseEntry(
+            entry["case_id"],
+            CaseStatus(entry["status"]),
+            entry.get("at"),
+            entry.get("organisation"),
+        )
         for key, entry in (document.get("cases") or {}).items()
     }
     level = document.get("signalled_level")
@@ -62,7 +68,10 @@ def state_from_document(tenancy_id: str, document: Document | None) -> TenancySt
 
 
 def _case_body(entry: CaseEntry) -> dict[str, Any]:
-    return {"case_id": entry.case_id, "status": entry.status.value, "at": entry.at}
+    body = {"case_id": entry.case_id, "status": entry.status.value, "at": entry.at}
+    if entry.organisation:
+        body["organisation"] = entry.organisation
+    return body
 
 
 # What deciding an alert reads of a tenancy (not its last alert's details).
@@ -163,7 +172,9 @@ class ArrearsStore:
         uow = UnitOfWork(self.runtime.relay)
         for change in changes:
             key = case_key(change.case_id)
-            entry = _case_body(CaseEntry(change.case_id, change.status, change.at))
+            entry = _case_body(
+                CaseEntry(change.case_id, change.status, change.at, change.organisation)
+            )
             not_behind = [s.value for s in CaseStatus if s.rank >= change.status.rank]
             uow.upsert(
                 self.repository,

@@ -81,9 +81,13 @@ def batch_progress(document: dict[str, Any]) -> BatchProgressOut:
     return BatchProgressOut(batch_id=document["_id"], **fields)
 
 
-def tenancy_risk(tenancy_id: str, document: dict[str, Any]) -> dict[str, Any]:
-    """The tenancy's risk episode and the cases known for it, open or still pending."""
-    cases = list((document.get("cases") or {}).values())
+def tenancy_risk(tenancy_id: str, document: dict[str, Any], organisation: str) -> dict[str, Any]:
+    """The tenancy's risk episode and the landlord's own cases for it, open or still pending.
+    Another organisation's case on the tenancy is that organisation's to tell (a referral-status
+    agreement), so it is not listed here."""
+    cases = [
+        c for c in (document.get("cases") or {}).values() if c.get("organisation") == organisation
+    ]
     return {
         "tenancy_id": tenancy_id,
         "tenancy_reference": document.get("tenancy_reference"),

@@ -27,7 +27,10 @@ class Escalations:
             if named is not None and named.is_open:
                 cases = [named]
         if not cases:
-            cases = await self.store.open_cases_for_tenancy(data.tenancy_id)
+            # Only the landlord's own cases by tenancy: another organisation's case hears of
+            # this tenancy only when the referral service named it, under a tenancy-data
+            # agreement (shared/agreements.py).
+            cases = await self.store.open_cases_for_tenancy(data.tenancy_id, envelope.organisation)
         signal = RiskSignal(
             risk_level=data.risk_level,
             reasons=tuple(data.reasons),

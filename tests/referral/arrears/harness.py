@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,10 +12,13 @@ from typing import Any
 import httpx
 
 from services.referral.arrears import install
+from shared.agreements import Agreement, DataCategory, Purpose
 from shared.clock import ManualClock
 from shared.http import create_http_app
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
+from tests.agreements_helper import end_agreement, grant_agreement
+from tests.helpers import wait_for
 from tests.identity import bearer
 
 DERBY = bearer("derby-homes")
@@ -62,3 +65,33 @@ def of_type(records: list[Any], short_type: str) -> list[Any]:
 
 def csv_file(text: str, name: str = "alerts.csv") -> dict[str, Any]:
     return {"file": (name, text.encode(), "text/csv")}
+
+
+async def grant(
+    svc: Arrears,
+    landlord: str,
+    other: str,
+    purpose: Purpose,
+    categories: Iterable[DataCategory] = tuple(DataCategory),
+) -> Agreement:
+    """A live agreement, published to the real broker, once this part's book holds it."""
+    agreement = await grant_agreement(svc.settings, landlord, other, purpose, categories)
+    await held_by_book(svc.runtime, agreement)
+    return agreement
+
+
+async def end(svc: Arrears, agreement: Agreement) -> Agreement:
+    """The agreement ended at the service's own clock, once the book holds the end."""
+    ended = await end_agreement(svc.settings, agreement, at=svc.clock.now())
+    await held_by_book(svc.runtime, ended)
+    return ended
+
+
+async def held_by_book(runtime: ServiceRuntime, agreement: Agreement) -> None:
+    books = runtime.collection("agreements")
+
+    async def holds() -> bool:
+        doc = await books.find_one({"_id": agreement.agreement_id})
+        return doc is not None and doc["version"] >= agreement.version
+
+    await wait_for(holds)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from services.referral.arrears.decision import prevention_referral_id
+from shared.agreements import Purpose
 from shared.codes import RiskLevel, Route
 from shared.events.case_events import CaseAllocated, CaseClosed
 from shared.events.envelope import make_event
@@ -18,6 +19,7 @@ from tests.referral.arrears.harness import (
     LEEDS,
     csv_file,
     data_of,
+    grant,
     headers_of,
     of_type,
     running,
@@ -259,6 +261,8 @@ async def test_rules_per_organisation_and_prevention_organisation(
         )
         assert put.status_code == 200
         assert (await svc.client.get("/v1/risk-rules", headers=LEEDS)).json()["weeks_medium"] == 4
+        # Referrals into another organisation need a live agreement (issue 15).
+        await grant(svc, "derby-homes", "south-norfolk", Purpose.ARREARS_PREVENTION)
 
         intake = await topic_reader(topic_name(Topic.REFERRAL_INTAKE, settings.topic_prefix))
         alert = {"tenancy_reference": "R-1", "arrears_balance": 100, "weeks_in_arrears": 2}

@@ -1,0 +1,171 @@
+"""Who may read and write which topic: the broker's access table, once. Pure: no I/O.
+
+Every service has its own principal (`hearth-<service>`) and may write only the topics whose
+events it emits (plus the audit trail and its own dead-letter topics), read only the topics it
+consumes, and join only its own consumer groups. `case.events` is the casework stream that
+allocation, support and reconnection share, so that one case's events stay in one ordered
+stream; nobody else may write it.
+
+A partner with direct broker access (a housing association's arrears feed, a partner agency's
+referral system) has the principal `partner-<organisation>` and may write only its own ingress
+topics, `arrears.alerts.<organisation>` and `referral.intake.<organisation>`; it can read
+nothing. The organisation of what arrives there is the topic's owner, never a header the
+writer set (`shared.consumer.EventConsumer` overwrites it). Nothing on the broker is
+addressed to partners: they receive notices by signed webhook, email or letter.
+
+`devstack/broker_acls.py` turns this table into the standard authorizer's ACLs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shared.topics import Topic, topic_name
+
+ADMIN_PRINCIPAL = "admin"
+# Organisation ids become topic names and principals: lowercase letters, digits and hyphens.
+ORGANISATION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# Topics partners write to, one per partner; the platform's own producers use the base topic.
+INGRESS_TOPICS = (Topic.ARREARS_ALERTS, Topic.REFERRAL_INTAKE)
+
+
+class Operation(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    CREATE = "create"
+    DESCRIBE = "describe"
+
+
+@dataclass(frozen=True)
+class Grant:
+    principal: str
+    resource: str  # "topic" | "group"
+    name: str
+    prefixed: bool  # True: every name starting with `name`
+    operation: Operation
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    reads: frozenset[Topic]
+    writes: frozenset[Topic]
+    groups: tuple[str, ...] = ()  # consumer group names besides the service's own
+    reads_partner_ingress: bool = False
+
+
+T = Topic
+SERVICE_ACCESS: dict[str, ServiceAccess] = {
+    "referral": ServiceAccess(
+        reads=frozenset(
+            {T.REFERRAL_INTAKE, T.ARREARS_ALERTS, T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}
+        ),
+        # ReferralSubmitted of its own prevention referrals goes through the intake topic.
+        writes=frozenset({T.REFERRAL_EVENTS, T.TENANCY_RISK, T.CONTACTS, T.REFERRAL_INTAKE}),
+        reads_partner_ingress=True,
+    ),
+    "allocation": ServiceAccess(
+        reads=frozenset({T.REFERRAL_EVENTS, T.TENANCY_RISK, T.CASE_EVENTS, T.AGREEMENTS}),
+        writes=frozenset({T.CASE_EVENTS}),
+    ),
+    "support": ServiceAccess(
+        reads=frozenset({T.CASE_EVENTS, T.TENANCY_RISK, T.AGREEMENTS}),
+        writes=frozenset({T.CASE_EVENTS}),
+    ),
+    "reconnection": ServiceAccess(
+        reads=frozenset({T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}),
+        writes=frozenset({T.CASE_EVENTS, T.RECONNECTION_EVENTS}),
+    ),
+    "notifications": ServiceAccess(
+        reads=frozenset(
+            {
+                T.REFERRAL_EVENTS,
+                T.CASE_EVENTS,
+                T.TENANCY_RISK,
+                T.RECONNECTION_EVENTS,
+                T.CONTACTS,
+                T.AGREEMENTS,
+            }
+        ),
+        writes=frozenset({T.NOTIFICATION_EVENTS}),
+    ),
+    "audit": ServiceAccess(
+        reads=frozenset({T.AUDIT, T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}),
+        writes=frozenset(),
+    ),
+    "agreements": ServiceAccess(reads=frozenset(), writes=frozenset({T.AGREEMENTS})),
+}
+
+
+def service_principal(service: str) -> str:
+    return f"hearth-{service}"
+
+
+def partner_principal(organisation: str) -> str:
+    return f"partner-{check_organisation_id(organisation)}"
+
+
+def check_organisation_id(organisation: str) -> str:
+    if not ORGANISATION_ID.match(organisation):
+        raise ValueError(
+            f"organisation: {organisation!r} is not an id of lowercase letters, digits and "
+            "hyphens (it names a principal and topics)"
+        )
+    return organisation
+
+
+def ingress_topic(topic: Topic, organisation: str, prefix: str) -> str:
+    """The topic one partner writes `topic`'s events to: `<prefix><topic>.<organisation>`."""
+    return f"{topic_name(topic, prefix)}.{check_organisation_id(organisation)}"
+
+
+def ingress_owner(topic: str, prefix: str) -> str | None:
+    """The partner organisation that owns this ingress topic, or None if it is no one's."""
+    for base in INGRESS_TOPICS:
+        head = f"{topic_name(base, prefix)}."
+        if topic.startswith(head) and ORGANISATION_ID.match(topic[len(head) :]):
+            return topic[len(head) :]
+    return None
+
+
+@dataclass(frozen=True)
+class AccessTable:
+    prefix: str
+    services: dict[str, ServiceAccess] = field(default_factory=lambda: dict(SERVICE_ACCESS))
+    partners: tuple[str, ...] = ()
+
+    def grants(self) -> list[Grant]:
+        grants: list[Grant] = []
+        for service, access in self.services.items():
+            grants += self._service_grants(service, access)
+        for organisation in self.partners:
+            principal = partner_principal(organisation)
+            for base in INGRESS_TOPICS:
+                name = ingress_topic(base, organisation, self.prefix)
+                for operation in (Operation.WRITE, Operation.DESCRIBE):
+                    grants.append(Grant(principal, "topic", name, False, operation))
+        return grants
+
+    def _service_grants(self, service: str, access: ServiceAccess) -> list[Grant]:
+        principal = service_principal(service)
+        out: list[Grant] = []
+
+        def topic(name: str, *operations: Operation, prefixed: bool = False) -> None:
+            out.extend(Grant(principal, "topic", name, prefixed, op) for op in operations)
+
+        for read in sorted(access.reads):
+            topic(topic_name(read, self.prefix), Operation.READ, Operation.DESCRIBE)
+        if access.reads_partner_ingress:
+            for base in INGRESS_TOPICS:
+                topic(f"{topic_name(base, self.prefix)}.", Operation.READ, prefixed=True)
+                topic(f"{topic_name(base, self.prefix)}.", Operation.DESCRIBE, prefixed=True)
+        for write in sorted({*access.writes, Topic.AUDIT}):
+            topic(topic_name(write, self.prefix), Operation.WRITE, Operation.DESCRIBE)
+            topic(topic_name(write, self.prefix), Operation.CREATE)
+        # Its own dead-letter topics (`dlq.<group>`, every group starts with the service name).
+        dlq = f"{self.prefix}dlq.{service}"
+        topic(dlq, Operation.WRITE, Operation.READ, Operation.DESCRIBE, prefixed=True)
+        topic(dlq, Operation.CREATE, prefixed=True)
+        out.append(Grant(principal, "group", f"{self.prefix}{service}", True, Operation.READ))
+        return out
