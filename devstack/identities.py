@@ -26,7 +26,9 @@ class Identity:
 
     @property
     def username(self) -> str:
-        parts = [self.organisation, *sorted(self.roles), *sorted(self.teams)]
+        # "test." first: never the name of a demo user (`<organisation>.<role>`, whose
+        # password the demo and its tests rely on) in a stack both use.
+        parts = ["test", self.organisation, *sorted(self.roles), *sorted(self.teams)]
         if self.caseworker_id:
             parts.append(f"cw-{self.caseworker_id}")
         return ".".join(parts).lower()[:200]
