@@ -35,6 +35,8 @@ def chain_settings(infra: Infrastructure, namespace: str) -> Callable[..., Heart
         values: dict[str, Any] = {
             "service_name": "audit",
             "kafka": infra.kafka,
+            "kafka_username": infra.kafka_username,
+            "kafka_password": infra.kafka_password,
             "mongo_url": infra.mongo_url,
             "mongo_db": f"{namespace.rstrip('.')}_audit",
             "topic_prefix": namespace,
