@@ -150,7 +150,6 @@ NOTIFICATION_SETTINGS: dict[str, dict[str, Any]] = {
     COUNCIL_KEY: {
         "display_name": "Derby City Council",
         "notice_email": "housing-options@derby.demo",
-        "sharing_agreements": ["derby-homes"],
         "local_support": "Derby Advice, 1 Market Place, 01332 000000",
         "crisis_support": "Out of hours housing line 01332 111111",
     },

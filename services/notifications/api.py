@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.notifications.routing import OrgSettings
 from services.notifications.store import (
@@ -36,7 +36,6 @@ def _utf8(value: str) -> str:
 Text = Annotated[str, AfterValidator(_utf8)]
 Email = Annotated[Text, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Url = Annotated[Text, Field(max_length=2000, pattern=r"^https?://[^\s]+$")]
-OrgId = Annotated[Text, Field(min_length=1, max_length=100)]
 DeliveryId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="delivery id")]
 TemplateKey = Annotated[str, Path(pattern=r"^[a-z_]{1,64}$", description="template key")]
 
@@ -101,6 +100,10 @@ class TemplateOut(BaseModel):
 
 
 class SettingsIn(BaseModel):
+    # A field this API no longer takes (sharing_agreements: now data-sharing agreements) is
+    # a 422 naming it, never silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
     display_name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     notice_email: Email | None = Field(None, description="where agency notices go")
     webhook_url: Url | None = Field(
@@ -109,11 +112,6 @@ class SettingsIn(BaseModel):
     )
     housing_officer_email: Email | None = Field(
         None, description="as a landlord: where urgent tenancy alerts go"
-    )
-    sharing_agreements: list[OrgId] = Field(
-        default=[],
-        max_length=200,
-        description="landlords whose housing officers may receive this organisation's alerts",
     )
     local_support: Annotated[Text, Field(min_length=1, max_length=4000)] | None = None
     crisis_support: Annotated[Text, Field(min_length=1, max_length=4000)] | None = None
@@ -125,7 +123,6 @@ class SettingsOut(BaseModel):
     notice_email: str | None
     webhook_url: str | None = Field(description="always null: see /v1/webhook-endpoints")
     housing_officer_email: str | None
-    sharing_agreements: list[str]
     local_support: str
     crisis_support: str
 
@@ -156,7 +153,6 @@ def _settings_out(settings: OrgSettings) -> SettingsOut:
         notice_email=settings.notice_email,
         webhook_url=None,  # endpoints (each with its own secret) replaced the shared URL
         housing_officer_email=settings.housing_officer_email,
-        sharing_agreements=list(settings.sharing_agreements),
         local_support=settings.local_support,
         crisis_support=settings.crisis_support,
     )
@@ -253,14 +249,14 @@ def build_router(store: NotificationStore, clock: Clock, wake: Callable[[], None
 
     @router.put("/settings", response_model=SettingsOut)
     async def put_settings(caller: CallerDep, body: SettingsIn) -> SettingsOut:
-        """Mailboxes, partner webhook, sharing agreements and the closure letter's support texts."""
+        """Mailboxes and the closure letter's support texts. Who may hear of a case across
+        organisations is a data-sharing agreement's to say (`/v1/agreements`)."""
         if body.webhook_url is not None:
             # A URL here would be signed with no secret of its own: register it instead.
             raise HTTPException(
                 422, "webhook_url: register partner systems with POST /v1/webhook-endpoints"
             )
         values = body.model_dump()
-        values["sharing_agreements"] = list(dict.fromkeys(values["sharing_agreements"]))
         record = SettingsRecord(organisation=caller.organisation, **values)
         return _settings_out(await store.put_org_settings(record))
 

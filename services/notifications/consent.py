@@ -10,7 +10,6 @@ from shared.codes import Channel
 
 NO_CONSENT = "suppressed: no consent"
 NO_ADDRESS = "suppressed: no contact address"
-NOT_SHARED = "suppressed: no sharing agreement"
 NO_RECIPIENT = "suppressed: recipient unknown"
 
 
@@ -77,11 +76,3 @@ def personal_details_allowed(
     if recipient_org is None:
         return False
     return recipient_org == case_org or recipient_org in set(share_with)
-
-
-def housing_officer_allowed(landlord: str | None, case_org: str, agreements: Iterable[str]) -> bool:
-    """A landlord's housing officer hears of a case only under a sharing agreement (or when
-    the landlord holds the case itself)."""
-    if not landlord:
-        return False
-    return landlord == case_org or landlord in set(agreements)

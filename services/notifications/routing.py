@@ -11,10 +11,8 @@ from typing import Any
 from services.notifications.consent import (
     NO_ADDRESS,
     NO_RECIPIENT,
-    NOT_SHARED,
     ClientContact,
     choose_client_channel,
-    housing_officer_allowed,
     personal_details_allowed,
 )
 from services.notifications.routing_rules import RULES, Role, Rule, rules_for
@@ -40,14 +38,13 @@ RECEIPT_ONLY = frozenset({"ReferralReceived"})
 
 @dataclass(frozen=True)
 class OrgSettings:
-    """One organisation's notification settings (its sharing agreements, mailboxes, texts)."""
+    """One organisation's notification settings (its mailboxes and texts)."""
 
     organisation: str
     display_name: str | None = None  # how letters are signed; the id when unset
     notice_email: str | None = None
     webhook_url: str | None = None
     housing_officer_email: str | None = None
-    sharing_agreements: tuple[str, ...] = ()
     local_support: str = DEFAULT_LOCAL_SUPPORT
     crisis_support: str = DEFAULT_CRISIS_SUPPORT
 
@@ -142,16 +139,14 @@ def _targets(rule: Rule, inp: RoutingInput) -> list[_Target]:
         landlord = landlord_of(inp)
         if landlord is None:
             return []
+        # Another organisation's housing officer hears only under a live partner-notices
+        # agreement (`agreement_refusal`), the one place such sharing is decided.
         settings = inp.org_settings(landlord)
-        agreements = inp.org_settings(inp.case_org).sharing_agreements
-        refused = (
-            None if housing_officer_allowed(landlord, inp.case_org, agreements) else NOT_SHARED
-        )
         addresses = {
             Channel.EMAIL: settings.housing_officer_email,
             Channel.WEBHOOK: settings.webhook_url,
         }
-        return [_Target(role, landlord, addresses, refused)]
+        return [_Target(role, landlord, addresses)]
     if role is Role.AGENCY:
         referrer_org = (inp.fields.get("referrer") or {}).get("organisation") or (
             case.referrer_organisation if case else None

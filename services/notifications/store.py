@@ -203,7 +203,6 @@ class SettingsRecord(BaseModel):
     notice_email: str | None = None
     webhook_url: str | None = None
     housing_officer_email: str | None = None
-    sharing_agreements: list[str] = []
     local_support: str | None = None
     crisis_support: str | None = None
 
@@ -215,7 +214,6 @@ class SettingsRecord(BaseModel):
             notice_email=self.notice_email,
             webhook_url=self.webhook_url,
             housing_officer_email=self.housing_officer_email,
-            sharing_agreements=tuple(self.sharing_agreements),
             local_support=self.local_support or defaults.local_support,
             crisis_support=self.crisis_support or defaults.crisis_support,
         )

@@ -28,7 +28,7 @@ from shared.events.base import event_type_name
 from shared.events.envelope import Envelope
 from shared.events.referral_intake import ReferralSubmitted
 from shared.ids import new_id
-from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.kafka import EventPublisher, ensure_topics, make_broker, settings_security
 from shared.settings import HearthSettings
 from shared.topics import Topic, topic_name
 from tests.e2e.conftest import Api
@@ -122,6 +122,7 @@ async def dead_letters(settings: HearthSettings) -> list[DeadLetter]:
     """Every record of every dead-letter topic of this platform, from the beginning."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka,
+        **settings_security(settings),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -129,7 +130,7 @@ async def dead_letters(settings: HearthSettings) -> list[DeadLetter]:
     await consumer.start()
     try:
         # The admin client asks the broker; the consumer's topic cache may not be filled yet.
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, **settings_security(settings))
         await admin.start()
         try:
             every = await admin.list_topics()

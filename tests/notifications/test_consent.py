@@ -9,7 +9,6 @@ from services.notifications.consent import (
     NO_CONSENT,
     ClientContact,
     choose_client_channel,
-    housing_officer_allowed,
     personal_details_allowed,
 )
 from shared.codes import Channel
@@ -63,16 +62,3 @@ def test_letter_address_starts_with_the_name() -> None:
 )
 def test_personal_details_allowed(recipient, case_org, share_with, allowed) -> None:
     assert personal_details_allowed(recipient, case_org, share_with) is allowed
-
-
-@pytest.mark.parametrize(
-    ("landlord", "case_org", "agreements", "allowed"),
-    [
-        ("derby-homes", "derby-homes", (), True),
-        ("derby-homes", "derby-council", (), False),
-        ("derby-homes", "derby-council", ("derby-homes",), True),
-        (None, "derby-council", ("derby-homes",), False),
-    ],
-)
-def test_housing_officer_needs_a_sharing_agreement(landlord, case_org, agreements, allowed):
-    assert housing_officer_allowed(landlord, case_org, agreements) is allowed

@@ -272,7 +272,6 @@ async def test_case_closed_sends_letter_and_notices_to_every_agency(harness: Har
 
 async def test_urgent_alerts_and_review_reminders_reach_the_workers(harness: Harness) -> None:
     h = harness
-    await h.api("PUT", "/v1/settings", json={"sharing_agreements": ["derby-homes"]})
     await h.api(
         "PUT",
         "/v1/settings",

@@ -16,7 +16,6 @@ NO_NOTICES = "held: no live partner-notices agreement between derby-council and 
 
 
 async def _officer_set_up(h: Harness) -> None:
-    await h.api("PUT", "/v1/settings", json={"sharing_agreements": ["derby-homes"]})
     await h.api(
         "PUT", "/v1/settings", "key-homes", json={"housing_officer_email": "ho@homes.example"}
     )
@@ -67,3 +66,11 @@ async def test_housing_officer_and_referrer_notices_are_held_without_agreements(
 
 async def _sent_to(h: Harness, address: str) -> bool:
     return bool(h.smtp.to(address))
+
+
+async def test_a_settings_allowlist_is_refused_naming_the_field(bare_harness: Harness) -> None:
+    """Sharing with another organisation is an agreement's to say, not one side's settings."""
+    answer = await bare_harness.api(
+        "PUT", "/v1/settings", json={"sharing_agreements": ["derby-homes"]}
+    )
+    assert answer.status_code == 422 and "sharing_agreements" in answer.text

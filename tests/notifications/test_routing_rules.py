@@ -11,7 +11,6 @@ from services.notifications.consent import (
     NO_ADDRESS,
     NO_CONSENT,
     NO_RECIPIENT,
-    NOT_SHARED,
     ClientContact,
 )
 from services.notifications.routing import (
@@ -133,24 +132,29 @@ CASES = [
         set(),
     ),
     (
-        "tenancy at risk: urgent alerts; no sharing agreement, no housing officer",
+        "tenancy at risk: urgent alerts; no partner-notices agreement, no housing officer",
         "TenancyAtRisk",
         {"tenancy_id": "derby-homes:T-9", "landlord": "derby-homes", "case_id": "case-1"},
-        {"case": CASE},
+        {"case": CASE, "agreements": ()},
         {
             ("caseworker", "email", "urgent_tenancy_alert", None),
             ("team_leader", "email", "urgent_tenancy_alert", None),
-            ("housing_officer", None, "housing_officer_alert", NOT_SHARED),
+            (
+                "housing_officer",
+                None,
+                "housing_officer_alert",
+                "held: no live partner-notices agreement between derby-council and derby-homes",
+            ),
         },
     ),
     (
-        "tenancy at risk under a sharing agreement: housing officer by email and webhook",
+        "tenancy at risk under a partner-notices agreement: housing officer by email and webhook",
         "TenancyAtRisk",
         {"tenancy_id": "derby-homes:T-9", "landlord": "derby-homes", "case_id": "case-1"},
         {
             "case": CASE,
             "settings": {
-                "derby-council": OrgSettings("derby-council", sharing_agreements=("derby-homes",)),
+                "derby-council": OrgSettings("derby-council"),
                 "derby-homes": OrgSettings(
                     "derby-homes",
                     housing_officer_email="ho@derbyhomes.example",
@@ -171,9 +175,7 @@ CASES = [
         {"case_id": "case-1", "tenancy_id": "derby-homes:T-9"},
         {
             "case": CASE,
-            "settings": {
-                "derby-council": OrgSettings("derby-council", sharing_agreements=("derby-homes",))
-            },
+            "settings": {"derby-council": OrgSettings("derby-council")},
         },
         {
             ("caseworker", "email", "urgent_escalation_alert", None),
@@ -312,7 +314,7 @@ def test_client_personalisation_carries_address_and_crisis_route() -> None:
 # --- issue 15: notices to other organisations only under a live agreement -------------------
 
 HO_SETTINGS = {
-    "derby-council": OrgSettings("derby-council", sharing_agreements=("derby-homes",)),
+    "derby-council": OrgSettings("derby-council"),
     "derby-homes": OrgSettings("derby-homes", housing_officer_email="ho@derbyhomes.example"),
 }
 RISK = {"tenancy_id": "derby-homes:T-9", "landlord": "derby-homes", "risk_level": "high"}

@@ -127,7 +127,8 @@ async def test_expired_and_not_yet_valid_tokens_are_refused(
     api_for: Any, identities: Identities
 ) -> None:
     api = await api_for(oidc_leeway_seconds=30)
-    token = identities.token(MANAGER)
+    # Issued now: a cached token issued minutes ago would look valid at "now - 120 s".
+    token = identities.fresh_token(MANAGER)
     lifetime = _claims(token)["exp"] - time.time()
     verifier = api.app.state.verifier
     verifier.wall_clock = lambda: time.time() + lifetime + 31  # just past expiry and leeway
