@@ -21,6 +21,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -322,10 +323,30 @@ def handler_profile(platform: Platform, alerts: int) -> list[str]:
     return lines
 
 
+def agree(agreements_url: str, homes: dict[str, str], council: dict[str, str]) -> None:
+    """The landlord's risk raising referrals in the council, and its housing officers hearing
+    of them, need live agreements: proposed by the landlord's admin, accepted by the council's
+    (then a moment for each service's copy to catch up)."""
+    starts = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    for purpose in ("arrears-prevention", "partner-notices"):
+        body = {
+            "counterparty": COUNCIL,
+            "purpose": purpose,
+            "categories": ["identity", "tenancy", "arrears", "case-status"],
+            "starts": starts,
+        }
+        proposed = httpx.post(f"{agreements_url}/agreements", json=body, headers=homes)
+        proposed.raise_for_status()
+        accept = f"{agreements_url}/agreements/{proposed.json()['agreement_id']}/accept"
+        httpx.post(accept, json={}, headers=council).raise_for_status()
+    time.sleep(2)
+
+
 def set_up(platform: Platform, identities: Identities) -> None:
     council = identities.headers(Identity(COUNCIL))
     homes = identities.headers(Identity(LANDLORD))
     url = {name: f"{p.url}/v1" for name, p in platform.services.items()}
+    agree(url["agreements"], homes, council)
     httpx.put(
         f"{url['referral']}/risk-rules", json={"prevention_organisation": COUNCIL}, headers=homes
     )
@@ -426,7 +447,7 @@ async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str
     rows: list[tuple[str, str]] = []
     counts = Counts(settings, prefix)
     try:
-        for name in ("referral", "allocation", "support", "notifications"):
+        for name in ("referral", "allocation", "support", "notifications", "agreements"):
             platform.start_service(name)
         platform.wait_healthy(timeout=120)
         set_up(platform, identities)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -134,7 +135,9 @@ def prepare_broker(env: dict[str, str]) -> None:
         await ensure_topics(settings)
         await apply_acls(settings)
 
-    asyncio.run(prepare())
+    # Its own thread and loop: callers may already run a loop (the benchmark does).
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, prepare()).result()
 
 
 if __name__ == "__main__":
