@@ -97,19 +97,7 @@ def agreement_changed(agreement: Agreement, change: str, by: str) -> Envelope:
 
 
 def _changed(agreement: Agreement, change: str, by: str) -> Envelope:
-    data = AgreementChanged(
-        agreement_id=agreement.agreement_id,
-        proposed_by=agreement.proposed_by,
-        counterparty=agreement.counterparty,
-        purpose=agreement.purpose,
-        categories=sorted(agreement.categories),
-        starts=agreement.starts,
-        ends=agreement.ends,
-        status=agreement.status,
-        version=agreement.version,
-        change=change,
-        changed_by_organisation=by,
-    )
+    data = AgreementChanged.of(agreement, change, by)
     return make_event(
         data,
         source=SOURCE,

@@ -103,19 +103,7 @@ class AgreementsService:
         organisation: str,
         now: datetime | None = None,
     ) -> Envelope:
-        data = AgreementChanged(
-            agreement_id=record.agreement_id,
-            proposed_by=record.proposed_by,
-            counterparty=record.counterparty,
-            purpose=record.purpose,
-            categories=list(record.categories),
-            starts=record.starts,
-            ends=record.ends,
-            status=record.status,
-            version=record.version,
-            change=change,
-            changed_by_organisation=organisation,
-        )
+        data = AgreementChanged.of(record.agreement(), change, organisation)
         return make_event(
             data,
             source=SOURCE,

@@ -29,6 +29,16 @@ class AgreementChanged(EventData):
     change: str  # proposed | accepted | declined | ended
     changed_by_organisation: str
 
+    @classmethod
+    def of(cls, agreement: Agreement, change: str, by: str) -> AgreementChanged:
+        """The event for this version of `agreement`, changed by organisation `by`."""
+        return cls(
+            **agreement.model_dump(exclude={"categories"}),
+            categories=sorted(agreement.categories),
+            change=change,
+            changed_by_organisation=by,
+        )
+
     def subject(self) -> str:
         return self.agreement_id
 
