@@ -32,7 +32,7 @@ from shared.settings import HearthSettings
 # Kafka's wire codes (org.apache.kafka.common.acl / resource).
 _RESOURCE = {"topic": 2, "group": 3}
 _PATTERN = {False: 3, True: 4}  # LITERAL, PREFIXED
-_OPERATION = {"read": 3, "write": 4, "create": 5, "describe": 8}
+_OPERATION = {"read": 3, "write": 4, "create": 5, "delete": 6, "describe": 8}
 _ALLOW = 3
 # The partners the local stack knows (the demo's housing association and a test landlord).
 LOCAL_PARTNERS = ("derby-homes", "test-landlord")

@@ -36,6 +36,7 @@ class Operation(StrEnum):
     WRITE = "write"
     CREATE = "create"
     DESCRIBE = "describe"
+    DELETE = "delete"  # DeleteRecords: purging consumed personal data from a topic
 
 
 @dataclass(frozen=True)
@@ -53,29 +54,39 @@ class ServiceAccess:
     writes: frozenset[Topic]
     groups: tuple[str, ...] = ()  # consumer group names besides the service's own
     reads_partner_ingress: bool = False
+    # Topics carrying personal data whose consumed records this service deletes on erasure.
+    purges: frozenset[Topic] = frozenset()
 
 
 T = Topic
+# Every service that holds personal data hears subject-access and erasure requests and answers.
+_ANSWERS_PRIVACY = ServiceAccess(
+    reads=frozenset({T.PRIVACY_REQUESTS}), writes=frozenset({T.PRIVACY_RESPONSES})
+)
 SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "referral": ServiceAccess(
         reads=frozenset(
             {T.REFERRAL_INTAKE, T.ARREARS_ALERTS, T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}
+            | _ANSWERS_PRIVACY.reads
         ),
         # ReferralSubmitted of its own prevention referrals goes through the intake topic.
-        writes=frozenset({T.REFERRAL_EVENTS, T.TENANCY_RISK, T.CONTACTS, T.REFERRAL_INTAKE}),
+        writes=frozenset({T.REFERRAL_EVENTS, T.TENANCY_RISK, T.CONTACTS, T.REFERRAL_INTAKE})
+        | _ANSWERS_PRIVACY.writes,
         reads_partner_ingress=True,
+        purges=frozenset({T.REFERRAL_INTAKE, T.ARREARS_ALERTS}),
     ),
     "allocation": ServiceAccess(
-        reads=frozenset({T.REFERRAL_EVENTS, T.TENANCY_RISK, T.CASE_EVENTS, T.AGREEMENTS}),
-        writes=frozenset({T.CASE_EVENTS}),
+        reads=frozenset({T.REFERRAL_EVENTS, T.TENANCY_RISK, T.CASE_EVENTS, T.AGREEMENTS})
+        | _ANSWERS_PRIVACY.reads,
+        writes=frozenset({T.CASE_EVENTS}) | _ANSWERS_PRIVACY.writes,
     ),
     "support": ServiceAccess(
-        reads=frozenset({T.CASE_EVENTS, T.TENANCY_RISK, T.AGREEMENTS}),
-        writes=frozenset({T.CASE_EVENTS}),
+        reads=frozenset({T.CASE_EVENTS, T.TENANCY_RISK, T.AGREEMENTS}) | _ANSWERS_PRIVACY.reads,
+        writes=frozenset({T.CASE_EVENTS}) | _ANSWERS_PRIVACY.writes,
     ),
     "reconnection": ServiceAccess(
-        reads=frozenset({T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}),
-        writes=frozenset({T.CASE_EVENTS, T.RECONNECTION_EVENTS}),
+        reads=frozenset({T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}) | _ANSWERS_PRIVACY.reads,
+        writes=frozenset({T.CASE_EVENTS, T.RECONNECTION_EVENTS}) | _ANSWERS_PRIVACY.writes,
     ),
     "notifications": ServiceAccess(
         reads=frozenset(
@@ -87,14 +98,26 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                 T.CONTACTS,
                 T.AGREEMENTS,
             }
-        ),
-        writes=frozenset({T.NOTIFICATION_EVENTS}),
+        )
+        | _ANSWERS_PRIVACY.reads,
+        writes=frozenset({T.NOTIFICATION_EVENTS}) | _ANSWERS_PRIVACY.writes,
+        purges=frozenset({T.CONTACTS}),
     ),
     "audit": ServiceAccess(
-        reads=frozenset({T.AUDIT, T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}),
-        writes=frozenset(),
+        reads=frozenset({T.AUDIT, T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS})
+        | _ANSWERS_PRIVACY.reads,
+        writes=_ANSWERS_PRIVACY.writes,
     ),
-    "agreements": ServiceAccess(reads=frozenset(), writes=frozenset({T.AGREEMENTS})),
+    "agreements": ServiceAccess(
+        reads=_ANSWERS_PRIVACY.reads, writes=frozenset({T.AGREEMENTS}) | _ANSWERS_PRIVACY.writes
+    ),
+    # Asks every service for a person's data (subject access, erasure, retention), gathers the
+    # answers and deletes them from the answers topic once stored.
+    "privacy": ServiceAccess(
+        reads=frozenset({T.PRIVACY_RESPONSES, T.CASE_EVENTS}),
+        writes=frozenset({T.PRIVACY_REQUESTS}),
+        purges=frozenset({T.PRIVACY_RESPONSES}),
+    ),
 }
 
 
@@ -163,6 +186,10 @@ class AccessTable:
         for write in sorted({*access.writes, Topic.AUDIT}):
             topic(topic_name(write, self.prefix), Operation.WRITE, Operation.DESCRIBE)
             topic(topic_name(write, self.prefix), Operation.CREATE)
+        for purged in sorted(access.purges):
+            topic(topic_name(purged, self.prefix), Operation.DELETE)
+            if purged in INGRESS_TOPICS and access.reads_partner_ingress:
+                topic(f"{topic_name(purged, self.prefix)}.", Operation.DELETE, prefixed=True)
         # Its own dead-letter topics (`dlq.<group>`, every group starts with the service name).
         dlq = f"{self.prefix}dlq.{service}"
         topic(dlq, Operation.WRITE, Operation.READ, Operation.DESCRIBE, prefixed=True)

@@ -29,6 +29,7 @@ class Role(StrEnum):
     INCOME_OFFICER = "income-officer"  # a housing association's: alerts and what they caused
     ORGANISATION_ADMIN = "organisation-admin"
     AUDITOR = "auditor"
+    DATA_PROTECTION_OFFICER = "data-protection-officer"  # subject access, erasure, retention
     # Machine clients (client-credentials grant):
     ARREARS_FEED = "arrears-feed"  # a landlord's nightly arrears feed
     REFERRAL_PARTNER = "referral-partner"  # a partner agency's referral intake
@@ -53,6 +54,9 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     AGREEMENTS_READ = "agreements.read"  # data-sharing agreements with other organisations
     AGREEMENTS_MANAGE = "agreements.manage"  # propose, accept, decline, end them
+    PRIVACY_READ = "privacy.read"  # subject-access and erasure requests: their status, no data
+    PRIVACY_REQUESTS = "privacy.requests"  # make them, and read a subject-access bundle
+    RETENTION_MANAGE = "retention.manage"  # the organisation's retention schedule
 
 
 class Reach(IntEnum):
@@ -88,11 +92,22 @@ ROLE_PERMISSIONS: dict[Role, tuple[Reach, frozenset[Permission]]] = {
         Reach.ORGANISATION,
         frozenset(
             {P.TEAMS_READ, P.TEAMS_MANAGE, P.SETTINGS_READ, P.SETTINGS_MANAGE}
-            | {P.AGREEMENTS_READ, P.AGREEMENTS_MANAGE}
+            | {P.AGREEMENTS_READ, P.AGREEMENTS_MANAGE, P.PRIVACY_READ, P.RETENTION_MANAGE}
         ),
     ),
     # Who shares what with whom is an audit question too (agreements hold no personal data).
-    Role.AUDITOR: (Reach.ORGANISATION, frozenset({P.AUDIT_READ, P.AGREEMENTS_READ})),
+    Role.AUDITOR: (
+        Reach.ORGANISATION,
+        frozenset({P.AUDIT_READ, P.AGREEMENTS_READ, P.PRIVACY_READ}),
+    ),
+    # Answers the people whose data it is: everything held, erased when the law says so.
+    Role.DATA_PROTECTION_OFFICER: (
+        Reach.ORGANISATION,
+        frozenset(
+            {P.PRIVACY_READ, P.PRIVACY_REQUESTS, P.RETENTION_MANAGE}
+            | {P.AUDIT_READ, P.AGREEMENTS_READ}
+        ),
+    ),
     Role.ARREARS_FEED: (Reach.ORGANISATION, frozenset({P.ARREARS_SUBMIT, P.ARREARS_READ})),
     Role.REFERRAL_PARTNER: (Reach.ORGANISATION, frozenset({P.REFERRALS_CREATE})),
 }

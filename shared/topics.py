@@ -19,6 +19,10 @@ class Topic(StrEnum):
     CONTACTS = "contacts.restricted"
     # Data-sharing agreements, from the agreements service to every service that checks them.
     AGREEMENTS = "agreements.events"
+    # Subject access and erasure: requests to every service, answers to the privacy service only
+    # (answers carry personal data and are deleted from the topic once consumed).
+    PRIVACY_REQUESTS = "privacy.requests"
+    PRIVACY_RESPONSES = "privacy.responses"
     # Who saw or changed what, and every refusal; keyed by organisation (one chain each).
     AUDIT = "audit.trail"
 

@@ -13,6 +13,12 @@ from shared.events.case_events import (
     SupportPlanAgreed,
 )
 from shared.events.notification_events import NotificationFailed, NotificationSent
+from shared.events.privacy_events import (
+    ErasureCarriedOut,
+    ErasureRequested,
+    SubjectAccessRequested,
+    SubjectDataContributed,
+)
 from shared.events.reconnection_events import PresentationPackDue, ReconnectionPhaseChanged
 from shared.events.referral_events import (
     ArrearsAlertSubmitted,
@@ -33,6 +39,8 @@ __all__ = [
     "CaseEscalated",
     "CaseReallocated",
     "ContactDetailsShared",
+    "ErasureCarriedOut",
+    "ErasureRequested",
     "EventData",
     "NotificationFailed",
     "NotificationSent",
@@ -45,6 +53,8 @@ __all__ = [
     "Referrer",
     "ReviewDue",
     "StageChanged",
+    "SubjectAccessRequested",
+    "SubjectDataContributed",
     "SupportPlanAgreed",
     "TenancyAtRisk",
     "event_type_name",
