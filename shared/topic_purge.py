@@ -1,0 +1,60 @@
+"""Deleting consumed records from a topic that carries personal data.
+
+Kafka cannot delete one record, only everything before an offset in a partition
+(DeleteRecords). On the few topics that carry personal data (partners' referral intake and
+arrears feeds, contact details for notifications, subject-access answers) every record has
+done its work once its consumer group has committed past it: the consuming service holds what
+it accepted in its own database, where erasure reaches it. So erasure, and the privacy service
+after storing a bundle, delete each partition up to the group's committed offset. Records not
+yet consumed stay until they are. Platform event topics carry ids and codes, never personal
+data, and are never purged: the outcomes service rebuilds from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+
+from shared.kafka import settings_security
+from shared.logging import get_logger
+from shared.settings import HearthSettings
+
+log = get_logger(__name__)
+
+
+async def purge_consumed(
+    settings: HearthSettings, topics: Iterable[str], groups: Iterable[str]
+) -> dict[str, int]:
+    """Delete every record of `topics` that all of `groups` have committed past.
+
+    Returns the new low watermark per "topic/partition" that was moved. A partition no group
+    has committed on is left alone."""
+    wanted = set(topics)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, **settings_security(settings))
+    await admin.start()
+    try:
+        committed: dict[TopicPartition, int] = {}
+        for group in groups:
+            offsets = await admin.list_consumer_group_offsets(group)
+            seen = {tp for tp in offsets if tp.topic in wanted}
+            for tp in seen:
+                offset = offsets[tp].offset
+                committed[tp] = min(offset, committed.get(tp, offset))
+            # A partition one group has not committed on must not be purged for the others.
+            for tp in [tp for tp in committed if tp not in seen]:
+                committed[tp] = -1
+        targets = {
+            tp: RecordsToDelete(before_offset=offset)
+            for tp, offset in committed.items()
+            if offset > 0
+        }
+        if not targets:
+            return {}
+        result = await admin.delete_records(targets)
+    finally:
+        await admin.close()
+    moved = {f"{tp.topic}/{tp.partition}": low for tp, low in result.items()}
+    log.info("topic.purged", partitions=len(moved))
+    return moved
