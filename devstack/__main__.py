@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import time
 
@@ -72,7 +73,7 @@ def main() -> None:
     stack = LocalStack.create(args.name, args.kafka_port, args.mongo_port, args.keycloak_port)
     stack.start()
     for key, value in stack.env.items():
-        print(f"export {key}={value}", flush=True)
+        print(f"export {key}={shlex.quote(value)}", flush=True)
     if args.command == "run":  # foreground until Ctrl-C
         try:
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -107,8 +107,15 @@ def load_demo(platform: Platform, keycloak_url: str) -> None:
         "/arrears-alerts/csv",
         files={"file": ("derby-homes-nightly.csv", data.arrears_csv(), "text/csv")},
     )
-    if upload:
-        say(f"demo: arrears batch {upload.get('batch_id')}: {upload.get('counts')}")
+    if upload:  # a job, decided in the background: followed until it is done
+        job_path = f"/arrears-alerts/uploads/{upload.get('job_id')}"
+        _wait(
+            "the arrears file to be processed",
+            lambda: feed.call("GET", "referral", job_path)["status"] in ("completed", "failed"),
+        )
+        job = feed.call("GET", "referral", job_path)
+        state = f"{job.get('status')}, {job.get('counts')}"
+        say(f"demo: arrears upload {upload.get('job_id')}: {state}")
     _wait(
         "the tenancy with an open case to be escalated",
         lambda: bool(council.call("GET", "support", "/escalated-cases")["cases"]),

@@ -85,8 +85,9 @@ RISK_RULES: dict[str, dict[str, Any]] = {LANDLORD_KEY: {"prevention_organisation
 
 # The data-sharing agreements the demo's cross-organisation flows need (issue 15): proposed by
 # the first organisation's admin, accepted by the second's, through the agreements service.
-# Referral status back to the external referrers (probation, children's services, outreach)
-# has no agreement: they have no admins in the demo, so those flows are held, with the reason.
+# External referrers (probation, children's services, outreach) are not organisations on the
+# platform: the council refers on their behalf, naming the contact (referrer.agency, one email),
+# and the referral's notices go to that contact, never to a mailbox the body chose by name.
 AGREEMENTS: list[dict[str, Any]] = [
     {
         "proposed_by": LANDLORD_KEY,
@@ -180,7 +181,8 @@ def referral(
     needs: list[str],
     *,
     source: str = "housing_officer",
-    referrer_org: str = "derby-council",
+    organisation: str = COUNCIL_KEY,
+    agency: str | None = None,
     tenancy_reference: str | None = None,
     legal_stage: str = "none",
     days_to_homeless: int | None = None,
@@ -189,11 +191,13 @@ def referral(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "source": source,
+        # The referrer's organisation is the caller's own; an outside agency is a named contact.
         "referrer": {
-            "organisation": referrer_org,
+            "organisation": organisation,
             "source": source,
             "name": "Referring officer",
-            "email": f"referrals@{referrer_org}.demo",
+            "email": f"referrals@{agency or organisation}.demo",
+            **({"agency": agency} if agency else {}),
         },
         "person": _person(given, family, born),
         "contact": {
@@ -245,7 +249,7 @@ REFERRALS: dict[str, list[dict[str, Any]]] = {
             "1991-07-19",
             ["drug_dependency", "benefits"],
             source="probation",
-            referrer_org="probation-east-midlands",
+            agency="probation-east-midlands",
             days_to_homeless=20,
         ),
         referral(
@@ -254,7 +258,7 @@ REFERRALS: dict[str, list[dict[str, Any]]] = {
             "2006-01-11",
             ["care_leaver_18_20", "budgeting_debt"],
             source="childrens_services",
-            referrer_org="derby-childrens-services",
+            agency="derby-childrens-services",
             tenancy_reference="DH-100877",
         ),
         # A rough sleeper with a local connection to Leeds: routed to reconnection.
@@ -264,7 +268,7 @@ REFERRALS: dict[str, list[dict[str, Any]]] = {
             "1978-10-30",
             ["alcohol_dependency", "mental_health"],
             source="outreach_team",
-            referrer_org="derby-outreach",
+            agency="derby-outreach",
             local_connections=[{"area": "Leeds", "evidence": ["lived there 2019-2024"]}],
             rough_sleeping={
                 "contacts": 9,
@@ -279,7 +283,7 @@ REFERRALS: dict[str, list[dict[str, Any]]] = {
             "Price",
             "1988-05-05",
             ["budgeting_debt", "benefits"],
-            referrer_org="leeds-council",
+            organisation=OTHER_COUNCIL_KEY,
             days_to_homeless=35,
         ),
     ],

@@ -34,9 +34,11 @@ SERVICES = (
     "notifications",
     "audit",
     "agreements",
+    "privacy",
 )
 DEMO_NOTIFY_KEY = "demo-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 DEMO_PERSON_MATCH_KEY = "demo-1:demo-person-matching-key-not-for-production"
+DEMO_QUARANTINE_KEY = "demo-1:demo-quarantine-key-not-for-production-use"
 DEMO_AUDIT_CHAIN_KEY = "demo-audit-chain-key-not-for-production"
 
 
@@ -114,6 +116,8 @@ class Platform:
         env = {**self.env, **self._broker_principal(name)}
         # A demo's and a test's person-matching key; a deployment sets its own secret.
         env.setdefault("HEARTH_PERSON_MATCH_KEYS", json.dumps([DEMO_PERSON_MATCH_KEY]))
+        # ... and the key sealing its dead letters in quarantine (shared/quarantine.py).
+        env.setdefault("HEARTH_QUARANTINE_KEYS", json.dumps([DEMO_QUARANTINE_KEY]))
         if self.database_prefix:
             env["HEARTH_MONGO_DB"] = f"{self.database_prefix}_{name}"
         process.start(env)

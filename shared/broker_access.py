@@ -81,7 +81,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         writes=frozenset({T.CASE_EVENTS}) | _ANSWERS_PRIVACY.writes,
     ),
     "support": ServiceAccess(
-        reads=frozenset({T.CASE_EVENTS, T.TENANCY_RISK, T.AGREEMENTS}) | _ANSWERS_PRIVACY.reads,
+        # referral.events: the case's consent (ConsentChanged, issue 16), shown on the case.
+        reads=frozenset({T.CASE_EVENTS, T.TENANCY_RISK, T.AGREEMENTS, T.REFERRAL_EVENTS})
+        | _ANSWERS_PRIVACY.reads,
         writes=frozenset({T.CASE_EVENTS}) | _ANSWERS_PRIVACY.writes,
     ),
     "reconnection": ServiceAccess(

@@ -41,6 +41,7 @@ from shared.metrics import (
     HANDLER_SECONDS,
     MESSAGES_HANDLED,
 )
+from shared.quarantine import Quarantine
 from shared.redaction import safe_error, safe_reason
 from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name, topic_name
@@ -87,9 +88,12 @@ class EventConsumer:
         broker: KafkaBroker,
         topics: Iterable[Topic | str],
         group: str | None = None,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
+        # Where a dead-lettered record is kept (sealed); the dead-letter topic gets a reference.
+        self.quarantine = quarantine
         self.service = settings.service_name
         self.group_id = f"{settings.topic_prefix}{group or settings.service_name}"
         self.topics = [topic_name(t, settings.topic_prefix) for t in topics]
@@ -368,6 +372,35 @@ class EventConsumer:
     async def _dead_letter(
         self, record: Any, error: BaseException, attempts: int, event_type: str
     ) -> None:
+        if self.quarantine is None:
+            raise RuntimeError("quarantine: none given (build consumers with runtime.consumer)")
+        # Read as an event even if it came by the wrong topic, so erasure finds its subjects.
+        try:
+            envelope: Envelope | None = from_kafka(record.key, record.value, record.headers)
+        except EnvelopeError:
+            envelope = None  # undecodable: quarantined without subject ids
+        owner = ingress_owner(record.topic, self.settings.topic_prefix)
+        if envelope is not None and owner is not None:
+            envelope = envelope.model_copy(update={"organisation": owner})
+        try:
+            held = await send_to_dead_letter(
+                self.broker,
+                self.dlq_topic,
+                record,
+                self.group_id,
+                error,
+                attempts,
+                self.quarantine,
+                envelope,
+            )
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # The quarantine's database or the broker is down: nothing is committed, the
+            # batch is handled again after the outage, so the record is never lost.
+            log.warning("consumer.infrastructure_unavailable", error=safe_error(exc))
+            await asyncio.sleep(self.settings.retry_backoff_seconds)
+            raise InfrastructureUnavailable(safe_error(exc)) from exc
         log.error(
             "consumer.dead_lettered",
             reason=safe_reason(error),
@@ -376,9 +409,7 @@ class EventConsumer:
             partition=record.partition,
             offset=record.offset,
             dlq=self.dlq_topic,
-        )
-        await send_to_dead_letter(
-            self.broker, self.dlq_topic, record, self.group_id, error, attempts
+            quarantine_id=held.id,
         )
         DEAD_LETTERS.labels(self.service, self.group_id).inc()
         MESSAGES_HANDLED.labels(self.service, self.group_id, event_type, "dead_lettered").inc()

@@ -146,16 +146,28 @@ CASE = ("case", "case_id")
 REFERRAL = ("case", "referral_id")  # case id = referral id
 RECONNECTION = ("case", "case_id")
 AGREEMENT = ("agreement", "agreement_id")
+SUBJECT_ACCESS = ("subject-access-request", "request_id")
+ERASURE = ("erasure-request", "request_id")
 
 ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
     "referral": {
         ("POST", "/referrals"): _p(P.REFERRALS_CREATE),
         ("GET", "/referrals"): _p(P.REFERRALS_READ, unallocated=True),
         ("GET", "/referrals/{referral_id}"): _p(P.REFERRALS_READ, REFERRAL, unallocated=True),
+        # The person's consent (issue 16): read like the referral, changed by casework.
+        ("GET", "/referrals/{referral_id}/consent"): _p(
+            P.REFERRALS_READ, REFERRAL, unallocated=True
+        ),
+        ("PUT", "/referrals/{referral_id}/consent"): _p(P.CASEWORK, REFERRAL, unallocated=True),
+        ("POST", "/referrals/{referral_id}/consent/withdraw"): _p(
+            P.CASEWORK, REFERRAL, unallocated=True
+        ),
         ("POST", "/arrears-alerts"): _p(P.ARREARS_SUBMIT),
         ("POST", "/arrears-alerts/batch"): _p(P.ARREARS_SUBMIT),
         ("POST", "/arrears-alerts/csv"): _p(P.ARREARS_SUBMIT),
         ("GET", "/arrears-alerts/batches/{batch_id}"): _p(P.ARREARS_READ, personal=False),
+        # A CSV upload's job: progress and per-row results (issue 16, limits before work).
+        ("GET", "/arrears-alerts/uploads/{job_id}"): _p(P.ARREARS_READ, personal=False),
         ("GET", "/arrears-alerts/tenancies/{tenancy_reference}"): _p(P.ARREARS_READ),
         ("GET", "/risk-rules"): _p(P.SETTINGS_READ, personal=False),
         ("PUT", "/risk-rules"): _p(P.SETTINGS_MANAGE, personal=False),
@@ -264,6 +276,25 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/audit/people/{person_id}"): _p(P.AUDIT_READ),
         ("GET", "/audit/records/{record_id}"): _p(P.AUDIT_READ),
         ("GET", "/audit/verification"): _p(P.AUDIT_READ, personal=False),
+    },
+    # Requests' status names no more than the pseudonymous person id; the bundle is the data.
+    "privacy": {
+        ("POST", "/subject-access-requests"): _p(P.PRIVACY_REQUESTS),
+        ("GET", "/subject-access-requests"): _p(P.PRIVACY_READ, personal=False),
+        ("GET", "/subject-access-requests/{request_id}"): _p(
+            P.PRIVACY_READ, SUBJECT_ACCESS, personal=False
+        ),
+        ("GET", "/subject-access-requests/{request_id}/bundle"): _p(
+            P.PRIVACY_REQUESTS, SUBJECT_ACCESS
+        ),
+        ("GET", "/subject-access-requests/{request_id}/bundle.pdf"): _p(
+            P.PRIVACY_REQUESTS, SUBJECT_ACCESS
+        ),
+        ("POST", "/erasure-requests"): _p(P.PRIVACY_REQUESTS),
+        ("GET", "/erasure-requests"): _p(P.PRIVACY_READ, personal=False),
+        ("GET", "/erasure-requests/{request_id}"): _p(P.PRIVACY_READ, ERASURE, personal=False),
+        ("GET", "/retention-schedule"): _p(P.PRIVACY_READ, personal=False),
+        ("PUT", "/retention-schedule"): _p(P.RETENTION_MANAGE, personal=False),
     },
 }
 

@@ -15,6 +15,8 @@ from shared.logging import configure_logging, get_logger
 from shared.mongo import Collection, make_mongo_client
 from shared.outbox import OutboxRelay, ensure_outbox_index
 from shared.outbox_batches import OutboxBatches
+from shared.quarantine import COLLECTION as QUARANTINE
+from shared.quarantine import Quarantine
 from shared.settings import HearthSettings
 from shared.timers import FireHandler, Scheduler, TimerStore
 from shared.topics import Topic
@@ -35,11 +37,16 @@ class ServiceRuntime:
         self.db = self.mongo[settings.database_name]
         self.publisher = EventPublisher(self.broker, settings)
         self.relay = OutboxRelay(self.publisher)
+        # Dead-lettered records, sealed in this service's own database (shared/quarantine.py).
+        self.quarantine = Quarantine(
+            self.db[QUARANTINE], settings.service_name, settings.quarantine_keys, self.clock
+        )
         self.consumers: list[EventConsumer] = []
         self.schedulers: list[Scheduler] = []
         # How each kind of record this service holds is scoped to teams (shared/auth.py).
         self.record_scopes: dict[str, RecordScopeLookup] = {}
         self._startup: list[Callable[[], Awaitable[Any]]] = []
+        self._shutdown: list[Callable[[], Awaitable[Any]]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
@@ -62,7 +69,7 @@ class ServiceRuntime:
             self.relay.batches = OutboxBatches(self.db["outbox_batches"])
 
     def consumer(self, topics: Iterable[Topic | str], group: str | None = None) -> EventConsumer:
-        consumer = EventConsumer(self.settings, self.broker, topics, group)
+        consumer = EventConsumer(self.settings, self.broker, topics, group, self.quarantine)
         self.consumers.append(consumer)
         return consumer
 
@@ -76,11 +83,17 @@ class ServiceRuntime:
     def on_startup(self, hook: Callable[[], Awaitable[Any]]) -> None:
         self._startup.append(hook)
 
+    def on_shutdown(self, hook: Callable[[], Awaitable[Any]]) -> None:
+        """Run first when the service stops, while the broker and database are still open
+        (work a service runs in the background, such as an upload, settles its state)."""
+        self._shutdown.append(hook)
+
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self, background_loops: bool = True) -> None:
         if self.started:
             return
+        await self.quarantine.start()  # no key: refuses to start, naming the setting
         await ensure_topics(self.settings, extra=[c.dlq_topic for c in self.consumers])
         for hook in self._startup:
             await hook()
@@ -102,6 +115,8 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         self._stop.set()
+        for hook in self._shutdown:
+            await hook()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

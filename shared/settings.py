@@ -61,6 +61,12 @@ class HearthSettings(BaseSettings):
         description="referral: keys of the person-matching HMAC, '<key-id>:<secret>', newest "
         "first (older ones stay to match people indexed under them)",
     )
+    quarantine_keys: list[str] = Field(
+        [],
+        description="every consuming service: keys sealing its quarantined dead letters "
+        "(AES-256-GCM), '<key-id>:<secret>', newest first (older ones stay to open entries "
+        "sealed under them)",
+    )
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(0, description="/metrics on its own port; 0: not served")
 

@@ -17,6 +17,8 @@ from shared.mongo import Database, make_mongo_client
 from shared.settings import HearthSettings
 from tests.identity import Identities, activate
 
+QUARANTINE_KEY = "test-1:hearth-test-quarantine-key-0123456789abcdef"
+
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infrastructure]:
@@ -52,6 +54,8 @@ def make_settings(
             "partner_organisations": [],
             # The person-matching HMAC key (a deployment secret; fixed for tests).
             "person_match_keys": ["test-1:hearth-test-person-matching-key-0123456789"],
+            # The key sealing dead letters in quarantine (a deployment secret; fixed for tests).
+            "quarantine_keys": [QUARANTINE_KEY],
             "mongo_url": infra.mongo_url,
             "mongo_db": f"{namespace.rstrip('.')}_{service_name}",
             "topic_prefix": namespace,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared.events.envelope import Envelope
 from shared.kafka import EventPublisher, make_broker
+from shared.mongo import make_mongo_client
+from shared.quarantine import COLLECTION as QUARANTINE
+from shared.quarantine import OpenedRecord, Quarantine
 from shared.settings import HearthSettings
 
 
@@ -34,3 +38,21 @@ async def wait_for(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met in {timeout} s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+async def open_dead_letter(
+    settings: HearthSettings,
+    record: Any,
+    database: str | None = None,
+    keys: list[str] | None = None,
+) -> OpenedRecord:
+    """The original record behind a dead letter: its value names the quarantine entry, kept
+    in the failing service's database (`database`; by default the settings' own)."""
+    reference = json.loads(record.value)
+    client = make_mongo_client(settings)
+    try:
+        collection = client[database or settings.database_name][QUARANTINE]
+        quarantine = Quarantine(collection, reference["service"], keys or settings.quarantine_keys)
+        return await quarantine.open(reference["quarantine_id"])
+    finally:
+        await client.close()

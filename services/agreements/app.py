@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.agreements import api
+from services.agreements import api, privacy
 from services.agreements.service import AgreementsService
 from services.agreements.store import AgreementStore
 from shared.clock import Clock
 from shared.events.agreement_events import AgreementChanged
+from shared.events.privacy_events import ErasureCarriedOut, SubjectDataContributed
 from shared.http import create_http_app
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 
-EMITS = (AgreementChanged,)
+EMITS = (AgreementChanged, SubjectDataContributed, ErasureCarriedOut)
 
 DESCRIPTION = (
     "Data-sharing agreements between organisations: parties, purpose (arrears prevention, "
@@ -37,6 +38,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Agree
     runtime.record_scopes["agreement"] = store.scope
     runtime.store = store
     runtime.agreements = AgreementsService(runtime, store)
+    privacy.install(runtime, store)  # subject access and erasure (issue 16)
     return runtime
 
 

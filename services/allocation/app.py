@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from services.allocation import api, handlers
+from services.allocation import api, handlers, privacy
 from services.allocation.allocator import SWEEP_EVERY, Allocator
 from services.allocation.store import AllocationStore
 from shared.clock import Clock
@@ -43,6 +43,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Alloc
     )
     consumer = runtime.consumer([Topic.REFERRAL_EVENTS, Topic.TENANCY_RISK, Topic.CASE_EVENTS])
     handlers.register(consumer, runtime, store, allocator)
+    privacy.register(runtime, store)
 
     # A periodic pass over every organisation with cases waiting: leave that ended, hours a
     # crash left claimed. Each pass schedules the next, so there is always one timer.

@@ -527,6 +527,31 @@ class AllocationStore:
         uow.upsert(self.reviews, review.case_id, {"$set": fields}, fields, event_id=event_id)
         await uow.commit()
 
+    # --- a person's cases (privacy requests, privacy.py) -------------------------------------
+
+    async def cases_of_person(
+        self,
+        organisation: str,
+        person_id: str,
+        case_ids: Iterable[str] = (),
+        only_cases: Iterable[str] | None = None,
+    ) -> list[CaseEntry]:
+        """The organisation's entries of the person (by person id or one of `case_ids`), or,
+        with `only_cases`, exactly those. A stub a tenancy alert made (no organisation yet)
+        is found by its case id."""
+        ids = list(only_cases if only_cases is not None else case_ids)
+        either: list[Document] = [
+            {"organisation": organisation, "_id": {"$in": ids}},
+            {"organisation": {"$exists": False}, "_id": {"$in": ids}},
+        ]
+        if only_cases is None:
+            either.append({"organisation": organisation, "person_id": person_id})
+        return await self.cases.models({"$or": either}, by_id=True)
+
+    async def reviews_of_cases(self, organisation: str, case_ids: list[str]) -> dict[str, Review]:
+        query = {"_id": {"$in": case_ids}, "organisation": organisation}
+        return {r.case_id: r for r in await self.reviews.models(query)}
+
     async def list_reviews(self, organisation: str) -> list[Review]:
         return await self.reviews.models({"organisation": organisation})
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.audit import api, handlers
+from services.audit import api, handlers, privacy
 from services.audit.store import AuditStore
 from shared.clock import Clock
 from shared.events.base import EventData
+from shared.events.privacy_events import ErasureCarriedOut, SubjectDataContributed
 from shared.http import create_http_app
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic
 
-EMITS: tuple[type[EventData], ...] = ()
+EMITS: tuple[type[EventData], ...] = (SubjectDataContributed, ErasureCarriedOut)
 SUBSCRIBES = (Topic.AUDIT, Topic.REFERRAL_EVENTS, Topic.CASE_EVENTS)
 
 DESCRIPTION = (
@@ -48,6 +49,7 @@ class AuditRuntime(ServiceRuntime):
 def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> AuditRuntime:
     runtime = AuditRuntime(settings, clock)
     handlers.register(runtime.consumer(list(SUBSCRIBES)), runtime.store)
+    privacy.install(runtime, runtime.store)  # subject access and erasure (issue 16)
     return runtime
 
 

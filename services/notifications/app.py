@@ -8,6 +8,7 @@ import contextlib
 import httpx
 from fastapi import FastAPI
 
+from services.notifications import privacy
 from services.notifications.api import build_router
 from services.notifications.channels import ChannelSender
 from services.notifications.channels.notify import NotifyChannel
@@ -22,12 +23,13 @@ from services.notifications.worker import DeliveryWorker
 from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.events.catalogue import NotificationFailed, NotificationSent
+from shared.events.privacy_events import ErasureCarriedOut, SubjectDataContributed
 from shared.http import create_http_app
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic
 
-EMITS = (NotificationSent, NotificationFailed)
+EMITS = (NotificationSent, NotificationFailed, SubjectDataContributed, ErasureCarriedOut)
 SUBSCRIBES = (
     Topic.REFERRAL_EVENTS,
     Topic.CASE_EVENTS,
@@ -88,6 +90,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Notif
     consumer = runtime.consumer([*SUBSCRIBES, Topic.AGREEMENTS])
     handlers.register(consumer)
     book.follow(consumer)
+    privacy.install(runtime, runtime.store)  # subject access and erasure (issue 16)
     return runtime
 
 

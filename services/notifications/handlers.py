@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from pymongo.errors import AutoReconnect, OperationFailure
 
+from services.notifications.consent import contact_allowed
 from services.notifications.routing import (
     CaseFacts,
     PlannedDelivery,
@@ -42,6 +43,7 @@ from shared.events.catalogue import (
     CaseClosed,
     CaseEscalated,
     CaseReallocated,
+    ConsentChanged,
     ContactDetailsShared,
     EventData,
     ReferralAssessed,
@@ -134,6 +136,7 @@ class NotificationHandlers:
             ReferralReceived,
             ReferralAssessed,
             ContactDetailsShared,
+            ConsentChanged,
             CaseAllocated,
             CaseReallocated,
             CaseClosed,
@@ -145,10 +148,24 @@ class NotificationHandlers:
     # --- handlers -----------------------------------------------------------------------------
 
     async def on_contact_details(self, envelope: Envelope, data: ContactDetailsShared) -> None:
+        if data.consent_version is not None:
+            consent = await self.store.consent(data.case_id)
+            if consent is not None and not contact_allowed(consent, data.consent_version):
+                return  # shared under a consent since withdrawn: not kept (issue 16)
         uow = self.store.unit()
         contact = ContactRecord.model_validate(data.model_dump(mode="json"))
         self.store.learn_contact(uow, contact, envelope.id)
         await uow.commit()
+
+    async def on_consent_changed(self, envelope: Envelope, data: ConsentChanged) -> None:
+        """Keep the case's consent (the newest); one that no longer covers contact drops the
+        contact details shared under an earlier one, from this moment."""
+        consent = data.consent()
+        uow = self.store.unit()
+        self.store.learn_consent(uow, consent, envelope.id)
+        await uow.commit()
+        if not contact_allowed(consent, consent.version):
+            await self.store.drop_contacts(consent.case_id, consent.version + 1)
 
     async def on_referrals(
         self, batch: list[tuple[Envelope, ReferralReceived | ReferralAssessed]]
@@ -180,6 +197,8 @@ class NotificationHandlers:
     async def on_one(self, envelope: Envelope, data: Any) -> None:
         if isinstance(data, ContactDetailsShared):
             await self.on_contact_details(envelope, data)
+        elif isinstance(data, ConsentChanged):
+            await self.on_consent_changed(envelope, data)
         elif isinstance(data, CaseReallocated):
             await self.on_reallocated(envelope, data)
         elif isinstance(data, CaseClosed):
@@ -320,7 +339,9 @@ class NotificationHandlers:
             client = await self.store.contact(
                 case_id, person_id or (case.person_id if case else None)
             )
-            inp = replace(inp, client=client)
+            # The case's consent is asked here, and again just before each send (worker).
+            consent = await self.store.consent(case_id)
+            inp = replace(inp, client=client, consent=consent, at=self.clock.now())
             planned = plan_deliveries(inp)
         now = self.clock.now()
         return [

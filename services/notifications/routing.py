@@ -11,13 +11,16 @@ from typing import Any
 from services.notifications.consent import (
     NO_ADDRESS,
     NO_RECIPIENT,
+    ChannelDecision,
     ClientContact,
     choose_client_channel,
+    consent_refusal,
     personal_details_allowed,
 )
 from services.notifications.routing_rules import RULES, Role, Rule, rules_for
 from shared.agreements import Agreement, DataCategory, Purpose, check
 from shared.codes import Channel
+from shared.consent import Consent
 
 DEFAULT_LOCAL_SUPPORT = (
     "Your local council's housing options team and the support services your caseworker "
@@ -76,6 +79,8 @@ class RoutingInput:
     # them when `needs_agreements` says the plan reaches one, and plans again).
     agreements: tuple[Agreement, ...] | None = None
     at: datetime | None = None
+    # The case's consent (issue 16), read with the person's contact; None: none recorded.
+    consent: Consent | None = None
 
     @property
     def case_org(self) -> str:
@@ -191,6 +196,19 @@ def agreement_refusal(rule: Rule, inp: RoutingInput, recipient_org: str | None) 
     return None if decision else f"{HELD}{decision.reason}"
 
 
+def _consent_refusal(rule: Rule, inp: RoutingInput, recipient_org: str | None) -> str | None:
+    if inp.consent is None or inp.at is None:
+        return None
+    return consent_refusal(
+        inp.consent,
+        recipient_role=rule.recipient.value,
+        recipient_org=recipient_org,
+        case_org=inp.case_org,
+        receipt=inp.event_type in RECEIPT_ONLY,
+        at=inp.at,
+    )
+
+
 def needs_agreements(planned: list[PlannedDelivery], case_org: str) -> bool:
     """Does this plan reach beyond the case's organisation (so agreements must be read)?"""
     return any(p.recipient_org not in (None, case_org) for p in planned)
@@ -199,7 +217,10 @@ def needs_agreements(planned: list[PlannedDelivery], case_org: str) -> bool:
 def _plan_rule(rule: Rule, inp: RoutingInput) -> list[PlannedDelivery]:
     base = {"recipient_role": rule.recipient, "template": rule.template, "urgent": rule.urgent}
     if rule.recipient is Role.CLIENT:
+        held = _consent_refusal(rule, inp, None)
         decision = choose_client_channel(inp.client, rule.channels)
+        if held:
+            decision = ChannelDecision(None, reason=held)
         return [
             PlannedDelivery(
                 recipient_key=Role.CLIENT,
@@ -221,7 +242,11 @@ def _plan_rule(rule: Rule, inp: RoutingInput) -> list[PlannedDelivery]:
             "recipient_org": target.organisation,
             "personal": personal,
         }
-        refused = target.refused or agreement_refusal(rule, inp, target.organisation)
+        refused = (
+            target.refused
+            or agreement_refusal(rule, inp, target.organisation)
+            or _consent_refusal(rule, inp, target.organisation)
+        )
         if refused:
             planned.append(
                 PlannedDelivery(channel=None, address=None, suppressed_reason=refused, **common)

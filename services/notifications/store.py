@@ -6,7 +6,10 @@ the handlers, the worker and the API, which publishes their events through the o
   redelivered event inserts nothing; the attempt log lives in the document; outbox-watched.
 - cases: projection of who holds a case (worker emails from CaseAllocated/CaseReallocated,
   the referrer from ReferralReceived/ReferralAssessed).
-- contacts: ContactDetailsShared, keyed by case id and person id.
+- contacts: ContactDetailsShared, keyed by case id and person id; dropped when the case's
+  consent no longer covers contact (issue 16).
+- consents: each case's consent as ConsentChanged told it (the highest version), asked when a
+  delivery is planned and again before each send.
 - templates, organisation_settings: per-organisation overrides of the defaults.
 - letters: rendered letter PDFs, keyed by delivery id.
 - webhook_endpoints: partner systems an organisation registered, each with its own secrets.
@@ -27,6 +30,7 @@ from pydantic import BaseModel, Field
 from services.notifications.consent import ClientContact
 from services.notifications.routing import CaseFacts, OrgSettings
 from services.notifications.templates import DEFAULT_TEMPLATES, Template
+from shared.consent import STORED_VERSION, Consent, from_stored, stored
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
@@ -152,6 +156,7 @@ class ContactRecord(BaseModel):
     preferred_channels: list[str] = []
     consented_channels: list[str] = []
     share_with: list[str] = []
+    consent_version: int | None = None  # the case's consent they were shared under
 
     @property
     def contact_id(self) -> str:
@@ -291,6 +296,17 @@ class KeyedRepository(Repository[M]):
         return self.model.model_validate({**document, self.id_field: document["_id"]})
 
 
+class ConsentRepository(Repository[Consent]):
+    """A case's consent: `_id` is the case id; its version stored apart from the document's."""
+
+    def to_document(self, model: Consent) -> Document:
+        fields: Document = bson_safe(stored(model))
+        return fields
+
+    def from_document(self, document: Document) -> Consent:
+        return from_stored(document)
+
+
 class DeliveryRepository(KeyedRepository[DeliveryRecord]):
     sparse = True
     # Always written, with or without a value (the log's shape since the first delivery).
@@ -335,6 +351,7 @@ class NotificationStore:
         self.deliveries: Collection = runtime.collection("deliveries", outbox=True)
         self.cases: Collection = runtime.collection("cases")
         self.contacts: Collection = runtime.collection("contacts")
+        self.consents: Collection = runtime.collection("consents")
         self.templates: Collection = runtime.collection("templates")
         self.settings: Collection = runtime.collection("organisation_settings")
         self.letters: Collection = runtime.collection("letters")
@@ -342,6 +359,7 @@ class NotificationStore:
         self.delivery_records = DeliveryRepository(self.deliveries, DeliveryRecord, "delivery_id")
         self.case_records = CaseRepository(self.cases, CaseRecord, "case_id")
         self.contact_records = KeyedRepository(self.contacts, ContactRecord, "contact_id")
+        self.consent_records = ConsentRepository(self.consents, Consent, "case_id")
         self.template_records = TemplateRepository(self.templates, TemplateRecord, "template_id")
         self.settings_records = KeyedRepository(self.settings, SettingsRecord, "organisation")
         self.letter_records = KeyedRepository(self.letters, LetterRecord, "delivery_id")
@@ -378,6 +396,35 @@ class NotificationStore:
         uow.upsert(
             self.contact_records, record.contact_id, {"$set": fields}, fields, event_id=event_id
         )
+
+    def learn_consent(self, uow: UnitOfWork, consent: Consent, event_id: str) -> None:
+        """Stage a case's consent, kept only if newer than the one held (events of one case
+        arrive in order, but a replay or a second copy must never step it back)."""
+        fields = self.consent_records.to_document(consent)
+        uow.upsert(
+            self.consent_records,
+            consent.case_id,
+            {"$set": fields},
+            fields,
+            event_id=event_id,
+            guard={STORED_VERSION: {"$lt": consent.version}},
+        )
+
+    async def consent(self, case_id: str) -> Consent | None:
+        loaded = await self.consent_records.get(case_id)
+        return None if loaded is None else loaded.model
+
+    async def consents_of(self, case_ids: Iterable[str]) -> dict[str, Consent]:
+        found = await self.consent_records.get_many(set(case_ids))
+        return {case_id: loaded.model for case_id, loaded in found.items()}
+
+    async def drop_contacts(self, case_id: str, below_version: int) -> int:
+        """Forget the person's contact details on a case, as shared under an older consent
+        than `below_version` (a re-share under consent given anew stays). A deletion causes
+        no event, so it is not a unit of work's change."""
+        older = {"$or": [{"consent_version": None}, {"consent_version": {"$lt": below_version}}]}
+        result = await self.contacts.delete_many({"case_id": case_id, **older})
+        return result.deleted_count
 
     async def cases_facts(self, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
         found = await self.case_records.get_many(set(case_ids))
@@ -536,6 +583,18 @@ class NotificationStore:
         }
         self._claimed_change(uow, delivery, update, [])
 
+    def record_withheld(
+        self, uow: UnitOfWork, delivery: DeliveryRecord, now: datetime, reason: str
+    ) -> None:
+        """Stage a claimed delivery stopped before its send (consent withdrawn or expired
+        meanwhile): suppressed with the reason, never sent, never retried."""
+        attempt = Attempt(at=now, outcome="suppressed", reason=reason)
+        update = {
+            "$set": {"status": SUPPRESSED.value, "reason": reason, "updated_at": now},
+            "$push": {"attempt_log": attempt.entry()},
+        }
+        self._claimed_change(uow, delivery, update, [])
+
     def record_parked(
         self,
         uow: UnitOfWork,
@@ -659,3 +718,50 @@ def contact_key(case_id: str, person_id: str) -> str:
 
 def template_key(organisation: str, key: str) -> str:
     return f"{organisation}|{key}"
+
+
+class PersonHoldings:
+    """What notifications holds about one person, read and erased for the privacy service
+    (issue 16): their cases' facts, their contact copies, the deliveries about their cases
+    and the letters rendered for them. Deletions cause no events."""
+
+    def __init__(self, store: NotificationStore) -> None:
+        self.store = store
+
+    async def cases(self, person_id: str) -> list[Document]:
+        return await self.store.cases.find({"person_id": person_id}).to_list(None)
+
+    async def contacts(self, person_id: str) -> list[Document]:
+        return await self.store.contacts.find({"person_id": person_id}).to_list(None)
+
+    async def deliveries(self, organisation: str, case_ids: Iterable[str]) -> list[Document]:
+        ids = sorted(set(case_ids))
+        if not ids:
+            return []
+        query = {"organisation": organisation, "case_id": {"$in": ids}}
+        return await self.store.deliveries.find(query).to_list(None)
+
+    async def letters(self, delivery_ids: Iterable[str]) -> list[Document]:
+        ids = sorted(set(delivery_ids))
+        if not ids:
+            return []
+        return await self.store.letters.find({"_id": {"$in": ids}}).to_list(None)
+
+    def deidentify_delivery(self, uow: UnitOfWork, delivery_id: str, update: Document) -> None:
+        guard = {"deidentified_at": None}
+        uow.change(self.store.delivery_records, delivery_id, update, guard=guard, idempotent=True)
+
+    def deidentify_case(self, uow: UnitOfWork, case_id: str, update: Document) -> None:
+        uow.change(self.store.case_records, case_id, update, idempotent=True)
+
+    async def delete_contacts(self, contact_ids: Iterable[str]) -> int:
+        ids = sorted(set(contact_ids))
+        if not ids:
+            return 0
+        return (await self.store.contacts.delete_many({"_id": {"$in": ids}})).deleted_count
+
+    async def delete_letters(self, delivery_ids: Iterable[str]) -> int:
+        ids = sorted(set(delivery_ids))
+        if not ids:
+            return 0
+        return (await self.store.letters.delete_many({"_id": {"$in": ids}})).deleted_count

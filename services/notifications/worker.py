@@ -10,8 +10,10 @@ import contextlib
 from datetime import timedelta
 
 from services.notifications.channels import ChannelSender, DeliveryFailed, OutboundMessage
+from services.notifications.consent import CLIENT_ROLE, consent_refusal
 from services.notifications.letters import render_letter_pdf
 from services.notifications.retry import RetryPolicy, after_failure
+from services.notifications.routing import RECEIPT_ONLY
 from services.notifications.settings import NotificationSettings
 from services.notifications.store import DeliveryRecord, LetterRecord, NotificationStore
 from shared.clock import Clock
@@ -75,6 +77,8 @@ class DeliveryWorker:
         now = self.clock.now()
         lease = timedelta(seconds=self.settings.delivery_lease_seconds)
         claimed = await self.store.claim_due(now, lease, self.settings.delivery_batch_size)
+        count = len(claimed)
+        claimed = await self._with_consent(claimed)
         # Sent in waves as wide as the send concurrency, each wave's successes recorded in one
         # write: a crash leaves at most one wave sent but unrecorded (re-sent after the lease).
         wave = self.settings.delivery_concurrency
@@ -93,7 +97,40 @@ class DeliveryWorker:
                 # Recording the outcome failed (database away): the lease runs out and the
                 # delivery is tried again - at least once, never lost.
                 log.warning("notifications.record_failed", error=safe_error(failure))
-        return len(claimed)
+        return count
+
+    async def _with_consent(self, claimed: list[DeliveryRecord]) -> list[DeliveryRecord]:
+        """Asked again just before sending (issue 16): a delivery to the person, or about them
+        to another organisation, whose case's consent was withdrawn or has expired since it
+        was queued is suppressed with the reason and never sent (nor retried)."""
+        concerned = [d for d in claimed if _about_the_person(d)]
+        if not concerned:
+            return claimed
+        consents = await self.store.consents_of(d.case_id for d in concerned)
+        now = self.clock.now()
+        stopped: dict[str, str] = {}
+        for delivery in concerned:
+            reason = consent_refusal(
+                consents.get(delivery.case_id),
+                recipient_role=delivery.recipient_role,
+                recipient_org=delivery.recipient_org,
+                case_org=delivery.organisation,
+                receipt=delivery.trigger_event_type in RECEIPT_ONLY,
+                at=now,
+            )
+            if reason is not None:
+                stopped[delivery.delivery_id] = reason
+        if not stopped:
+            return claimed
+        uow = self.store.unit()
+        for delivery in claimed:
+            if delivery.delivery_id in stopped:
+                self.store.record_withheld(uow, delivery, now, stopped[delivery.delivery_id])
+        async with self._writes:
+            await uow.commit()
+        for delivery_id, reason in stopped.items():
+            log.info("notifications.withheld", delivery_id=delivery_id, reason=reason)
+        return [d for d in claimed if d.delivery_id not in stopped]
 
     async def _attempt(self, delivery: DeliveryRecord) -> tuple[DeliveryRecord, str] | None:
         """Send one delivery; a failure is recorded here, a success returned to be recorded
@@ -219,3 +256,11 @@ class DeliveryWorker:
             log.warning("notifications.parked", delivery_id=delivery.delivery_id, reason=reason)
         else:
             log.info("notifications.retry", delivery_id=delivery.delivery_id, reason=reason)
+
+
+def _about_the_person(delivery: DeliveryRecord) -> bool:
+    """To the person, or to another organisation: what the case's consent governs."""
+    return delivery.recipient_role == CLIENT_ROLE or delivery.recipient_org not in (
+        None,
+        delivery.organisation,
+    )

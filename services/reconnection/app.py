@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reconnection import api, handlers
+from services.reconnection import api, handlers, privacy
 from services.reconnection.scheduled import fire_handlers
 from services.reconnection.service import ReconnectionService
 from services.reconnection.store import TIMERS, CaseStore
@@ -46,6 +46,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Recon
     service = ReconnectionService(runtime, store, scheduler.store)
     scheduler_handlers.update(fire_handlers(service))
     handlers.register(runtime, service)
+    privacy.register(runtime, service)
     runtime.reconnection = service
     return runtime
 

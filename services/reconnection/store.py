@@ -71,6 +71,22 @@ class CaseStore:
         found = await self.repository.find(query, sort=[("_id", 1)], skip=offset, limit=limit)
         return [loaded.model for loaded in found]
 
+    async def cases_of_person(
+        self,
+        organisation: str,
+        person_id: str,
+        case_ids: list[str] | tuple[str, ...] = (),
+        only_cases: list[str] | None = None,
+    ) -> list[ReconnectionCase]:
+        """The organisation's cases of the person (by person id or one of `case_ids`), or,
+        with `only_cases`, exactly those (a privacy request, privacy.py)."""
+        if only_cases is not None:
+            query: dict[str, Any] = {"organisation": organisation, "_id": {"$in": only_cases}}
+        else:
+            either = [{"state.person_id": person_id}, {"_id": {"$in": list(case_ids)}}]
+            query = {"organisation": organisation, "$or": either}
+        return [loaded.model for loaded in await self.repository.find(query, sort=[("_id", 1)])]
+
     # --- learning log ------------------------------------------------------------------
 
     async def add_learning(self, entry: dict[str, Any]) -> None:
@@ -86,3 +102,13 @@ class CaseStore:
             query["recorded_at"] = {"$gte": since}
         cursor = self.learning.find(query).sort("recorded_at", -1).limit(limit)
         return [doc async for doc in cursor]
+
+    async def learning_of_cases(self, organisation: str, case_ids: list[str]) -> list[Document]:
+        """The learning-log entries that name one of the cases (a privacy request)."""
+        query = {"organisation": organisation, "case_id": {"$in": case_ids}}
+        return [doc async for doc in self.learning.find(query).sort("_id", 1)]
+
+    async def rewrite_learning(self, fields_by_id: dict[str, Document]) -> None:
+        """Set `fields` on each learning-log entry (erasure); setting them again is harmless."""
+        for entry_id, fields in fields_by_id.items():
+            await self.learning.update_one({"_id": entry_id}, {"$set": fields})

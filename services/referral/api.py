@@ -29,10 +29,12 @@ from services.referral.views import (
 )
 from shared.auth import Caller, CallerDep, audit_listed, audit_record
 from shared.events.referral_intake import REFERRAL_ID_PATTERN, ReferralSubmission
+from shared.http import body_limit
 from shared.idempotency import HEADER as IDEMPOTENCY_KEY
 from shared.ids import new_id, stable_id
 from shared.policy import Reach
 
+# A referral's body, refused before it is read when larger (shared/http.py counts the bytes).
 MAX_SUBMISSION_BYTES = 256_000
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "the body is not JSON"},
@@ -79,19 +81,29 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
             409: {"model": ErrorBody, "description": "Idempotency-Key reused, different body"},
             413: {"model": ErrorBody, "description": "submission too large"},
         },
+        openapi_extra=body_limit(MAX_SUBMISSION_BYTES),
     )
     async def submit_referral(
         request: Request, body: ReferralSubmission, caller: CallerDep
     ) -> ReferralAccepted | JSONResponse:
         """Refer a person. Screening happens at once: the answer carries the route and reasons.
         A person with an open referral here already is referred all the same (never dropped)
-        but flagged `possible_duplicate_of` it, with a warning, for a team leader to merge."""
+        but flagged `possible_duplicate_of` it, with a warning, for a team leader to merge.
+
+        `referrer.organisation` is the caller's own organisation (it is what notices about the
+        referral are addressed by): left out, it is filled in; another is refused. Someone
+        outside it is a named contact: `referrer.name`, one `referrer.email` and a free-text
+        `referrer.agency`."""
         idempotency_key = request.headers.get(IDEMPOTENCY_KEY)  # checked by the shared guard
         if body.automatic:
             return _field_error("automatic", "automatic referrals come only from arrears alerts")
+        if body.referrer.organisation not in (None, caller.organisation):
+            return _field_error(
+                "referrer.organisation",
+                f"must be your own organisation ({caller.organisation}); name a referrer "
+                "outside it as a contact with referrer.name, referrer.email and referrer.agency",
+            )
         payload = body.model_dump_json()
-        if len(payload) > MAX_SUBMISSION_BYTES:
-            return _field_error("body", f"larger than {MAX_SUBMISSION_BYTES} bytes", 413)
         request_hash = stable_id(payload)
         referral_id = (
             f"ref-{stable_id(caller.organisation, 'idempotency-key', idempotency_key)}"

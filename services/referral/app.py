@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from services.referral import arrears
+from services.referral import arrears, privacy
 from services.referral.api import referrals_router
+from services.referral.consent_api import consent_router
+from services.referral.consent_records import ConsentRecords
 from services.referral.handlers import register_handlers
 from services.referral.held_flows import HeldFlows
 from services.referral.held_flows_api import held_flows_router
@@ -15,6 +17,8 @@ from services.referral.store import ReferralStore
 from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.events.base import EventData
+from shared.events.consent_events import ConsentChanged
+from shared.events.privacy_events import ErasureCarriedOut, SubjectDataContributed
 from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
 from shared.http import create_http_app
 from shared.record_scopes import scope_lookup
@@ -26,10 +30,13 @@ INTAKE_EMITS: tuple[type[EventData], ...] = (
     ReferralReceived,
     ReferralAssessed,
     ContactDetailsShared,
+    ConsentChanged,
 )
 EMITS: tuple[type[EventData], ...] = (
     *INTAKE_EMITS,
     *(e for e in arrears.EMITS if e not in INTAKE_EMITS),
+    SubjectDataContributed,
+    ErasureCarriedOut,
 )
 
 
@@ -44,8 +51,9 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Refer
     store = ReferralStore(runtime)
     # Person matching across organisations is checked against this service's own copy.
     agreements = AgreementBook(runtime.collection("agreements"))
+    consents = ConsentRecords(runtime, runtime.clock)  # each case's consent (issue 16)
     intake = ReferralIntake(
-        store, runtime.relay, runtime.clock, settings.person_match_keys, agreements
+        store, runtime.relay, runtime.clock, settings.person_match_keys, agreements, consents
     )
     runtime.on_startup(intake.require_keys)  # no key: a startup error naming the setting
     consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS, Topic.AGREEMENTS])
@@ -53,9 +61,11 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Refer
     agreements.follow(consumer)
     runtime.record_scopes["case"] = scope_lookup(store.referrals)
     runtime.routers = [referrals_router(store, intake)]
+    runtime.routers.append(consent_router(store, consents, runtime.clock))
     # One agreement book and one store of held flows for the whole service (issue 15).
     held = HeldFlows(runtime)
     runtime.routers.append(held_flows_router(held))
+    privacy.install(runtime, store, held)  # subject access and erasure (issue 16)
     # Its own collections, group and routes.
     runtime.routers.append(arrears.install(runtime, agreements, held))
     return runtime

@@ -163,3 +163,20 @@ class HeldFlows:
             async for doc in cursor.sort("held_at", DESCENDING).limit(limit):
                 found[doc["_id"]] = doc
         return sorted(found.values(), key=lambda d: d["held_at"], reverse=True)[:limit]
+
+
+class HeldFlowRecords:
+    """Held flows about some cases, read and de-identified for the privacy service (issue 16)."""
+
+    def __init__(self, flows: HeldFlows) -> None:
+        self.flows = flows
+
+    async def about(self, subjects: list[str]) -> list[Document]:
+        """The flows whose subject is one of these cases (a string `$in`: narrowed in SQL)."""
+        if not subjects:
+            return []
+        return await self.flows.collection.find({"subject": {"$in": subjects}}).to_list(None)
+
+    def deidentify(self, uow: UnitOfWork, flow_id: str, update: Document) -> None:
+        guard = {"deidentified_at": None}
+        uow.change(self.flows.documents, flow_id, update, guard=guard, idempotent=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from services.referral.consent_records import ConsentRecords
 from services.referral.person_matching import (
     Keyring,
     MatchDecision,
@@ -36,6 +37,7 @@ from services.referral.store import ReferralStore
 from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.codes import Channel
+from shared.consent import ConsentPurpose
 from shared.events.envelope import Envelope, follow_on, make_event
 from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
 from shared.events.referral_intake import ReferralSubmission
@@ -71,8 +73,10 @@ class ReferralIntake:
         clock: Clock,
         match_key_entries: Sequence[str],
         agreements: AgreementBook,
+        consents: ConsentRecords | None = None,
     ) -> None:
         self.store = store
+        self.consents = consents  # the consent each referral came with (issue 16)
         self.relay = relay
         self.clock = clock
         self.agreements = agreements
@@ -143,6 +147,8 @@ class ReferralIntake:
             # New referrals of a poll are inserted together, their events kept meanwhile in
             # one outbox batch (clearing 500 outboxes was most of the intake's time).
             self.store.add(uow, referral, events)
+            if self.consents is not None:
+                self.consents.record_at_intake(uow, referral, request.submission, events[0])
             referrals[referral.referral_id] = referral
             if referral.is_open:  # the same person twice in one batch
                 open_referrals.setdefault(person, []).append(request.referral_id)
@@ -170,7 +176,7 @@ class ReferralIntake:
     ) -> tuple[Referral, list[Envelope]]:
         """The referral and its events, decided by the pure rules; `linked` are the person's
         open referrals in the organisation, oldest first."""
-        submission = request.submission
+        submission = own_referrer(request.submission, request.organisation)
         duplicate_of = linked[0] if linked else None
         repeat_reason = repeat_cycle_reason(closures, now)
         outcome = screen(submission, now.date())
@@ -345,6 +351,18 @@ def _with_partners(
     return replace(decision, partner_matches=partner_matches(keys, partners, held))
 
 
+def own_referrer(submission: ReferralSubmission, organisation: str) -> ReferralSubmission:
+    """A person's referral is made by the organisation it arrived from (the caller over HTTP,
+    the ingress topic's owner on Kafka), whatever its body names, so notices about it never go
+    to another organisation's mailbox. An automatic referral keeps its landlord: the arrears
+    part, not a partner, writes it, for the council it is sent to."""
+    named = submission.referrer.organisation
+    if named == organisation or (submission.automatic and named is not None):
+        return submission
+    referrer = submission.referrer.model_copy(update={"organisation": organisation})
+    return submission.model_copy(update={"referrer": referrer})
+
+
 def contact_details(
     referral_id: str, person_id: str, submission: ReferralSubmission
 ) -> ContactDetailsShared | None:
@@ -353,6 +371,8 @@ def contact_details(
     person, contact, consent = submission.person, submission.contact, submission.consent
     if person is None or contact is None or consent is None or not consent.to_share:
         return None
+    if consent.purposes is not None and ConsentPurpose.CONTACT not in consent.purposes:
+        return None  # the person may not be contacted (issue 16)
     allowed = set(consent.channels_allowed) or set(Channel)
     phone_ok = bool(allowed & {Channel.SMS, Channel.WHATSAPP, Channel.PHONE})
     return ContactDetailsShared(
@@ -365,4 +385,5 @@ def contact_details(
         preferred_channels=[c.value for c in contact.preferred_channels if c in allowed],
         consented_channels=[c.value for c in consent.channels_allowed],
         share_with=consent.share_with,
+        consent_version=1,  # the case's consent as recorded at intake
     )

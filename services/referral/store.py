@@ -249,3 +249,53 @@ class ReferralStore:
 def _key_id(organisation: str, key: str) -> str:
     """Unambiguous: a key never holds `|`, so the last `|` splits the two."""
     return f"{organisation}|{key}"
+
+
+class PersonRecords:
+    """What the referral service holds about one person, read and erased for the privacy
+    service (issue 16): the person's referrals, their people-index entry and match keys."""
+
+    def __init__(self, store: ReferralStore) -> None:
+        self.store = store
+
+    async def referrals(
+        self, organisation: str, person_id: str, case_ids: Sequence[str] | None = None
+    ) -> list[Document]:
+        """The person's referrals in the organisation (only `case_ids`, when given), raw:
+        the bundle shows what is stored, bookkeeping aside."""
+        query: dict[str, Any] = {"organisation": organisation, "person_id": person_id}
+        if case_ids is not None:
+            query["_id"] = {"$in": list(case_ids)}
+        return await self.store.referrals.find(query).to_list(None)
+
+    async def match_keys(self, organisation: str, person_id: str) -> list[Document]:
+        query = {"person_id": person_id, "organisation": organisation}
+        return await self.store.person_keys.find(query).to_list(None)
+
+    def deidentify_referral(self, uow: UnitOfWork, referral_id: str, update: Document) -> None:
+        """Once: a referral de-identified already is left as it is."""
+        guard = {"deidentified_at": None}
+        uow.change(self.store.repository, referral_id, update, guard=guard, idempotent=True)
+
+    def keep_cases(
+        self, uow: UnitOfWork, person_id: str, referral_ids: list[str], closures: list[Document]
+    ) -> None:
+        """The people-index entry with only these referrals and closures left."""
+        update = {"$set": {"referral_ids": referral_ids, "closures": closures}}
+        uow.change(self.store.person_records, person_id, update, idempotent=True)
+
+    async def forget(
+        self, organisation: str, person_id: str, entry_too: bool = True
+    ) -> tuple[int, int]:
+        """The person out of the organisation's match keys and (`entry_too`) the people index
+        and others' possible matches; returns (index entries, keys) deleted. Deletions cause
+        no events."""
+        people = await self.store.people.delete_one({"_id": person_id}) if entry_too else None
+        keys = await self.store.person_keys.delete_many(
+            {"person_id": person_id, "organisation": organisation}
+        )
+        if entry_too:
+            await self.store.people.update_many(
+                {"possible_matches": person_id}, {"$pull": {"possible_matches": person_id}}
+            )
+        return (people.deleted_count if people else 0), keys.deleted_count

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from services.support import views
 from services.support.case import SupportCase
 from services.support.casework import Casework
+from services.support.consent import CONSENTS, ConsentCopies, consent_view
 from services.support.errors import CaseworkError
 from services.support.escalation import RiskSignal
 from services.support.plan import Goal, PlanAction
@@ -75,6 +76,7 @@ def _goals(body: PlanIn) -> list[Goal]:
 def build_router(casework: Casework) -> APIRouter:
     router = APIRouter(tags=["support"])
     store = casework.store
+    consents = ConsentCopies(store.cases.database[CONSENTS])  # kept by the consent handler
 
     def detail(case: SupportCase) -> Json:
         return views.detail(case, casework.today())
@@ -97,7 +99,11 @@ def build_router(casework: Casework) -> APIRouter:
 
     @router.get("/cases/{case_id}", summary="A case with its plan, contacts and reviews")
     async def get_case(case_id: CaseId, caller: CallerDep) -> Json:
-        return detail(await _run(casework.case(caller.organisation, case_id)))
+        body = detail(await _run(casework.case(caller.organisation, case_id)))
+        # The person's consent as it stands now (issue 16): given, withdrawn or expired.
+        consent = await consents.of(case_id, caller.organisation)
+        body["consent"] = consent_view(consent, casework.clock.now())
+        return body
 
     @router.get("/reviews/due", summary="Reviews due this week (the next 7 days) and overdue ones")
     async def reviews_due(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.support import privacy
 from services.support.actions.timers import REVIEW_TIMER
 from services.support.api import build_router
 from services.support.casework import Casework
@@ -39,6 +40,7 @@ def build_service(
     runtime.scheduler(TIMERS, {REVIEW_TIMER: casework.timers.fire})
     runtime.on_startup(casework.timers.reconcile)  # after the timer indexes
     register_handlers(runtime, casework)
+    privacy.register(runtime, store)
     return runtime, casework
 
 

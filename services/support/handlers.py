@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from services.support.casework import Casework
+from services.support.consent import CONSENTS, ConsentCopies
 from shared.consumer import PermanentError, stretches
-from shared.events.catalogue import CaseAllocated, CaseReallocated, TenancyAtRisk
+from shared.events.catalogue import CaseAllocated, CaseReallocated, ConsentChanged, TenancyAtRisk
 from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
 from shared.topics import Topic
 
 
 def register_handlers(runtime: ServiceRuntime, casework: Casework) -> None:
-    consumer = runtime.consumer([Topic.CASE_EVENTS, Topic.TENANCY_RISK])
+    consumer = runtime.consumer([Topic.CASE_EVENTS, Topic.TENANCY_RISK, Topic.REFERRAL_EVENTS])
+    consents = ConsentCopies(runtime.collection(CONSENTS), runtime.relay)
+
+    @consumer.on(ConsentChanged)
+    async def consent_changed(envelope: Envelope, data: ConsentChanged) -> None:
+        await consents.learn(envelope, data)  # shown on the case (issue 16)
 
     @consumer.on_batch(CaseAllocated, CaseReallocated)
     async def case_events(batch: list[tuple[Envelope, CaseAllocated | CaseReallocated]]) -> None:

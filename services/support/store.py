@@ -116,6 +116,22 @@ class SupportStore:
     async def open_cases(self) -> list[SupportCase]:
         return await self._models({"status": OPEN})
 
+    async def cases_of_person(
+        self,
+        organisation: str,
+        person_id: str,
+        case_ids: Iterable[str] = (),
+        only_cases: Iterable[str] | None = None,
+    ) -> list[SupportCase]:
+        """The organisation's cases of the person (by person id or one of `case_ids`), or,
+        with `only_cases`, exactly those of them (a privacy request, privacy.py)."""
+        if only_cases is not None:
+            query: Document = {"organisation": organisation, "_id": {"$in": list(only_cases)}}
+        else:
+            by_id: Document = {"_id": {"$in": list(case_ids)}}
+            query = {"organisation": organisation, "$or": [{"person_id": person_id}, by_id]}
+        return await self._models(query, sort=[("_id", 1)])
+
     async def _models(
         self, query: Document, *, sort: list[tuple[str, int]] | None = None, limit: int = 0
     ) -> list[SupportCase]:

@@ -12,6 +12,7 @@ from shared.events.case_events import (
     StageChanged,
     SupportPlanAgreed,
 )
+from shared.events.consent_events import ConsentChanged
 from shared.events.notification_events import NotificationFailed, NotificationSent
 from shared.events.privacy_events import (
     ErasureCarriedOut,
@@ -38,6 +39,7 @@ __all__ = [
     "CaseClosed",
     "CaseEscalated",
     "CaseReallocated",
+    "ConsentChanged",
     "ContactDetailsShared",
     "ErasureCarriedOut",
     "ErasureRequested",

@@ -10,16 +10,34 @@ from pydantic import BaseModel, Field
 from shared.codes import LegalStage, RiskLevel, Route, SupportNeed
 from shared.events.base import EventData
 from shared.topics import Topic
+from shared.validation import Email, Text
 
 
 class Referrer(BaseModel):
-    """The referring agency: a professional contact, so notifications can close the loop."""
+    """Who referred: the referring organisation, and a professional contact so notifications
+    can close the loop. The organisation is never taken on the body's word: over HTTP it must
+    be the caller's own (shared by its identity), on Kafka it is the ingress topic's owner.
+    Someone outside it is a named contact: `name`, one `email` and a free-text `agency`."""
 
-    organisation: str
-    source: str = Field(description="referral source code, e.g. outreach_team, probation")
-    name: str | None = None
-    email: str | None = None
-    reference: str | None = None
+    organisation: Text | None = Field(
+        default=None,
+        max_length=200,
+        description="set by the service: the caller's organisation over HTTP (another named "
+        "here is refused), the ingress topic's owner on Kafka; always set on events",
+    )
+    source: Text = Field(
+        max_length=100, description="referral source code, e.g. outreach_team, probation"
+    )
+    name: Text | None = Field(default=None, max_length=200, description="the contact person")
+    email: Email | None = Field(default=None, description="the contact's one email address")
+    agency: Text | None = Field(
+        default=None,
+        max_length=200,
+        description="the contact's agency when outside the organisation",
+    )
+    reference: Text | None = Field(
+        default=None, max_length=200, description="the referrer's reference"
+    )
 
 
 class ReferralReceived(EventData):
@@ -101,6 +119,9 @@ class ContactDetailsShared(EventData):
     preferred_channels: list[str] = []
     consented_channels: list[str] = Field(default=[], description="channels the person allows")
     share_with: list[str] = Field(default=[], description="organisations consent covers")
+    consent_version: int | None = Field(
+        None, description="the case's consent these details were shared under (issue 16)"
+    )
 
     def subject(self) -> str:
         return self.person_id

@@ -15,9 +15,18 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.codes import Channel, LegalStage, RiskLevel, SupportNeed
+from shared.consent import ConsentPurpose
 from shared.events.base import EventData
 from shared.events.referral_events import Referrer
 from shared.topics import Topic
+from shared.validation import (
+    BirthDate,
+    Email,
+    HistoryDate,
+    LegalDate,
+    RoughSleepingDate,
+    Text,
+)
 
 REFERRAL_ID_PATTERN = r"^[A-Za-z0-9._:@-]+$"
 
@@ -71,18 +80,18 @@ class _Strict(BaseModel):
 
 
 class HouseholdMember(_Strict):
-    name: str | None = Field(None, max_length=200)
-    relationship: str | None = Field(None, max_length=100, description="e.g. partner, child")
-    date_of_birth: date | None = None
+    name: Text | None = Field(None, max_length=200)
+    relationship: Text | None = Field(None, max_length=100, description="e.g. partner, child")
+    date_of_birth: BirthDate | None = None
     pregnant: bool = False
 
 
 class Person(_Strict):
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    date_of_birth: date | None = None
-    ni_number: str | None = Field(None, max_length=20, description="National Insurance number")
-    gender: str | None = Field(None, max_length=50)
+    given_name: Text = Field(min_length=1, max_length=100)
+    family_name: Text = Field(min_length=1, max_length=100)
+    date_of_birth: BirthDate | None = None
+    ni_number: Text | None = Field(None, max_length=20, description="National Insurance number")
+    gender: Text | None = Field(None, max_length=50)
     household: list[HouseholdMember] = Field(default=[], max_length=30)
 
     @property
@@ -91,19 +100,35 @@ class Person(_Strict):
 
 
 class ContactDetails(_Strict):
-    phone: str | None = Field(None, max_length=40)
-    mobile: str | None = Field(None, max_length=40, description="for SMS and WhatsApp")
-    email: str | None = Field(None, max_length=254)
-    postal_address: list[str] = Field(default=[], max_length=8)
+    phone: Text | None = Field(None, max_length=40)
+    mobile: Text | None = Field(None, max_length=40, description="for SMS and WhatsApp")
+    email: Email | None = Field(None, description="exactly one address")
+    postal_address: list[Text] = Field(default=[], max_length=8)
     preferred_channels: list[Channel] = Field(default=[], description="in order of preference")
     safe_to_leave_messages: bool = True
 
 
 class Consent(_Strict):
+    """Consent as taken at intake; the referral service records it as the case's consent
+    (`shared/consent.py`), which staff then vary or withdraw. Bodies without `purposes` keep
+    their old meaning: every purpose when `to_share`, none otherwise."""
+
+    EARLIEST_EXPIRY: ClassVar[date] = date(2020, 1, 1)
+    LATEST_EXPIRY: ClassVar[date] = date(2099, 12, 31)
+
     to_record: bool = Field(description="consent to hold their details; must be true")
     to_share: bool = False
-    share_with: list[str] = Field(default=[], description="organisations the consent covers")
+    share_with: list[str] = Field(
+        default=[], max_length=50, description="other organisations the consent covers"
+    )
     channels_allowed: list[Channel] = Field(default=[], description="channels we may use")
+    purposes: list[ConsentPurpose] | None = Field(
+        None,
+        max_length=len(ConsentPurpose),
+        description="what the data may be used for: contact (messages to the person) and "
+        "sharing purposes; absent: all of them when to_share, none otherwise",
+    )
+    expires_on: date | None = Field(None, description="from this day nothing is covered")
 
     @field_validator("to_record")
     @classmethod
@@ -112,29 +137,40 @@ class Consent(_Strict):
             raise ValueError("the person must consent to the referral being recorded")
         return value
 
+    @field_validator("expires_on")
+    @classmethod
+    def _plausible_expiry(cls, value: date | None) -> date | None:
+        # Fixed bounds here (an event is decoded again later, when "today" has moved on);
+        # "after today" is checked where consent is recorded or varied.
+        if value is not None and not cls.EARLIEST_EXPIRY <= value <= cls.LATEST_EXPIRY:
+            raise ValueError(f"must be between {cls.EARLIEST_EXPIRY} and {cls.LATEST_EXPIRY}")
+        return value
+
 
 class TenancyDetails(_Strict):
-    landlord_organisation: str = Field(min_length=1, max_length=200)
-    tenancy_reference: str = Field(min_length=1, max_length=100)
-    tenure: str | None = Field(None, max_length=100, description="e.g. secure, assured, private")
-    address: list[str] = Field(default=[], max_length=8)
+    landlord_organisation: Text = Field(min_length=1, max_length=200)
+    tenancy_reference: Text = Field(min_length=1, max_length=100)
+    tenure: Text | None = Field(None, max_length=100, description="e.g. secure, assured, private")
+    address: list[Text] = Field(default=[], max_length=8)
 
 
 class Urgency(_Strict):
-    date_facing_homelessness: date | None = None
+    date_facing_homelessness: LegalDate | None = Field(
+        None, description="within two years past and five years ahead"
+    )
     legal_stage: LegalStage = LegalStage.NONE
     risk_level: RiskLevel | None = None
-    notes: str | None = Field(None, max_length=2000)
+    notes: Text | None = Field(None, max_length=2000)
 
 
 class HousingHistoryEntry(_Strict):
-    accommodation: str = Field(
+    accommodation: Text = Field(
         min_length=1, max_length=200, description="e.g. social tenancy, hostel, sofa surfing"
     )
-    area: str | None = Field(None, max_length=200)
-    from_date: date | None = None
-    to_date: date | None = None
-    reason_left: str | None = Field(None, max_length=500)
+    area: Text | None = Field(None, max_length=200)
+    from_date: HistoryDate | None = None
+    to_date: HistoryDate | None = None
+    reason_left: Text | None = Field(None, max_length=500)
 
 
 class RoughSleepingHistory(_Strict):
@@ -142,8 +178,8 @@ class RoughSleepingHistory(_Strict):
 
     contacts: int = Field(0, ge=0, le=10_000, description="outreach contacts seen sleeping rough")
     bedded_down_contacts: int = Field(0, ge=0, le=10_000)
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: RoughSleepingDate | None = None
+    period_end: RoughSleepingDate | None = None
     intermittent: bool = False
     currently_rough_sleeping: bool = False
 
@@ -155,8 +191,8 @@ class RoughSleepingHistory(_Strict):
 
 
 class LocalConnection(_Strict):
-    area: str = Field(min_length=1, max_length=200)
-    evidence: list[str] = Field(
+    area: Text = Field(min_length=1, max_length=200)
+    evidence: list[Text] = Field(
         default=[], max_length=20, description="e.g. lived 6 of last 12 months, family, work"
     )
 
@@ -174,10 +210,10 @@ class ReferralSubmission(_Strict):
     housing_history: list[HousingHistoryEntry] = Field(default=[], max_length=50)
     rough_sleeping: RoughSleepingHistory | None = None
     local_connections: list[LocalConnection] = Field(default=[], max_length=20)
-    referring_area: str | None = Field(None, max_length=200, description="area referred in")
-    id_held: list[str] = Field(default=[], max_length=20, description="e.g. passport, birth cert")
+    referring_area: Text | None = Field(None, max_length=200, description="area referred in")
+    id_held: list[Text] = Field(default=[], max_length=20, description="e.g. passport, birth cert")
     recourse_to_public_funds: bool | None = Field(None, description="None when not known")
-    notes: str | None = Field(None, max_length=4000)
+    notes: Text | None = Field(None, max_length=4000)
 
     @model_validator(mode="after")
     def _complete_enough(self) -> ReferralSubmission:

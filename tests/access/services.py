@@ -17,6 +17,7 @@ SERVICES = (
     "notifications",
     "audit",
     "agreements",
+    "privacy",
 )
 
 

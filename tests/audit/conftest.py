@@ -45,6 +45,7 @@ def chain_settings(infra: Infrastructure, namespace: str) -> Callable[..., Heart
             "retry_backoff_seconds": 0.01,
             "outbox_sweep_seconds": 0.2,
             "audit_chain_key": CHAIN_KEY,
+            "quarantine_keys": ["test-1:hearth-test-quarantine-key-0123456789abcdef"],
         }
         values.update(overrides)
         return HearthSettings(**values)

@@ -80,7 +80,10 @@ def platform(
         yield running
     finally:
         running.stop()
-        shutil.rmtree(log_dir, ignore_errors=True)
+        if os.environ.get("HEARTH_E2E_KEEP_LOGS"):
+            print(f"service logs kept in {log_dir}")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
 
 
 @pytest.fixture

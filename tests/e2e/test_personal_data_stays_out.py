@@ -2,14 +2,16 @@
 with people whose names are not ASCII, NI numbers, dates of birth, phones and emails, plus
 poison input (a date of birth that does not exist, a referral id taken by another
 organisation, an event type made up by the sender). Then every line every service logged and
-every dead letter's headers are searched for those values; the dead letters' values (the
-original records, kept for replay on the access-controlled topic) must still hold them.
-Metric labels are checked too: a sender cannot mint one."""
+every dead letter's headers and value are searched for those values: a dead letter is only a
+reference to the record, sealed in the failing service's quarantine (issue 16), where an
+operator holding the key still finds it whole. Metric labels are checked too: a sender cannot
+mint one."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import re
 import time
 import uuid
@@ -23,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack import demo_data
-from devstack.platform import Platform
+from devstack.platform import DEMO_QUARANTINE_KEY, Platform
 from shared.events.base import event_type_name
 from shared.events.envelope import Envelope
 from shared.events.referral_intake import ReferralSubmitted
@@ -33,6 +35,7 @@ from shared.settings import HearthSettings
 from shared.topics import Topic, topic_name
 from tests.e2e.conftest import Api
 from tests.e2e.streams import eventually, publish
+from tests.helpers import open_dead_letter
 
 pytestmark = pytest.mark.integration
 
@@ -107,6 +110,7 @@ class DeadLetter:
     topic: str
     headers: dict[str, str]
     value: str
+    record: Any = None  # as read, to follow its reference into the quarantine
 
 
 @dataclass
@@ -116,6 +120,7 @@ class Run:
     logs: dict[str, str] = field(default_factory=dict)
     invalid_answer: httpx.Response | None = None
     metrics: dict[str, str] = field(default_factory=dict)
+    quarantined: dict[str, bytes] = field(default_factory=dict)  # subject -> original value
 
 
 async def dead_letters(settings: HearthSettings) -> list[DeadLetter]:
@@ -155,7 +160,7 @@ async def dead_letters(settings: HearthSettings) -> list[DeadLetter]:
                 for record in records:
                     headers = {k: v.decode(errors="replace") for k, v in record.headers}
                     value = (record.value or b"").decode(errors="replace")
-                    found.append(DeadLetter(record.topic, headers, value))
+                    found.append(DeadLetter(record.topic, headers, value, record))
         return found
     finally:
         await consumer.stop()
@@ -245,6 +250,7 @@ def run(module_platform: Platform, module_settings: HearthSettings) -> Run:
         )
     )
     time.sleep(2)  # the last log lines of notifications and allocation
+    quarantined = asyncio.run(opened_values(module_settings, module_platform, dead))
     values = sorted(
         {*demo_values(), *ZOE.values(), *JOSE.values(), *AMARA.values(), IMPOSSIBLE_BIRTH}
     )
@@ -256,11 +262,32 @@ def run(module_platform: Platform, module_settings: HearthSettings) -> Run:
             for path in sorted(module_platform.log_dir.glob("*.log"))
         },
         invalid_answer=invalid,
+        quarantined=quarantined,
         metrics={
             name: httpx.get(process.metrics_url, timeout=10).text
             for name, process in module_platform.services.items()
         },
     )
+
+
+async def opened_values(
+    settings: HearthSettings, platform: Platform, dead: list[DeadLetter]
+) -> dict[str, bytes]:
+    """This run's dead letters' original values, opened from the referral service's quarantine
+    with the platform's key, by subject."""
+    found: dict[str, bytes] = {}
+    for letter in dead:
+        subject = letter.headers.get("ce_subject", "")
+        if RUN in subject and letter.topic.endswith(".referral"):
+            opened = await open_dead_letter(
+                settings,
+                letter.record,
+                database=f"{platform.database_prefix}_referral",
+                keys=json.loads(platform.env.get("HEARTH_QUARANTINE_KEYS", "[]"))
+                or [DEMO_QUARANTINE_KEY],
+            )
+            found[subject] = opened.value or b""
+    return found
 
 
 async def _publish_to(settings: HearthSettings, envelope: Envelope, topic: Topic) -> None:
@@ -285,17 +312,17 @@ def test_no_service_logs_a_personal_value(run: Run) -> None:
     assert "date_of_birth" in referral_log
 
 
-def test_dead_letters_keep_the_record_but_their_headers_name_no_one(run: Run) -> None:
+def test_dead_letters_name_no_one_and_their_records_wait_sealed_in_quarantine(run: Run) -> None:
     mine = [d for d in run.dead if RUN in d.headers.get("ce_subject", "")]
     reasons = {d.headers["ce_subject"]: d.headers["hearth_dlq_reason"] for d in mine}
     assert "date_of_birth" in reasons[f"pd-{RUN}-never"], reasons
     assert reasons[f"pd-{RUN}-taken"].startswith("referral_id:"), reasons
-    assert IMPOSSIBLE_BIRTH in next(
-        d.value for d in mine if d.headers["ce_subject"].endswith("never")
-    )
+    assert IMPOSSIBLE_BIRTH.encode() in run.quarantined[f"pd-{RUN}-never"]
     for letter in run.dead:
         found = leaks(" ".join(f"{k}={v}" for k, v in letter.headers.items()), run.values)
         assert not found, (letter.topic, found, letter.headers)
+        assert not leaks(letter.value, run.values), (letter.topic, letter.value)
+        assert json.loads(letter.value)["quarantine_id"]
 
 
 def test_a_refused_body_names_the_field_not_the_value(run: Run) -> None:

@@ -11,8 +11,10 @@ def referral_json(**overrides: Any) -> dict[str, Any]:
     """A complete outreach referral that screens to support unless overridden."""
     body: dict[str, Any] = {
         "source": "outreach_team",
+        # The referrer's organisation is the caller's (filled in); the outreach worker is a
+        # named contact of another agency.
         "referrer": {
-            "organisation": "st-mungos-outreach",
+            "agency": "st-mungos-outreach",
             "source": "outreach_team",
             "name": "Sam Worker",
             "email": "sam.worker@example.org",

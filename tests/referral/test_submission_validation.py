@@ -53,7 +53,20 @@ def test_a_full_referral_is_accepted() -> None:
         ({"local_connections": [{"evidence": ["family"]}]}, "local_connections.0.area"),
         ({"recourse_to_public_funds": "perhaps"}, "recourse_to_public_funds"),
         ({"favourite_colour": "blue"}, "favourite_colour"),
-        ({"referrer": {"source": "outreach_team"}}, "referrer.organisation"),
+        ({"referrer": {"organisation": "x"}}, "referrer.source"),
+        ({"referrer": {"source": "probation", "email": "a@x.test, b@y.test"}}, "referrer.email"),
+        (
+            {"person": {"given_name": "A", "family_name": "M", "date_of_birth": "2999-01-01"}},
+            "person.date_of_birth",
+        ),
+        (
+            {"urgency": {"date_facing_homelessness": "0001-01-01"}},
+            "urgency.date_facing_homelessness",
+        ),
+        (
+            {"tenancy": {"landlord_organisation": "d", "tenancy_reference": "T-\ud800"}},
+            "tenancy.tenancy_reference",
+        ),
     ],
 )
 def test_bad_field_is_named(overrides: dict[str, Any], field: str) -> None:

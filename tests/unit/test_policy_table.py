@@ -43,6 +43,7 @@ def test_an_income_officer_never_reaches_casework_or_health_detail() -> None:
         assert reach(officer, permission) is None
 
 
-def test_an_auditor_reads_the_audit_trail_and_the_agreements_only() -> None:
-    expected = {Permission.AUDIT_READ, Permission.AGREEMENTS_READ}
+def test_an_auditor_reads_the_audit_trail_the_agreements_and_privacy_request_status_only() -> None:
+    # The status of subject-access and erasure requests, never a bundle of personal data.
+    expected = {Permission.AUDIT_READ, Permission.AGREEMENTS_READ, Permission.PRIVACY_READ}
     assert ROLE_PERMISSIONS[Role.AUDITOR][1] == expected

@@ -14,6 +14,7 @@ from services.referral.arrears.handlers import register_handlers
 from services.referral.arrears.pipeline import AlertPipeline
 from services.referral.arrears.release import HeldFlowRelease
 from services.referral.arrears.store import ArrearsStore
+from services.referral.arrears.uploads import UploadJobs
 from services.referral.held_flows import HeldFlows
 from shared.agreement_book import AgreementBook
 from shared.events.base import EventData
@@ -46,4 +47,5 @@ def install(
         group=CONSUMER_GROUP,
     )
     register_handlers(consumer, store, pipeline, book, release)
-    return build_router(store, pipeline, batcher, runtime.clock)
+    uploads = UploadJobs(runtime, pipeline, runtime.clock)  # CSV files, decided in the background
+    return build_router(store, pipeline, batcher, runtime.clock, uploads)

@@ -7,9 +7,7 @@ error always names the field (the CSV column of the same name).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -17,8 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.codes import LegalStage
 from shared.ids import stable_id, tenancy_id
+from shared.validation import (
+    ArrearsBalance,
+    LastPaymentDate,
+    LegalDate,
+    PaymentAmount,
+    ReportedOn,
+    Text,
+    WeeklyRent,
+    Weeks,
+)
 
-MAX_AMOUNT = 10_000_000.0  # no tenancy owes ten million pounds; larger is a data error
+LEGAL_WINDOW = "within two years past and five years ahead"
 
 
 class Trend(StrEnum):
@@ -49,36 +57,38 @@ class ArrearsAlert(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    tenancy_reference: str = Field(
+    tenancy_reference: Text = Field(
         min_length=1, max_length=100, description="the landlord's own tenancy reference"
     )
-    arrears_balance: float = Field(
-        ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="pounds owed; zero or less = arrears cleared"
+    arrears_balance: ArrearsBalance = Field(
+        description="pounds owed, -£100,000 to £1,000,000; zero or less = arrears cleared"
     )
-    weekly_rent: float | None = Field(None, gt=0, le=100_000)
-    weeks_in_arrears: float | None = Field(None, ge=0, le=1_000)
+    weekly_rent: WeeklyRent | None = None
+    weeks_in_arrears: Weeks | None = None
     trend: Trend | None = Field(
         None, description="worsening, stable or improving (also increasing/decreasing, …)"
     )
-    last_payment_date: date | None = None
-    last_payment_amount: float | None = Field(None, ge=0, le=MAX_AMOUNT)
+    last_payment_date: LastPaymentDate | None = Field(None, description="within ten years")
+    last_payment_amount: PaymentAmount | None = None
     legal_stage: LegalStage = LegalStage.NONE
-    notice_served_date: date | None = None
-    court_date: date | None = None
-    possession_order_date: date | None = None
-    eviction_date: date | None = None
+    notice_served_date: LegalDate | None = Field(None, description=LEGAL_WINDOW)
+    court_date: LegalDate | None = Field(None, description=LEGAL_WINDOW)
+    possession_order_date: LegalDate | None = Field(None, description=LEGAL_WINDOW)
+    eviction_date: LegalDate | None = Field(None, description=LEGAL_WINDOW)
     asb_issues: bool = Field(False, description="anti-social behaviour reported")
     neighbour_issues: bool = Field(False, description="neighbour dispute or complaints")
-    reported_on: date | None = Field(
-        None, description="the day the landlord's figures are for; default: the day received"
+    reported_on: ReportedOn | None = Field(
+        None,
+        description="the day the landlord's figures are for (not in the future, within two "
+        "years); default: the day received",
     )
-    alert_id: str | None = Field(
+    alert_id: Text | None = Field(
         None,
         min_length=1,
         max_length=200,
         description="the sender's id for this alert; default: a fingerprint of its content",
     )
-    landlord: str | None = Field(
+    landlord: Text | None = Field(
         None, max_length=200, description="optional; must be the caller's own organisation"
     )
 
@@ -92,15 +102,6 @@ class ArrearsAlert(BaseModel):
             if word not in TREND_ALIASES:
                 raise ValueError(f"unknown trend {value!r}; use worsening, stable or improving")
             return TREND_ALIASES[word]
-        return value
-
-    @field_validator(
-        "arrears_balance", "weekly_rent", "weeks_in_arrears", "last_payment_amount", mode="after"
-    )
-    @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("must be a finite number")
         return value
 
     @property

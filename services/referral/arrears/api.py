@@ -1,11 +1,16 @@
-"""HTTP for arrears alerts and risk rules. The landlord is always the caller's organisation."""
+"""HTTP for arrears alerts and risk rules. The landlord is always the caller's organisation.
+
+Limits before work: each route's body is capped before it is read (shared/http.py), a JSON
+batch holds at most `MAX_BATCH` alerts, and a CSV file (at most `MAX_CSV_BYTES`) is a
+background job (`uploads.py`): 202 with its id, then progress and per-row results."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, File, HTTPException, Path, UploadFile, status
+from fastapi import APIRouter, Body, File, HTTPException, Path, Query, Response, UploadFile, status
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from services.referral.arrears import views
@@ -16,39 +21,58 @@ from services.referral.arrears.alert import (
     submission_for,
 )
 from services.referral.arrears.batcher import AlertBatcher
-from services.referral.arrears.csv_rows import CsvFile, CsvFileError, read_csv
-from services.referral.arrears.decision import Outcome
 from services.referral.arrears.handlers import validation_reason
 from services.referral.arrears.pipeline import AlertPipeline, ConflictPersisted
 from services.referral.arrears.planning import AlertResult
 from services.referral.arrears.risk_rules import RiskRules
 from services.referral.arrears.store import ArrearsStore
-from services.referral.arrears.views import AlertResultOut, BatchOut, BatchProgressOut, CsvUploadOut
+from services.referral.arrears.uploads import (
+    CSV_CHUNK,
+    UploadJobs,
+    UploadRefused,
+    rejected_result,
+)
+from services.referral.arrears.views import (
+    AlertResultOut,
+    BatchOut,
+    BatchProgressOut,
+    UploadAcceptedOut,
+    UploadJobOut,
+)
 from shared.auth import CallerDep
 from shared.clock import Clock
+from shared.http import body_limit
 from shared.ids import tenancy_id
+from shared.validation import TODAY_CONTEXT, printable
 
 MAX_BATCH = 10_000  # alerts per JSON batch; larger sets go as CSV
+MAX_BATCH_BYTES = 4 * 1024 * 1024  # a full batch of plain alerts is about 2.5 MB
 MAX_CSV_BYTES = 50 * 1024 * 1024
-CSV_CHUNK = 2_000  # rows decided and written together; progress is updated per chunk
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
+UPLOADS = "/arrears-alerts/uploads"
 
 T = TypeVar("T")
 
 
 def build_router(
-    store: ArrearsStore, pipeline: AlertPipeline, batcher: AlertBatcher, clock: Clock
+    store: ArrearsStore,
+    pipeline: AlertPipeline,
+    batcher: AlertBatcher,
+    clock: Clock,
+    uploads: UploadJobs,
 ) -> APIRouter:
     router = APIRouter(tags=["arrears alerts"])
     # Added in this order, which is the order of the OpenAPI document.
-    _alert_routes(router, pipeline, batcher)
-    _csv_routes(router, store, pipeline, clock)
-    _lookup_routes(router, store)
+    _alert_routes(router, pipeline, batcher, clock)
+    _csv_routes(router, uploads)
+    _lookup_routes(router, store, uploads)
     _rules_routes(router, store, clock)
     return router
 
 
-def _alert_routes(router: APIRouter, pipeline: AlertPipeline, batcher: AlertBatcher) -> None:
+def _alert_routes(
+    router: APIRouter, pipeline: AlertPipeline, batcher: AlertBatcher, clock: Clock
+) -> None:
     @router.post("/arrears-alerts", response_model=AlertResultOut, response_model_exclude_none=True)
     async def submit_alert(caller: CallerDep, alert: ArrearsAlert) -> AlertResultOut:
         """One alert (webhook). Repeats and same-or-lower levels change nothing."""
@@ -58,7 +82,12 @@ def _alert_routes(router: APIRouter, pipeline: AlertPipeline, batcher: AlertBatc
             raise _refuse(exc) from exc
         return views.result_out(await _conflict_is_409(batcher.submit(sub)), "index")
 
-    @router.post("/arrears-alerts/batch", response_model=BatchOut, response_model_exclude_none=True)
+    @router.post(
+        "/arrears-alerts/batch",
+        response_model=BatchOut,
+        response_model_exclude_none=True,
+        openapi_extra=body_limit(MAX_BATCH_BYTES),
+    )
     async def submit_batch(
         caller: CallerDep,
         alerts: Annotated[
@@ -66,13 +95,15 @@ def _alert_routes(router: APIRouter, pipeline: AlertPipeline, batcher: AlertBatc
             Body(
                 min_length=1,
                 max_length=MAX_BATCH,
-                description="a list of alerts, each as POST /arrears-alerts takes",
+                description=f"a list of at most {MAX_BATCH:,} alerts, each as POST "
+                "/arrears-alerts takes; more go as a CSV file",
             ),
         ],
     ) -> BatchOut:
-        """Many alerts; each gets its own result, and a bad one does not stop the rest.
-        An alert naming another landlord refuses the whole request (403)."""
-        results, subs = _batch_submissions(alerts, caller.organisation)
+        """Many alerts; each gets its own result, and a bad one does not stop the rest: it is
+        rejected with its index and field, the good ones are kept. An alert naming another
+        landlord refuses the whole request (403)."""
+        results, subs = _batch_submissions(alerts, caller.organisation, clock)
         for result in await _conflict_is_409(pipeline.process(subs)):
             results[result.position] = result
         ordered = [results[i] for i in sorted(results)]
@@ -81,39 +112,59 @@ def _alert_routes(router: APIRouter, pipeline: AlertPipeline, batcher: AlertBatc
         )
 
 
-def _csv_routes(
-    router: APIRouter, store: ArrearsStore, pipeline: AlertPipeline, clock: Clock
-) -> None:
+def _csv_routes(router: APIRouter, uploads: UploadJobs) -> None:
     @router.post(
-        "/arrears-alerts/csv", response_model=CsvUploadOut, response_model_exclude_none=True
+        "/arrears-alerts/csv",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=UploadAcceptedOut,
+        responses={
+            422: {"description": "the file cannot be read: not UTF-8, no header, a column missing"},
+            503: {"description": "too many uploads in progress; see Retry-After"},
+        },
+        openapi_extra=body_limit(MAX_CSV_BYTES),
     )
     async def upload_csv(
         caller: CallerDep,
+        response: Response,
         file: Annotated[UploadFile, File(description="CSV, header row of field names")],
-    ) -> CsvUploadOut:
-        """A nightly batch. Good rows are accepted even when others are bad; each row is
-        reported with its line. Progress: GET /arrears-alerts/batches/{batch_id}."""
-        parsed = _parsed_csv(await file.read(MAX_CSV_BYTES + 1))
-        rejected, subs = _csv_submissions(parsed, caller.organisation)
-        rejected_out = [views.result_out(r, "line").model_dump(exclude_none=True) for r in rejected]
-        batch_id = await store.create_batch(
-            caller.organisation, file.filename, len(parsed.rows), rejected_out, clock.now()
-        )
-        processed = await _process_in_chunks(
-            store, pipeline, clock, batch_id, subs, parsed, rejected
-        )
-        await store.finish_batch(batch_id, "completed", clock.now())
-        done = sorted([*rejected, *processed], key=lambda r: r.position)
-        return CsvUploadOut(
-            batch_id=batch_id,
-            status="completed",
-            counts=views.counts(done),
-            ignored_columns=parsed.ignored_columns,
-            rows=[views.row_out(r) for r in done],
+    ) -> UploadAcceptedOut | JSONResponse:
+        """A nightly batch, decided in the background: the answer (202) carries the job id and
+        its address (`Location`). Good rows are accepted even when others are bad; each row is
+        reported with its line, and a rejected one with the column it names."""
+        try:
+            job = await uploads.accept(caller.organisation, file)
+        except UploadRefused as exc:
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            raise HTTPException(exc.status, str(exc), headers=headers) from exc
+        response.headers["Location"] = f"/v1{UPLOADS}/{job['_id']}"
+        return UploadAcceptedOut(
+            job_id=job["_id"],
+            status=job["status"],
+            filename=job.get("filename"),
+            total_rows=job["total_rows"],
+            ignored_columns=job["ignored_columns"],
         )
 
 
-def _lookup_routes(router: APIRouter, store: ArrearsStore) -> None:
+def _lookup_routes(router: APIRouter, store: ArrearsStore, uploads: UploadJobs) -> None:
+    @router.get(
+        UPLOADS + "/{job_id}",
+        response_model=UploadJobOut,
+        response_model_exclude_none=True,
+        responses={404: {"description": "no such upload for your organisation"}},
+    )
+    async def upload_job(
+        caller: CallerDep,
+        job_id: Annotated[str, Path(pattern=ID_PATTERN)],
+        page: Annotated[int, Query(ge=0, description=f"rows in pages of {CSV_CHUNK:,}")] = 0,
+    ) -> UploadJobOut:
+        """An upload's progress (rows read; accepted, unchanged, rejected), its rejected rows
+        with line and field, and every row's result, a page at a time."""
+        document = await uploads.get(caller.organisation, job_id)
+        if document is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "job_id: no such upload")
+        return views.upload_job(document, page, await uploads.rows_page(job_id, page))
+
     @router.get(
         "/arrears-alerts/batches/{batch_id}",
         response_model=BatchProgressOut,
@@ -122,7 +173,8 @@ def _lookup_routes(router: APIRouter, store: ArrearsStore) -> None:
     async def batch_progress(
         caller: CallerDep, batch_id: Annotated[str, Path(pattern=ID_PATTERN)]
     ) -> BatchProgressOut:
-        document = await store.batch(caller.organisation, batch_id)
+        """An upload's progress in the earlier shape; the same job as .../uploads/{job_id}."""
+        document = await uploads.get(caller.organisation, batch_id)
         if document is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "batch_id: no such batch")
         return views.batch_progress(document)
@@ -165,18 +217,20 @@ async def _conflict_is_409(processing: Awaitable[T]) -> T:
 
 
 def _batch_submissions(
-    alerts: list[dict[str, Any]], organisation: str
+    alerts: list[dict[str, Any]], organisation: str, clock: Clock
 ) -> tuple[dict[int, AlertResult], list[AlertSubmission]]:
     """A JSON batch's alerts: the invalid ones rejected by index, the rest to process. One
-    naming another landlord refuses the whole request."""
+    naming another landlord refuses the whole request. Dates are judged against the
+    service's own date (shared/validation.py)."""
+    context = {TODAY_CONTEXT: clock.now().date()}
     rejected: dict[int, AlertResult] = {}
     subs: list[AlertSubmission] = []
     for index, raw in enumerate(alerts):
         try:
-            alert = ArrearsAlert.model_validate(raw)
+            alert = ArrearsAlert.model_validate(raw, context=context)
         except ValidationError as exc:
             reason = validation_reason(exc, f"{index}.")
-            rejected[index] = _rejected(index, _reference(raw), reason)
+            rejected[index] = rejected_result(index, _reference(raw), reason)
             continue
         try:
             subs.append(submission_for(alert, organisation, position=index))
@@ -185,80 +239,12 @@ def _batch_submissions(
     return rejected, subs
 
 
-def _parsed_csv(content: bytes) -> CsvFile:
-    if len(content) > MAX_CSV_BYTES:
-        raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            f"file: larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB",
-        )
-    try:
-        return read_csv(content)
-    except CsvFileError as exc:
-        raise HTTPException(422, str(exc)) from exc
-
-
-def _csv_submissions(
-    parsed: CsvFile, organisation: str
-) -> tuple[list[AlertResult], list[AlertSubmission]]:
-    """A CSV file's rows: the bad ones (invalid, or naming another landlord) rejected by line,
-    the rest to process; unlike a JSON batch, a foreign row does not refuse the file."""
-    rejected: list[AlertResult] = []
-    subs: list[AlertSubmission] = []
-    for row in parsed.rows:
-        if row.alert is None:
-            rejected.append(_rejected(row.line, row.tenancy_reference, row.error))
-            continue
-        try:
-            subs.append(submission_for(row.alert, organisation, position=row.line))
-        except ForeignTenancy as exc:
-            rejected.append(_rejected(row.line, row.tenancy_reference, str(exc)))
-    return rejected, subs
-
-
-async def _process_in_chunks(
-    store: ArrearsStore,
-    pipeline: AlertPipeline,
-    clock: Clock,
-    batch_id: str,
-    subs: list[AlertSubmission],
-    parsed: CsvFile,
-    rejected: list[AlertResult],
-) -> list[AlertResult]:
-    """Decide and write the rows a chunk at a time, each chunk counted into the batch's
-    progress. If processing stops, the batch is marked failed and the caller is told to upload
-    the file again (503)."""
-    processed: list[AlertResult] = []
-    try:
-        for start in range(0, len(subs), CSV_CHUNK):
-            chunk = await _conflict_is_409(pipeline.process(subs[start : start + CSV_CHUNK]))
-            await store.add_to_batch(batch_id, views.counts(chunk))
-            processed.extend(chunk)
-    except Exception as exc:
-        await store.finish_batch(batch_id, "failed", clock.now())
-        done = len(rejected) + len(processed)
-        raise _stopped(batch_id, done, len(parsed.rows)) from exc
-    return processed
-
-
-def _stopped(batch_id: str, done: int, total: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        f"file: processing stopped after {done} of {total} rows "
-        f"(batch {batch_id}); upload the file again — rows already recorded come back "
-        "as duplicates",
-    )
-
-
 def _refuse(exc: ForeignTenancy, prefix: str = "") -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, f"{prefix}{exc}")
 
 
 def _reference(raw: Any) -> str | None:
+    """The reference a rejected alert gave, as far as it can be shown (a lone surrogate is
+    shown escaped: the answer must encode)."""
     value = raw.get("tenancy_reference") if isinstance(raw, dict) else None
-    return value[:100] if isinstance(value, str) else None
-
-
-def _rejected(position: int, reference: str | None, reason: str | None) -> AlertResult:
-    return AlertResult(
-        position=position, status=Outcome.REJECTED, tenancy_reference=reference, reason=reason
-    )
+    return printable(value[:100]) if isinstance(value, str) else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.referral.arrears.alert import ArrearsAlert
+from shared.validation import TODAY_CONTEXT, printable
 
 REQUIRED = ("tenancy_reference", "arrears_balance")
 ALIASES = {
@@ -64,7 +66,7 @@ class CsvRow:
     @property
     def tenancy_reference(self) -> str | None:
         value = self.values.get("tenancy_reference")
-        return str(value) if value else None
+        return printable(str(value))[:100] if value else None
 
 
 @dataclass
@@ -95,49 +97,85 @@ def _clean(name: str, raw: str) -> Any:
     return value
 
 
-def read_csv(content: bytes, max_rows: int = 200_000) -> CsvFile:
+MAX_ROWS = 200_000
+
+
+def read_csv(content: bytes, max_rows: int = MAX_ROWS, today: date | None = None) -> CsvFile:
+    """A whole file in memory (small files and tests); uploads stream through `CsvReader`."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CsvFileError(f"file: not UTF-8 text (byte {exc.start})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise CsvFileError("file: empty; expected a header row") from None
-    except csv.Error as exc:
-        raise CsvFileError(f"file: line 1: {exc}") from exc
-    keys = [_column_key(h) for h in header]
-    spelt = {key: original.strip() for key, original in zip(keys, header, strict=True)}
-    missing = [name for name in REQUIRED if name not in keys]
-    if missing:
-        raise CsvFileError(f"{missing[0]}: required column missing from the header")
-    duplicated = sorted({k for k in keys if keys.count(k) > 1 and k in FIELDS})
-    if duplicated:
-        raise CsvFileError(f"{spelt[duplicated[0]]}: column appears more than once")
-    ignored = [spelt[k] for k in keys if k not in FIELDS]
-    rows: list[CsvRow] = []
-    last_line = reader.line_num
-    while True:
-        start = last_line + 1
+    reader = CsvReader(io.StringIO(text, newline=""), today=today, max_rows=max_rows)
+    return CsvFile(rows=list(reader.rows()), ignored_columns=reader.ignored_columns)
+
+
+class CsvReader:
+    """A CSV text stream read one row at a time, so a large file is never held whole. The
+    header is read (and judged) at construction; `today` is the service's business date the
+    alerts' dates are judged against (shared/validation.py)."""
+
+    def __init__(
+        self, lines: Iterable[str], today: date | None = None, max_rows: int = MAX_ROWS
+    ) -> None:
+        self.today = today
+        self.max_rows = max_rows
+        self._reader = csv.reader(lines)
         try:
-            cells = next(reader)
+            header = next(self._reader)
         except StopIteration:
-            break
+            raise CsvFileError("file: empty; expected a header row") from None
         except csv.Error as exc:
-            rows.append(CsvRow(line=start, error=f"row: {exc}"))
-            last_line = reader.line_num
-            continue
+            raise CsvFileError(f"file: line 1: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise CsvFileError(f"file: not UTF-8 text (byte {exc.start})") from exc
+        self.keys = [_column_key(h) for h in header]
+        self.spelt = {
+            key: original.strip() for key, original in zip(self.keys, header, strict=True)
+        }
+        missing = [name for name in REQUIRED if name not in self.keys]
+        if missing:
+            raise CsvFileError(f"{missing[0]}: required column missing from the header")
+        duplicated = sorted({k for k in self.keys if self.keys.count(k) > 1 and k in FIELDS})
+        if duplicated:
+            raise CsvFileError(f"{self.spelt[duplicated[0]]}: column appears more than once")
+        self.ignored_columns = [self.spelt[k] for k in self.keys if k not in FIELDS]
+
+    def rows(self, validate: bool = True) -> Iterator[CsvRow]:
+        """Each non-blank row with its line; `validate=False` only splits (to count them)."""
+        reader, count = self._reader, 0
         last_line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue  # blank line
-        if len(rows) >= max_rows:
-            raise CsvFileError(f"file: more than {max_rows} rows; split it into smaller files")
-        rows.append(_read_row(start, cells, keys, spelt))
-    return CsvFile(rows=rows, ignored_columns=ignored)
+        while True:
+            start = last_line + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                last_line = reader.line_num
+                count += 1
+                yield CsvRow(line=start, error=f"row: {exc}")
+                continue
+            except UnicodeDecodeError as exc:
+                raise CsvFileError(f"file: not UTF-8 text (line {start})") from exc
+            last_line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue  # blank line
+            count += 1
+            if count > self.max_rows:
+                raise CsvFileError(
+                    f"file: more than {self.max_rows} rows; split it into smaller files"
+                )
+            yield (
+                _read_row(start, cells, self.keys, self.spelt, self.today)
+                if validate
+                else (CsvRow(line=start))
+            )
 
 
-def _read_row(line: int, cells: list[str], keys: list[str], spelt: dict[str, str]) -> CsvRow:
+def _read_row(
+    line: int, cells: list[str], keys: list[str], spelt: dict[str, str], today: date | None
+) -> CsvRow:
     if len(cells) > len(keys):
         return CsvRow(line=line, error=f"row: {len(cells)} values for {len(keys)} columns")
     values = {
@@ -147,11 +185,12 @@ def _read_row(line: int, cells: list[str], keys: list[str], spelt: dict[str, str
     }
     row = CsvRow(line=line, values=values)
     try:
-        row.alert = ArrearsAlert.model_validate(values)
+        context = {TODAY_CONTEXT: today} if today else None
+        row.alert = ArrearsAlert.model_validate(values, context=context)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else "row"
-            problems.append(f"{spelt.get(key, key)}: {error['msg']}")
+            problems.append(f"{printable(spelt.get(key, key))}: {error['msg']}")
         row.error = "; ".join(problems)
     return row

@@ -22,13 +22,14 @@ from shared.events.agreement_events import AgreementChanged
 from shared.events.case_events import CaseAllocated, CaseClosed
 from shared.events.envelope import Envelope
 from shared.events.referral_events import ArrearsAlertSubmitted, ReferralAssessed, ReferralReceived
+from shared.validation import printable
 
 NOT_OPENED = {Route.DECLINED, Route.SPECIALIST}  # referred elsewhere: no case of ours
 
 
 def validation_reason(exc: ValidationError, prefix: str = "") -> str:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "body"
+    where = ".".join(printable(str(p)) for p in first["loc"]) or "body"
     return f"{prefix}{where}: {first['msg']}"
 
 

@@ -5,7 +5,7 @@
   Keeping both in one document means a case opening and an alert deciding cannot pass each
   other: every write bumps `version`, and alert writes are guarded on the version they read.
 - `arrears_risk_rules`: each organisation's thresholds.
-- `arrears_batches`: CSV uploads, their progress and rejected rows.
+(CSV uploads, their jobs and per-row results, are `uploads.py`'s.)
 """
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancySta
 from services.referral.arrears.planning import TenancyPlan
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
 from shared.codes import RiskLevel
-from shared.ids import new_id
 from shared.inbox import INBOX_FIELD
 from shared.logging import get_logger
-from shared.mongo import Document
+from shared.mongo import Collection, Document
 from shared.outbox import OUTBOX
-from shared.repository import Loaded, Repository
+from shared.repository import Loaded, RawDocuments, Repository
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
 TENANCY_RISK = "tenancy_risk"
 RISK_RULES = "arrears_risk_rules"
-BATCHES = "arrears_batches"
-MAX_REJECTED_KEPT = 1000  # rejected rows kept on a batch document; the count stays exact
 log = get_logger(__name__)
 
 
@@ -104,12 +101,10 @@ class ArrearsStore:
         self.repository = TenancyRiskRepository(self.tenancies, TenancyState, "tenancy_id")
         runtime.use_outbox_batches()  # new tenancies are inserted in bulk
         self.rules = runtime.collection(RISK_RULES)
-        self.batches = runtime.collection(BATCHES)
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
         await self.tenancies.create_index([("landlord", 1)])
-        await self.batches.create_index([("organisation", 1), ("created_at", -1)])
 
     # --- tenancy risk state ----------------------------------------------------------------
 
@@ -203,51 +198,31 @@ class ArrearsStore:
             upsert=True,
         )
 
-    # --- CSV batches -----------------------------------------------------------------------
-
-    async def create_batch(
-        self,
-        organisation: str,
-        filename: str | None,
-        total_rows: int,
-        rejected: list[dict[str, Any]],
-        now: datetime,
-    ) -> str:
-        """Rows are rejected while the file is read, so they are known before processing."""
-        batch_id = new_id("batch")
-        counts = {k: 0 for k in BATCH_COUNTS}
-        counts["rejected"] = len(rejected)
-        await self.batches.insert_one(
-            {
-                "_id": batch_id,
-                "organisation": organisation,
-                "filename": filename,
-                "status": "processing",
-                "total_rows": total_rows,
-                "processed_rows": len(rejected),
-                "counts": counts,
-                "rejected_rows": rejected[:MAX_REJECTED_KEPT],
-                "created_at": now,
-                "finished_at": None,
-            }
-        )
-        return batch_id
-
-    async def add_to_batch(self, batch_id: str, counts: dict[str, int]) -> None:
-        processed = sum(counts.get(k, 0) for k in OUTCOME_COUNTS)
-        increments = {f"counts.{k}": v for k, v in counts.items() if v}
-        await self.batches.update_one(
-            {"_id": batch_id}, {"$inc": {"processed_rows": processed, **increments}}
-        )
-
-    async def finish_batch(self, batch_id: str, status: str, now: datetime) -> None:
-        await self.batches.update_one(
-            {"_id": batch_id}, {"$set": {"status": status, "finished_at": now}}
-        )
-
-    async def batch(self, organisation: str, batch_id: str) -> Document | None:
-        return await self.batches.find_one({"_id": batch_id, "organisation": organisation})
-
 
 OUTCOME_COUNTS = ("accepted", "unchanged", "duplicate", "rejected")
-BATCH_COUNTS = (*OUTCOME_COUNTS, "signalled", "referrals")
+
+
+class TenancyRecords:
+    """Tenancy risk documents linked to a person's cases, read and erased for the privacy
+    service (issue 16). Given the collection, so it can be used beside the arrears part's own
+    store without a second outbox watch."""
+
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+        self.documents = RawDocuments(collection)
+
+    async def get_many(self, tenancy_ids: Iterable[str]) -> list[Document]:
+        ids = sorted(set(tenancy_ids))
+        if not ids:
+            return []
+        return await self.collection.find({"_id": {"$in": ids}}).to_list(None)
+
+    def drop_cases(self, uow: UnitOfWork, tenancy_id: str, case_keys: Sequence[str]) -> None:
+        unset = {f"cases.{key}": "" for key in case_keys}
+        uow.change(self.documents, tenancy_id, {"$unset": unset}, idempotent=True)
+
+    async def delete(self, tenancy_ids: Sequence[str]) -> int:
+        if not tenancy_ids:
+            return 0
+        result = await self.collection.delete_many({"_id": {"$in": list(tenancy_ids)}})
+        return result.deleted_count

@@ -28,6 +28,7 @@ class AlertResultOut(BaseModel):
     signalled: bool = Field(False, description="TenancyAtRisk was emitted for this alert")
     case_id: str | None = Field(None, description="the open case named in TenancyAtRisk")
     prevention_case_id: str | None = Field(None, description="the prevention referral raised")
+    field: str | None = Field(None, description="the field (or CSV column) a rejection names")
     reason: str | None = Field(None, description="why rejected, naming the field or column")
 
 
@@ -36,12 +37,31 @@ class BatchOut(BaseModel):
     results: list[AlertResultOut]
 
 
-class CsvUploadOut(BaseModel):
-    batch_id: str
-    status: str
-    counts: dict[str, int]
+class UploadAcceptedOut(BaseModel):
+    job_id: str = Field(description="follow it at GET /v1/arrears-alerts/uploads/{job_id}")
+    status: str = Field(description="queued: the rows are decided in the background")
+    filename: str | None = None
+    total_rows: int = Field(description="rows in the file (blank lines not counted)")
+    ignored_columns: list[str] = Field(default=[], description="columns that are not fields")
+
+
+class UploadJobOut(BaseModel):
+    job_id: str
+    status: str = Field(description="queued, processing, completed or failed")
+    filename: str | None = None
+    total_rows: int
+    rows_read: int = Field(description="rows read and decided so far")
+    counts: dict[str, int] = Field(
+        description="accepted, unchanged, duplicate, rejected; signalled and referrals raised"
+    )
     ignored_columns: list[str] = []
-    rows: list[AlertResultOut]
+    failure: str | None = Field(None, description="why a failed job stopped, and what to do")
+    rejected_rows: list[AlertResultOut] = Field(
+        description="rejected rows with line and field (the first 1,000; counts stay exact)"
+    )
+    page: int = Field(description="which page of `rows` this is (pages of 2,000 rows)")
+    pages: int = Field(description="pages of per-row results written so far")
+    rows: list[AlertResultOut] = Field(description="every row's result, in line order")
 
 
 class BatchProgressOut(BaseModel):
@@ -58,7 +78,33 @@ def result_out(result: AlertResult, where: str) -> AlertResultOut:
     """`where` names the result's position: "index" in a JSON batch, "line" in a CSV file."""
     body = result.as_dict()
     body[where] = body.pop("position", result.position)
+    if result.reason and ": " in result.reason:
+        body["field"] = rejected_field(result.reason)
     return AlertResultOut.model_validate(body)
+
+
+def rejected_field(reason: str) -> str:
+    """The field a reason names ("3.eviction_date: ..." in a batch names eviction_date)."""
+    named = reason.split(": ", 1)[0]
+    index, dot, rest = named.partition(".")
+    return rest if dot and index.isdigit() else named
+
+
+def upload_job(document: dict[str, Any], page: int, rows: list[dict[str, Any]]) -> UploadJobOut:
+    return UploadJobOut(
+        job_id=document["_id"],
+        status=document["status"],
+        filename=document.get("filename"),
+        total_rows=document.get("total_rows", 0),
+        rows_read=document.get("rows_read", 0),
+        counts=document.get("counts") or {},
+        ignored_columns=document.get("ignored_columns") or [],
+        failure=document.get("failure"),
+        rejected_rows=[AlertResultOut.model_validate(r) for r in document.get("rejected_rows", [])],
+        page=page,
+        pages=document.get("chunks", 0),
+        rows=[AlertResultOut.model_validate(r) for r in rows],
+    )
 
 
 def row_out(result: AlertResult) -> AlertResultOut:

@@ -67,6 +67,37 @@ def csv_file(text: str, name: str = "alerts.csv") -> dict[str, Any]:
     return {"file": (name, text.encode(), "text/csv")}
 
 
+async def finished_upload(
+    client: httpx.AsyncClient, job_id: str, headers: Any, timeout: float = 120
+) -> dict[str, Any]:
+    """Poll an upload's job until it is completed or failed; its last state, with every row's
+    result from all its pages gathered into `rows`."""
+    path = f"/v1/arrears-alerts/uploads/{job_id}"
+
+    async def done() -> dict[str, Any] | None:
+        answer = await client.get(path, headers=headers)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body if body["status"] in ("completed", "failed") else None
+
+    job: dict[str, Any] = await wait_for(done, timeout=timeout, interval=0.2)
+    rows = list(job["rows"])
+    for page in range(1, job["pages"]):
+        rows += (await client.get(path, params={"page": page}, headers=headers)).json()["rows"]
+    return {**job, "rows": rows}
+
+
+async def upload_csv(
+    client: httpx.AsyncClient, text: str, headers: Any, timeout: float = 120
+) -> dict[str, Any]:
+    """Upload a CSV (202 with a job) and wait for its result."""
+    accepted = await client.post("/v1/arrears-alerts/csv", headers=headers, files=csv_file(text))
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    assert accepted.headers["location"] == f"/v1/arrears-alerts/uploads/{job_id}"
+    return await finished_upload(client, job_id, headers, timeout)
+
+
 async def grant(
     svc: Arrears,
     landlord: str,

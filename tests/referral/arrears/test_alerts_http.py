@@ -23,6 +23,7 @@ from tests.referral.arrears.harness import (
     headers_of,
     of_type,
     running,
+    upload_csv,
 )
 
 pytestmark = pytest.mark.integration
@@ -60,12 +61,9 @@ async def test_ten_thousand_row_csv_signals_once_and_a_second_upload_adds_nothin
         risk = await topic_reader(topic_name(Topic.TENANCY_RISK, settings.topic_prefix))
         intake = await topic_reader(topic_name(Topic.REFERRAL_INTAKE, settings.topic_prefix))
         started = time.perf_counter()
-        response = await svc.client.post(
-            "/v1/arrears-alerts/csv", headers=DERBY, files=csv_file(text)
-        )
+        report = await upload_csv(svc.client, text, DERBY)
         elapsed = time.perf_counter() - started
-        assert response.status_code == 200, response.text
-        report = response.json()
+        assert report["status"] == "completed", report
         assert report["counts"] == {
             "accepted": 6500,
             "unchanged": 2500,
@@ -79,9 +77,8 @@ async def test_ten_thousand_row_csv_signals_once_and_a_second_upload_adds_nothin
         await risk.read_until(lambda r: len(r) >= signals, timeout=60)
         await intake.read_until(lambda r: len(r) >= referrals, timeout=60)
 
-        again = await svc.client.post("/v1/arrears-alerts/csv", headers=DERBY, files=csv_file(text))
-        assert again.status_code == 200
-        assert again.json()["counts"]["duplicate"] == 10_000
+        again = await upload_csv(svc.client, text, DERBY)
+        assert again["counts"]["duplicate"] == 10_000
 
         await risk.settle(1.5)
         await intake.settle(0.5)
@@ -95,7 +92,7 @@ async def test_ten_thousand_row_csv_signals_once_and_a_second_upload_adds_nothin
         assert sum(1 for d in rises if d["prevention_case_id"] is None) == 500
 
         progress = await svc.client.get(
-            f"/v1/arrears-alerts/batches/{report['batch_id']}", headers=DERBY
+            f"/v1/arrears-alerts/batches/{report['job_id']}", headers=DERBY
         )
         assert progress.json()["status"] == "completed"
         assert progress.json()["processed_rows"] == 10_000
@@ -113,21 +110,18 @@ async def test_bad_rows_are_reported_and_good_rows_accepted(make_settings, topic
         "A-5,200,100,20/02/2026,derby-homes\n"
     )
     async with running(settings) as svc:
-        response = await svc.client.post(
-            "/v1/arrears-alerts/csv", headers=DERBY, files=csv_file(text)
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
+        body = await upload_csv(svc.client, text, DERBY)
         rows = {row["line"]: row for row in body["rows"]}
         assert rows[2]["status"] == "accepted" and rows[2]["signalled"]
         assert rows[3]["status"] == "rejected" and rows[3]["reason"].startswith("balance:")
+        assert rows[3]["field"] == "balance"
         assert rows[4]["status"] == "rejected" and rows[4]["reason"].startswith("eviction_date:")
         assert rows[5]["status"] == "rejected" and rows[5]["reason"].startswith("landlord:")
         assert rows[6]["status"] == "accepted" and rows[6]["risk_level"] == "critical"
         assert body["counts"]["accepted"] == 2 and body["counts"]["rejected"] == 3
 
         progress = await svc.client.get(
-            f"/v1/arrears-alerts/batches/{body['batch_id']}", headers=DERBY
+            f"/v1/arrears-alerts/batches/{body['job_id']}", headers=DERBY
         )
         assert progress.status_code == 200
         summary = progress.json()
@@ -135,7 +129,7 @@ async def test_bad_rows_are_reported_and_good_rows_accepted(make_settings, topic
         assert [r["line"] for r in summary["rejected_rows"]] == [3, 4, 5]
         # Another organisation cannot see the batch.
         hidden = await svc.client.get(
-            f"/v1/arrears-alerts/batches/{body['batch_id']}", headers=LEEDS
+            f"/v1/arrears-alerts/batches/{body['job_id']}", headers=LEEDS
         )
         assert hidden.status_code == 404
 

@@ -33,7 +33,7 @@ def test_good_rows_with_human_spellings() -> None:
     [
         ("T-1,lots,100,", "balance: Input should be a valid number"),
         (",200,100,", "tenancy_reference: Field required"),
-        ("T-1,200,-5,", "weekly rent: Input should be greater than 0"),
+        ("T-1,200,-5,", "weekly rent: must be between £0.01 and £10,000"),
         ("T-1,200,100,31/02/2026", "eviction_date: "),
         ("T-1,200,100,soon", "eviction_date: "),
         ("T-1,200,100,,extra", "row: 5 values for 4 columns"),
