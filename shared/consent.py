@@ -15,11 +15,10 @@ cannot undo it; only consent given anew (a new `given_at`) covers again. Every f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -254,22 +253,3 @@ def intake_scope(
             expires_on=expires_on,
         )
     )
-
-
-# --- stored beside a store's own bookkeeping -------------------------------------------------
-
-STORED_VERSION = "consent_version"  # a store's documents have their own `version` already
-
-
-def stored(consent: Consent) -> dict[str, Any]:
-    """The consent as a document's fields (no `_id`: the case id is the document's id), for
-    the store to make storable (`shared.repository.bson_safe`)."""
-    fields = consent.model_dump(mode="python", exclude={"case_id"})
-    fields[STORED_VERSION] = fields.pop("version")
-    return fields
-
-
-def from_stored(document: Mapping[str, Any]) -> Consent:
-    fields = {k: v for k, v in document.items() if not k.startswith("_") and k != "version"}
-    fields["version"] = fields.pop(STORED_VERSION, 1)
-    return Consent.model_validate({**fields, "case_id": document["_id"]})

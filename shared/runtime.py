@@ -4,7 +4,9 @@ scheduler wired the same way in every service. Services add handlers; this runs 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from shared.auth import RecordScopeLookup
@@ -17,11 +19,13 @@ from shared.outbox import OutboxRelay, ensure_outbox_index
 from shared.outbox_batches import OutboxBatches
 from shared.quarantine import COLLECTION as QUARANTINE
 from shared.quarantine import Quarantine
+from shared.redaction import safe_error
 from shared.settings import HearthSettings
 from shared.timers import FireHandler, Scheduler, TimerStore
 from shared.topics import Topic
 
 log = get_logger(__name__)
+QUARANTINE_EXPIRY_SECONDS = 3600
 
 
 class ServiceRuntime:
@@ -104,6 +108,7 @@ class ServiceRuntime:
             self._tasks.append(
                 asyncio.create_task(self.relay.run(self._stop, self.settings.outbox_sweep_seconds))
             )
+            self._tasks.append(asyncio.create_task(self._expire_quarantine()))
             for scheduler in self.schedulers:
                 self._tasks.append(
                     asyncio.create_task(
@@ -112,6 +117,19 @@ class ServiceRuntime:
                 )
         self.started = True
         log.info("service.started", consumers=[c.group_id for c in self.consumers])
+
+    async def _expire_quarantine(self) -> None:
+        """Dead letters are kept for an operator, not for ever: hourly, drop the expired."""
+        keep = timedelta(days=self.settings.quarantine_retention_days)
+        while not self._stop.is_set():
+            try:
+                expired = await self.quarantine.purge_older_than(self.clock.now() - keep)
+                if expired:
+                    log.info("quarantine.expired", entries=expired)
+            except Exception as exc:  # the next hour tries again
+                log.warning("quarantine.expiry_failed", error=safe_error(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), QUARANTINE_EXPIRY_SECONDS)
 
     async def stop(self) -> None:
         self._stop.set()

@@ -67,6 +67,13 @@ class HearthSettings(BaseSettings):
         "(AES-256-GCM), '<key-id>:<secret>', newest first (older ones stay to open entries "
         "sealed under them)",
     )
+    quarantine_retention_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="quarantined dead letters older than this are deleted (an operator replays "
+        "or discards them well before; erasure removes a person's at once)",
+    )
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(0, description="/metrics on its own port; 0: not served")
 

@@ -30,7 +30,8 @@ from pydantic import BaseModel, Field
 from services.notifications.consent import ClientContact
 from services.notifications.routing import CaseFacts, OrgSettings
 from services.notifications.templates import DEFAULT_TEMPLATES, Template
-from shared.consent import STORED_VERSION, Consent, from_stored, stored
+from shared.consent import Consent
+from shared.consent_repository import STORED_VERSION, ConsentRepository
 from shared.events.envelope import Envelope
 from shared.ids import new_id
 from shared.mongo import Collection, Document
@@ -296,17 +297,6 @@ class KeyedRepository(Repository[M]):
         return self.model.model_validate({**document, self.id_field: document["_id"]})
 
 
-class ConsentRepository(Repository[Consent]):
-    """A case's consent: `_id` is the case id; its version stored apart from the document's."""
-
-    def to_document(self, model: Consent) -> Document:
-        fields: Document = bson_safe(stored(model))
-        return fields
-
-    def from_document(self, document: Document) -> Consent:
-        return from_stored(document)
-
-
 class DeliveryRepository(KeyedRepository[DeliveryRecord]):
     sparse = True
     # Always written, with or without a value (the log's shape since the first delivery).
@@ -359,7 +349,7 @@ class NotificationStore:
         self.delivery_records = DeliveryRepository(self.deliveries, DeliveryRecord, "delivery_id")
         self.case_records = CaseRepository(self.cases, CaseRecord, "case_id")
         self.contact_records = KeyedRepository(self.contacts, ContactRecord, "contact_id")
-        self.consent_records = ConsentRepository(self.consents, Consent, "case_id")
+        self.consent_records = ConsentRepository(self.consents)
         self.template_records = TemplateRepository(self.templates, TemplateRecord, "template_id")
         self.settings_records = KeyedRepository(self.settings, SettingsRecord, "organisation")
         self.letter_records = KeyedRepository(self.letters, LetterRecord, "delivery_id")

@@ -19,32 +19,21 @@ from typing import Any
 from services.referral.referral import Referral
 from shared.clock import Clock
 from shared.codes import Channel
-from shared.consent import Consent, ConsentPurpose, from_stored, give, intake_scope, stored
+from shared.consent import Consent, ConsentPurpose, give, intake_scope
+from shared.consent_repository import ConsentRepository
 from shared.events.consent_events import ConsentChanged
 from shared.events.envelope import Envelope, follow_on, make_event
 from shared.events.referral_events import ContactDetailsShared
 from shared.events.referral_intake import ContactDetails, Person, ReferralSubmission
 from shared.ids import stable_id
-from shared.mongo import Document
 from shared.outbox import OutboxRelay
-from shared.repository import Loaded, Repository, bson_safe
+from shared.repository import Loaded
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
 CONSENTS = "consents"
 SOURCE = "referral"
 INTAKE_BY = "intake"  # who recorded consent taken with the referral: the referrer's form
-
-
-class ConsentRepository(Repository[Consent]):
-    """`_id` is the case id."""
-
-    def to_document(self, model: Consent) -> Document:
-        fields: Document = bson_safe(stored(model))
-        return fields
-
-    def from_document(self, document: Document) -> Consent:
-        return from_stored(document)
 
 
 @dataclass(frozen=True)
@@ -84,7 +73,7 @@ class ConsentRecords:
         self.relay: OutboxRelay = runtime.relay
         self.clock = clock
         self.collection = runtime.collection(CONSENTS, outbox=True)
-        self.repository = ConsentRepository(self.collection, Consent, "case_id")
+        self.repository = ConsentRepository(self.collection)
 
     async def get(self, case_id: str) -> Loaded[Consent] | None:
         return await self.repository.get(case_id)

@@ -10,28 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.consent import STORED_VERSION, Consent, from_stored, stored
+from shared.consent import Consent
+from shared.consent_repository import STORED_VERSION, ConsentRepository
 from shared.events.consent_events import ConsentChanged
 from shared.events.envelope import Envelope
-from shared.mongo import Collection, Document
-from shared.repository import Repository, bson_safe
+from shared.mongo import Collection
 from shared.unit_of_work import UnitOfWork
 
 CONSENTS = "consents"
 
 
-class ConsentRepository(Repository[Consent]):
-    def to_document(self, model: Consent) -> Document:
-        fields: Document = bson_safe(stored(model))
-        return fields
-
-    def from_document(self, document: Document) -> Consent:
-        return from_stored(document)
-
-
 class ConsentCopies:
     def __init__(self, collection: Collection, relay: Any = None) -> None:
-        self.repository = ConsentRepository(collection, Consent, "case_id")
+        self.repository = ConsentRepository(collection)
         self.relay = relay
 
     async def learn(self, envelope: Envelope, data: ConsentChanged) -> None:

@@ -15,12 +15,11 @@ from shared.consent import (
     ConsentScope,
     ConsentState,
     decide,
-    from_stored,
     give,
     intake_scope,
-    stored,
     withdraw,
 )
+from shared.consent_repository import from_stored, stored
 
 GIVEN = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 LATER = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
