@@ -28,8 +28,8 @@ from shared.topics import Topic, topic_name
 CONTRACTS_DIR = REPO_ROOT / "deploy" / "contracts"
 PREFIX = "hearth."
 KEY_DESCRIPTIONS = {
-    Topic.TENANCY_RISK: "tenancy id (landlord organisation : tenancy reference)",
-    Topic.CONTACTS: "person id (pseudonymous)",
+    Topic.TENANCY_RISK: "tenancy id (landlord organisation : keyed pseudonym of its reference)",
+    Topic.CONTACTS: "person id (pseudonymous); tenancy id for TenancyReferenceShared",
     Topic.ARREARS_ALERTS: "tenancy reference",
     Topic.AUDIT: "organisation (one hash chain each)",
 }

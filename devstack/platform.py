@@ -39,6 +39,7 @@ SERVICES = (
 DEMO_NOTIFY_KEY = "demo-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 DEMO_PERSON_MATCH_KEY = "demo-1:demo-person-matching-key-not-for-production"
 DEMO_QUARANTINE_KEY = "demo-1:demo-quarantine-key-not-for-production-use"
+DEMO_TENANCY_ID_KEY = "demo-tenancy-id-key-not-for-production-use"
 DEMO_AUDIT_CHAIN_KEY = "demo-audit-chain-key-not-for-production"
 
 
@@ -118,6 +119,8 @@ class Platform:
         env.setdefault("HEARTH_PERSON_MATCH_KEYS", json.dumps([DEMO_PERSON_MATCH_KEY]))
         # ... and the key sealing its dead letters in quarantine (shared/quarantine.py).
         env.setdefault("HEARTH_QUARANTINE_KEYS", json.dumps([DEMO_QUARANTINE_KEY]))
+        # ... and the key tenancy ids are made with (shared/ids.py; never rotated).
+        env.setdefault("HEARTH_TENANCY_ID_KEY", DEMO_TENANCY_ID_KEY)
         if self.database_prefix:
             env["HEARTH_MONGO_DB"] = f"{self.database_prefix}_{name}"
         process.start(env)

@@ -61,6 +61,12 @@ class HearthSettings(BaseSettings):
         description="referral: keys of the person-matching HMAC, '<key-id>:<secret>', newest "
         "first (older ones stay to match people indexed under them)",
     )
+    tenancy_id_key: SecretStr = Field(
+        SecretStr(""),
+        description="referral: the HMAC key tenancy ids are made with (one secret of at least "
+        "32 characters); NEVER rotated: a tenancy's id must stay the same for life, so a new "
+        "key would split every tenancy from its cases and alerts",
+    )
     quarantine_keys: list[str] = Field(
         [],
         description="every consuming service: keys sealing its quarantined dead letters "

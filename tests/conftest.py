@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.keycloak_admin import KeycloakAdmin
 from devstack.provision import Infrastructure, provide_infrastructure
@@ -16,6 +18,7 @@ from shared.kafka import client_security
 from shared.mongo import Database, make_mongo_client
 from shared.settings import HearthSettings
 from tests.identity import Identities, activate
+from tests.tenancies import TENANCY_ID_KEY
 
 QUARANTINE_KEY = "test-1:hearth-test-quarantine-key-0123456789abcdef"
 
@@ -41,10 +44,39 @@ def namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
+def delete_namespace_topics(infra: Infrastructure, namespace: str) -> None:
+    """Delete a finished test's topics. Every partition holds open files in the broker, and a
+    whole suite's worth (tens of thousands) would run it out of file descriptors."""
+
+    async def delete() -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=infra.kafka,
+            **client_security(infra.kafka_username, infra.kafka_password),
+        )
+        await admin.start()
+        try:
+            names = [t for t in await admin.list_topics() if t.startswith(namespace)]
+            if names:
+                await admin.delete_topics(names)
+        finally:
+            await admin.close()
+
+    def run() -> None:
+        try:
+            asyncio.run(delete())
+        except Exception as exc:  # cleanup only: a test's verdict never depends on it
+            print(f"topics of {namespace} not deleted: {exc!r}")
+
+    # Its own thread and loop: the test's event loop may still be open at teardown.
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+
+
 @pytest.fixture
 def make_settings(
     infra: Infrastructure, namespace: str, identities: Identities
-) -> Callable[..., HearthSettings]:
+) -> Iterator[Callable[..., HearthSettings]]:
     def factory(service_name: str, **overrides: Any) -> HearthSettings:
         values: dict[str, Any] = {
             "service_name": service_name,
@@ -56,6 +88,8 @@ def make_settings(
             "person_match_keys": ["test-1:hearth-test-person-matching-key-0123456789"],
             # The key sealing dead letters in quarantine (a deployment secret; fixed for tests).
             "quarantine_keys": [QUARANTINE_KEY],
+            # The key tenancy ids are made with (a deployment secret; fixed for tests).
+            "tenancy_id_key": TENANCY_ID_KEY,
             "mongo_url": infra.mongo_url,
             "mongo_db": f"{namespace.rstrip('.')}_{service_name}",
             "topic_prefix": namespace,
@@ -70,7 +104,8 @@ def make_settings(
         values.update(overrides)
         return HearthSettings(**values)
 
-    return factory
+    yield factory
+    delete_namespace_topics(infra, namespace)
 
 
 class TopicReader:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from pypdf import PdfReader
 
 from shared.events.envelope import Envelope
 from shared.kafka import EventPublisher, make_broker
@@ -56,3 +59,8 @@ async def open_dead_letter(
         return await quarantine.open(reference["quarantine_id"])
     finally:
         await client.close()
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text a PDF shows, read by a real PDF parser (every page, any font or script)."""
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)

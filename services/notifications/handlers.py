@@ -5,7 +5,7 @@ Sending happens in the worker, not here."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -32,8 +32,9 @@ from services.notifications.store import (
     ContactRecord,
     DeliveryRecord,
     NotificationStore,
+    TenancyReferenceRecord,
 )
-from services.notifications.templates import render
+from services.notifications.templates import TENANCY_REFERENCE, render, shows
 from shared.agreement_book import AgreementBook
 from shared.agreements import DataCategory, Purpose
 from shared.clock import Clock
@@ -50,6 +51,7 @@ from shared.events.catalogue import (
     ReferralReceived,
     ReviewDue,
     TenancyAtRisk,
+    TenancyReferenceShared,
 )
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
@@ -144,6 +146,7 @@ class NotificationHandlers:
             ReviewDue,
         )(busy_is_transient(self.on_case_events))
         consumer.on_batch(TenancyAtRisk)(busy_is_transient(self.on_tenancies_at_risk))
+        consumer.on_batch(TenancyReferenceShared)(busy_is_transient(self.on_tenancy_references))
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -245,20 +248,36 @@ class NotificationHandlers:
         await self.route(envelope, data, data.case_id, None)
 
     async def on_tenancies_at_risk(self, batch: list[tuple[Envelope, TenancyAtRisk]]) -> None:
-        # The busiest stream: two reads for the whole poll, cached settings, one insert.
+        # The busiest stream: three reads for the whole poll (the cases, and the landlords'
+        # references the notices show), cached settings, one insert.
         named = await self.store.cases_facts(d.case_id for _, d in batch if d.case_id)
         by_tenancy = await self.store.open_cases_for_tenancies(
             d.tenancy_id for _, d in batch if not d.case_id
         )
-        records = []
+        heard: list[tuple[Envelope, TenancyAtRisk, CaseFacts]] = []
         for envelope, data in batch:
             case = named.get(data.case_id) if data.case_id else by_tenancy.get(data.tenancy_id)
             if case is None:
                 continue  # no open case known here: referral raises a prevention referral
             if not data.case_id and not await self.tenancy_data_shared(data.landlord, case):
                 continue  # another organisation's claim on the tenancy, not confirmed
-            records += await self.deliveries(envelope, data, case.case_id, None, case)
+            heard.append((envelope, data, case))
+        references = await self.store.tenancy_references_of(d.tenancy_id for _, d, _ in heard)
+        records = []
+        for envelope, data, case in heard:
+            records += await self.deliveries(envelope, data, case.case_id, None, case, references)
         await self.record_deliveries(records)
+
+    async def on_tenancy_references(
+        self, batch: list[tuple[Envelope, TenancyReferenceShared]]
+    ) -> None:
+        """Keep the landlord's reference of each tenancy id, for the notices that show it; a
+        poll's worth in one unit, a repeat changing nothing."""
+        uow = self.store.unit()
+        for envelope, data in batch:
+            record = TenancyReferenceRecord.model_validate(data.model_dump(mode="json"))
+            self.store.learn_tenancy_reference(uow, record, envelope.id)
+        await uow.commit()
 
     async def tenancy_data_shared(self, landlord: str, case: CaseFacts) -> bool:
         """A case found by tenancy (not named by referral's own check) hears of the landlord's
@@ -271,6 +290,16 @@ class NotificationHandlers:
             at=self.clock.now(),
         )
         return bool(decision)
+
+    async def tenancy_reference(
+        self, tenancy_id: str | None, known: Mapping[str, str] | None
+    ) -> str:
+        """The landlord's own reference a notice shows (the tenancy id until it is told)."""
+        if not tenancy_id:
+            return ""
+        if known is None:
+            known = await self.store.tenancy_references_of([tenancy_id])
+        return known.get(tenancy_id) or tenancy_id
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -312,8 +341,11 @@ class NotificationHandlers:
         case_id: str,
         person_id: str | None,
         case: CaseFacts | None,
+        references: Mapping[str, str] | None = None,
     ) -> list[DeliveryRecord]:
-        """The delivery records the routing rules plan for one event (not yet stored)."""
+        """The delivery records the routing rules plan for one event (not yet stored).
+        `references`: landlords' tenancy references read for a whole poll (None: read here,
+        only for a notice that shows one)."""
         fields = data.model_dump(mode="json")
         event_type = type(data).TYPE
         probe = RoutingInput(event_type, envelope.organisation, fields, case)
@@ -345,7 +377,7 @@ class NotificationHandlers:
             planned = plan_deliveries(inp)
         now = self.clock.now()
         return [
-            await self.delivery_record(envelope, inp, delivery, case_id, now)
+            await self.delivery_record(envelope, inp, delivery, case_id, now, references)
             for delivery in planned
         ]
 
@@ -356,6 +388,7 @@ class NotificationHandlers:
         planned: PlannedDelivery,
         case_id: str,
         now: datetime,
+        references: Mapping[str, str] | None = None,
     ) -> DeliveryRecord:
         template = await self.store.template(inp.case_org, planned.template)
         channel = str(planned.channel) if planned.channel else None
@@ -387,6 +420,10 @@ class NotificationHandlers:
                 }
             )
         values = personalise(inp, planned)
+        if shows(template, TENANCY_REFERENCE):
+            values[TENANCY_REFERENCE] = await self.tenancy_reference(
+                values.get("tenancy_id"), references
+            )
         letter_address = None
         if template.letter and planned.recipient_role is Role.CLIENT and inp.client:
             lines = [inp.client.display_name, *inp.client.postal_address]

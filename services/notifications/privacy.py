@@ -1,8 +1,11 @@
 """The notifications service's answers to subject-access and erasure requests (issue 16), for
-what it holds itself: the person's contact copies (from ContactDetailsShared), what the events
-told it about their cases, the delivery log of those cases and the letters rendered for them.
+what it holds itself: the person's contact copies (from ContactDetailsShared), the copies of
+their cases' consent (from ConsentChanged), what the events told it about their cases, the
+delivery log of those cases and the letters rendered for them.
 
-Erasure deletes the contact copies and the stored letters, and keeps the delivery log
+Erasure deletes the contact copies with the consent copies (together: a contact copy kept
+without its consent would be asked of no consent, which allows), the stored letters, and keeps
+the delivery log
 de-identified: channel, template, recipient role and organisation, status, attempts and dates
 stay; rendered subjects and bodies, addresses and personalisation go, and a delivery not yet
 sent is suppressed. The records of `contacts.restricted` this service has consumed are deleted
@@ -90,6 +93,31 @@ def contact_record(contact: Mapping[str, Any]) -> HeldRecord:
             f"{org}: case notices, under the person's consent to share"
             for org in contact.get("share_with") or []
         ],
+    )
+
+
+def consent_record(consent: Mapping[str, Any]) -> HeldRecord:
+    """A copy of the case's consent, as the referral service last told it."""
+    return HeldRecord(
+        kind="consent",
+        record_id=str(consent["_id"]),
+        held_in="notifications/consents",
+        held_since=consent.get("given_at"),
+        last_changed=max(
+            (consent[k] for k in ("given_at", "varied_at", "withdrawn_at") if consent.get(k)),
+            default=None,
+        ),
+        data=held_fields(consent),
+    )
+
+
+def tenancy_reference_record(reference: Mapping[str, Any]) -> HeldRecord:
+    """The landlord's own reference of the person's tenancy, shown in notices to people."""
+    return HeldRecord(
+        kind="tenancy reference",
+        record_id=str(reference["_id"]),
+        held_in="notifications/tenancy_references",
+        data=held_fields(reference),
     )
 
 
@@ -182,13 +210,27 @@ class NotificationPrivacy:
         contacts = [c for c in contacts if c["case_id"] in ids]
         return cases, contacts, await self.holdings.deliveries(organisation, ids)
 
+    async def _consents(
+        self, organisation: str, person_id: str, case_ids: list[str] | None
+    ) -> list[Document]:
+        """The consent copies of the person's cases in the organisation (by the person, so a
+        case the other events have not told of yet is found too); `case_ids`: only those."""
+        query: dict[str, Any] = {"person_id": person_id, "organisation": organisation}
+        if case_ids is not None:
+            query["_id"] = {"$in": sorted(set(case_ids))}
+        return await self.holdings.store.consents.find(query).to_list(None)
+
     async def access(self, request: SubjectAccessRequested) -> list[HeldRecord]:
         cases, contacts, deliveries = await self._held(
             request.organisation, request.person_id, None
         )
         letters = await self.holdings.letters(d["_id"] for d in deliveries if d.get("letter"))
+        consents = await self._consents(request.organisation, request.person_id, None)
+        references = await self.holdings.tenancy_references(c.get("tenancy_id") for c in cases)
         return [
             *(contact_record(c) for c in contacts),
+            *(consent_record(c) for c in consents),
+            *(tenancy_reference_record(r) for r in references),
             *(case_record(c) for c in cases),
             *(delivery_record(d) for d in deliveries),
             *(letter_record(letter) for letter in letters),
@@ -206,6 +248,15 @@ class NotificationPrivacy:
         if request.covers(RecordType.CONTACT_DETAILS):
             _count(erased, "contact details", await self.holdings.delete_contacts(
                 c["_id"] for c in contacts))  # fmt: skip
+            consents = await self._consents(request.organisation, request.person_id, scope)
+            if consents:
+                gone = await self.holdings.store.consents.delete_many(
+                    {"_id": {"$in": [c["_id"] for c in consents]}}
+                )
+                _count(erased, "consent", gone.deleted_count)
+            # Read from the cases before they lose their tenancy ids just below.
+            _count(erased, "tenancy reference", await self.holdings.delete_tenancy_references(
+                c.get("tenancy_id") for c in cases))  # fmt: skip
             for case in cases:
                 update = case_deidentified(case)
                 if update is not None:

@@ -117,7 +117,7 @@ def landlord_of(inp: RoutingInput) -> str | None:
     if inp.fields.get("landlord"):
         return str(inp.fields["landlord"])
     tenancy = inp.fields.get("tenancy_id") or (inp.case.tenancy_id if inp.case else None)
-    # Tenancy ids are "<landlord organisation>:<reference>" (shared.ids.tenancy_id).
+    # Tenancy ids are "<landlord organisation>:t-<keyed digest>" (shared.ids.tenancy_id).
     return str(tenancy).split(":", 1)[0] if tenancy and ":" in str(tenancy) else None
 
 

@@ -10,6 +10,8 @@ the handlers, the worker and the API, which publishes their events through the o
   consent no longer covers contact (issue 16).
 - consents: each case's consent as ConsentChanged told it (the highest version), asked when a
   delivery is planned and again before each send.
+- tenancy_references: the landlord's own reference of each tenancy id, as
+  TenancyReferenceShared told it, for notices that show it (tenancy ids are keyed pseudonyms).
 - templates, organisation_settings: per-organisation overrides of the defaults.
 - letters: rendered letter PDFs, keyed by delivery id.
 - webhook_endpoints: partner systems an organisation registered, each with its own secrets.
@@ -175,6 +177,14 @@ class ContactRecord(BaseModel):
             consented_channels=tuple(self.consented_channels),
             share_with=tuple(self.share_with),
         )
+
+
+class TenancyReferenceRecord(BaseModel):
+    """The landlord's own reference a tenancy id stands for (TenancyReferenceShared)."""
+
+    tenancy_id: str
+    landlord: str
+    reference: str
 
 
 class TemplateRecord(BaseModel):
@@ -346,6 +356,7 @@ class NotificationStore:
         self.settings: Collection = runtime.collection("organisation_settings")
         self.letters: Collection = runtime.collection("letters")
         self.webhook_endpoints: Collection = runtime.collection("webhook_endpoints")
+        self.tenancy_references: Collection = runtime.collection("tenancy_references")
         self.delivery_records = DeliveryRepository(self.deliveries, DeliveryRecord, "delivery_id")
         self.case_records = CaseRepository(self.cases, CaseRecord, "case_id")
         self.contact_records = KeyedRepository(self.contacts, ContactRecord, "contact_id")
@@ -355,6 +366,9 @@ class NotificationStore:
         self.letter_records = KeyedRepository(self.letters, LetterRecord, "delivery_id")
         self.endpoint_records = KeyedRepository(
             self.webhook_endpoints, WebhookEndpointRecord, "endpoint_id"
+        )
+        self.reference_records = KeyedRepository(
+            self.tenancy_references, TenancyReferenceRecord, "tenancy_id"
         )
         self._settings_cache: _TtlCache[OrgSettings] = _TtlCache(cache_seconds)
         self._template_cache: _TtlCache[Template] = _TtlCache(cache_seconds)
@@ -399,6 +413,23 @@ class NotificationStore:
             event_id=event_id,
             guard={STORED_VERSION: {"$lt": consent.version}},
         )
+
+    def learn_tenancy_reference(
+        self, uow: UnitOfWork, record: TenancyReferenceRecord, event_id: str
+    ) -> None:
+        """Stage the reference a tenancy id stands for (the same id, the same reference)."""
+        fields = self.reference_records.to_document(record)
+        uow.upsert(
+            self.reference_records, record.tenancy_id, {"$set": fields}, fields, event_id=event_id
+        )
+
+    async def tenancy_references_of(self, tenancy_ids: Iterable[str]) -> dict[str, str]:
+        """Tenancy id -> the landlord's reference, for those told; one read."""
+        ids = {tid for tid in tenancy_ids if tid}
+        if not ids:
+            return {}
+        found = await self.reference_records.get_many(ids)
+        return {tid: loaded.model.reference for tid, loaded in found.items()}
 
     async def consent(self, case_id: str) -> Consent | None:
         loaded = await self.consent_records.get(case_id)
@@ -749,6 +780,20 @@ class PersonHoldings:
         if not ids:
             return 0
         return (await self.store.contacts.delete_many({"_id": {"$in": ids}})).deleted_count
+
+    async def tenancy_references(self, tenancy_ids: Iterable[str]) -> list[Document]:
+        """The landlord's references of the person's tenancies (their cases' tenancy ids)."""
+        ids = sorted({tid for tid in tenancy_ids if tid})
+        if not ids:
+            return []
+        return await self.store.tenancy_references.find({"_id": {"$in": ids}}).to_list(None)
+
+    async def delete_tenancy_references(self, tenancy_ids: Iterable[str]) -> int:
+        ids = sorted({tid for tid in tenancy_ids if tid})
+        if not ids:
+            return 0
+        result = await self.store.tenancy_references.delete_many({"_id": {"$in": ids}})
+        return result.deleted_count
 
     async def delete_letters(self, delivery_ids: Iterable[str]) -> int:
         ids = sorted(set(delivery_ids))

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 PLACEHOLDER = re.compile(r"\(\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\)")
+# The landlord's own tenancy reference (tenancy ids are keyed pseudonyms of it): looked up
+# only for a template that shows it.
+TENANCY_REFERENCE = "tenancy_reference"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ def render(text: str, values: Mapping[str, str]) -> str:
 
 def placeholders(text: str) -> list[str]:
     return list(dict.fromkeys(PLACEHOLDER.findall(text)))
+
+
+def shows(template: Template, name: str) -> bool:
+    """Does the template's subject or body use placeholder `name`?"""
+    return name in placeholders(f"{template.subject}\n{template.body}")
 
 
 def _t(key: str, subject: str, body: str, letter: bool = False) -> Template:
@@ -77,7 +85,7 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         _t(
             "urgent_tenancy_alert",
             "URGENT: tenancy at risk - case ((case_id))",
-            "Tenancy ((tenancy_id)) is at ((risk_level)) risk: ((reasons)).\n"
+            "Tenancy ((tenancy_reference)) is at ((risk_level)) risk: ((reasons)).\n"
             "Arrears: ((arrears_balance)); legal stage: ((legal_stage)); eviction date: "
             "((eviction_on)).\n\nSafety net: designate a crisis worker, raise contact "
             "frequency, and speak to the housing officer early about the arrears.",
@@ -91,8 +99,8 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         ),
         _t(
             "housing_officer_alert",
-            "Tenancy ((tenancy_id)): support service alerted",
-            "The support service for tenancy ((tenancy_id)) has been alerted "
+            "Tenancy ((tenancy_reference)): support service alerted",
+            "The support service for tenancy ((tenancy_reference)) has been alerted "
             "(((risk_level)) risk). Tenant: ((client_name)).\nThe caseworker, "
             "((caseworker_email)), will contact you to work on the arrears together.",
         ),

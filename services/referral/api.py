@@ -28,6 +28,7 @@ from services.referral.views import (
     summary,
 )
 from shared.auth import Caller, CallerDep, audit_listed, audit_record
+from shared.consent import ConsentError, check_expiry
 from shared.events.referral_intake import REFERRAL_ID_PATTERN, ReferralSubmission
 from shared.http import body_limit
 from shared.idempotency import HEADER as IDEMPOTENCY_KEY
@@ -103,6 +104,14 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
                 f"must be your own organisation ({caller.organisation}); name a referrer "
                 "outside it as a contact with referrer.name, referrer.email and referrer.agency",
             )
+        consent = body.consent
+        if consent is not None:
+            # The consent PUT's own check, by the service clock: an expiry already passed
+            # would record a consent that covers nothing from the start.
+            try:
+                check_expiry(consent.expires_on, intake.clock.now().date())
+            except ConsentError as exc:
+                return _field_error(f"consent.{exc.field}", exc.message)
         payload = body.model_dump_json()
         request_hash = stable_id(payload)
         referral_id = (

@@ -19,7 +19,12 @@ from shared.clock import Clock
 from shared.events.base import EventData
 from shared.events.consent_events import ConsentChanged
 from shared.events.privacy_events import ErasureCarriedOut, SubjectDataContributed
-from shared.events.referral_events import ContactDetailsShared, ReferralAssessed, ReferralReceived
+from shared.events.referral_events import (
+    ContactDetailsShared,
+    ReferralAssessed,
+    ReferralReceived,
+    TenancyReferenceShared,
+)
 from shared.http import create_http_app
 from shared.record_scopes import scope_lookup
 from shared.runtime import ServiceRuntime
@@ -31,6 +36,7 @@ INTAKE_EMITS: tuple[type[EventData], ...] = (
     ReferralAssessed,
     ContactDetailsShared,
     ConsentChanged,
+    TenancyReferenceShared,
 )
 EMITS: tuple[type[EventData], ...] = (
     *INTAKE_EMITS,
@@ -53,8 +59,9 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Refer
     agreements = AgreementBook(runtime.collection("agreements"))
     consents = ConsentRecords(runtime, runtime.clock)  # each case's consent (issue 16)
     intake = ReferralIntake(
-        store, runtime.relay, runtime.clock, settings.person_match_keys, agreements, consents
-    )
+        store, runtime.relay, runtime.clock, settings.person_match_keys, agreements, consents,
+        tenancy_key=settings.tenancy_id_key.get_secret_value(),
+    )  # fmt: skip
     runtime.on_startup(intake.require_keys)  # no key: a startup error naming the setting
     consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS, Topic.AGREEMENTS])
     register_handlers(consumer, store, intake, runtime.relay)

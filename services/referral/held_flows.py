@@ -11,6 +11,7 @@ GET /v1/held-flows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,14 +20,17 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from shared.agreements import Purpose
+from shared.consent import Consent
+from shared.consent_repository import from_stored
 from shared.events.envelope import Envelope
 from shared.ids import stable_id
-from shared.mongo import Collection, Document
+from shared.mongo import Collection, Database, Document
 from shared.repository import RawDocuments
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
 HELD_FLOWS = "held_flows"
+CONSENTS = "consents"  # `consent_records.CONSENTS`: each case's consent, by case id
 LIST_LIMIT = 500
 
 
@@ -71,6 +75,7 @@ class HeldFlows:
     async def ensure_indexes(self) -> None:
         for party in ("from_organisation", "to_organisation"):
             await self.collection.create_index([(party, ASCENDING), ("held_at", DESCENDING)])
+        await self.collection.create_index([("subject", ASCENDING)])  # a case's flows
 
     def hold(self, uow: UnitOfWork, flow: HeldFlow, now: datetime) -> None:
         """Record (or refresh the reason of) a held flow; a released one stays released."""
@@ -149,6 +154,14 @@ class HeldFlows:
         }
         return await self.collection.find(query).to_list(None)
 
+    async def held_about(self, kind: FlowKind, subjects: Iterable[str]) -> list[Document]:
+        """Every flow of this kind still held about these subjects (cases)."""
+        ids = sorted(set(subjects))
+        if not ids:
+            return []
+        query = {"subject": {"$in": ids}, "kind": kind.value, "status": HoldStatus.HELD.value}
+        return await self.collection.find(query).to_list(None)
+
     async def visible_to(
         self, organisation: str, status: HoldStatus | None, limit: int = LIST_LIMIT
     ) -> list[Document]:
@@ -180,3 +193,20 @@ class HeldFlowRecords:
     def deidentify(self, uow: UnitOfWork, flow_id: str, update: Document) -> None:
         guard = {"deidentified_at": None}
         uow.change(self.flows.documents, flow_id, update, guard=guard, idempotent=True)
+
+
+class CaseConsents:
+    """Each case's consent as the referral service recorded it (`consent_records.py` writes
+    them), read in one query for many cases: the checks of the flows held here ask it beside
+    the agreements (issue 16)."""
+
+    def __init__(self, db: Database) -> None:
+        self.collection: Collection = db[CONSENTS]
+
+    async def of_cases(self, case_ids: Iterable[str]) -> dict[str, Consent]:
+        """The consents recorded on these cases, by case id (a case without one is absent)."""
+        ids = sorted(set(case_ids))
+        if not ids:
+            return {}
+        found = self.collection.find({"_id": {"$in": ids}}, {"_outbox": 0, "_inbox": 0})
+        return {str(doc["_id"]): from_stored(doc) async for doc in found}

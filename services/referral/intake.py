@@ -34,6 +34,7 @@ from services.referral.repeat_cycle import Closure, repeat_cycle_reason
 from services.referral.screening import ScreeningResult, screen
 from services.referral.status import ReferralStatus
 from services.referral.store import ReferralStore
+from services.referral.tenancy_references import reference_shared
 from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.codes import Channel
@@ -74,8 +75,11 @@ class ReferralIntake:
         match_key_entries: Sequence[str],
         agreements: AgreementBook,
         consents: ConsentRecords | None = None,
+        *,
+        tenancy_key: str,
     ) -> None:
         self.store = store
+        self.tenancy_key = tenancy_key  # HEARTH_TENANCY_ID_KEY: tenancy ids are keyed
         self.consents = consents  # the consent each referral came with (issue 16)
         self.relay = relay
         self.clock = clock
@@ -181,17 +185,22 @@ class ReferralIntake:
         repeat_reason = repeat_cycle_reason(closures, now)
         outcome = screen(submission, now.date())
         reasons = [*outcome.reasons, *([repeat_reason] if repeat_reason else [])]
+        named = submission.tenancy
         tenancy = (
-            tenancy_id(
-                submission.tenancy.landlord_organisation, submission.tenancy.tenancy_reference
-            )
-            if submission.tenancy
+            tenancy_id(named.landlord_organisation, named.tenancy_reference, key=self.tenancy_key)
+            if named
             else None
         )
         events = self._events(
             request.referral_id, request.organisation, submission, request.parent, match,
             outcome, reasons, repeat_reason is not None, tenancy, duplicate_of, now,
         )  # fmt: skip
+        if named and tenancy:
+            # Notices show the landlord its own reference: told on the restricted topic, in
+            # the referral's own write (a repeat for a known tenancy is dropped downstream).
+            landlord, reference = named.landlord_organisation, named.tenancy_reference
+            correlation = events[0].correlationid
+            events.append(reference_shared(tenancy, landlord, reference, now, correlation))
         referral = Referral(
             referral_id=request.referral_id,
             organisation=request.organisation,
@@ -254,10 +263,12 @@ class ReferralIntake:
             # No strong identifier: never matched. An automatic referral's household is known by
             # its tenancy, so repeat prevention referrals for one tenancy share a person id
             # (within the organisation: person ids are never shared across organisations).
+            # From the keyed tenancy id: a plain hash of the reference could be guessed back.
+            named = submission.tenancy
             basis = (
-                ("tenancy-household", organisation, submission.tenancy.landlord_organisation,
-                 submission.tenancy.tenancy_reference.strip().upper())
-                if person is None and submission.tenancy
+                ("tenancy-household", organisation, tenancy_id(
+                    named.landlord_organisation, named.tenancy_reference, key=self.tenancy_key))
+                if person is None and named
                 else ("referral-person", referral_id)
             )  # fmt: skip
             return MatchDecision(f"p-{stable_id(*basis)}", None, [])

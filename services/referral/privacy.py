@@ -10,17 +10,27 @@ address, free text, tenancy reference or household detail. The person leaves the
 cases held is deleted, and the records of the intake and arrears topics that this service has
 consumed are deleted from the broker (`shared/topic_purge.py`).
 
+The person's cases' consents are listed, and deleted with the cases (scope person: all of
+them; scope cases: those cases'). A landlord's CSV uploads (`arrears_batches`, one document per
+job, and `arrears_upload_rows`, one per chunk of rows) hold tenancy references: the rows naming
+the person's tenancies are listed, and de-identified on erasure (the tenancy reference, the
+alert id derived from it and any free text go; line, status, risk level and counts stay).
+
 The mapping is pure (the functions below); `ReferralPrivacy` reads, stages and commits.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from pymongo import UpdateOne
+
 from services.referral.arrears.decision import case_key
 from services.referral.arrears.store import TENANCY_RISK, TenancyRecords
+from services.referral.arrears.uploads import JOBS, ROWS
 from services.referral.consent_records import CONSENTS
 from services.referral.held_flows import HeldFlowRecords, HeldFlows, HoldStatus
 from services.referral.store import PersonRecords, ReferralStore
@@ -36,7 +46,7 @@ from shared.events.privacy_events import (
 from shared.events.referral_intake import ReferralSubmitted
 from shared.kafka import partner_ingress_topics
 from shared.logging import get_logger
-from shared.mongo import Document
+from shared.mongo import Collection, Database, Document
 from shared.outbox import OUTBOX
 from shared.privacy_answers import answer_privacy_requests
 from shared.runtime import ServiceRuntime
@@ -181,6 +191,86 @@ def consent_record(consent: Mapping[str, Any]) -> HeldRecord:
     )
 
 
+# --- CSV uploads naming the person's tenancies (pure) ----------------------------------------
+
+# What stays of an upload row naming the person's tenancy: where it was, what became of it.
+ROW_KEPT = ("index", "line", "status", "risk_level", "signalled", "case_id",
+            "prevention_case_id", "field")  # fmt: skip
+
+
+def tenancy_references(referrals: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """landlord -> the references of its tenancies the person's referrals name (from their
+    submissions: a tenancy id is a keyed pseudonym, not the reference), in the form tenancy
+    ids are made from (trimmed, upper case)."""
+    found: dict[str, set[str]] = {}
+    for referral in referrals:
+        tenancy = (referral.get("submission") or {}).get("tenancy") or {}
+        landlord, reference = tenancy.get("landlord_organisation"), tenancy.get("tenancy_reference")
+        if isinstance(landlord, str) and isinstance(reference, str) and reference.strip():
+            found.setdefault(landlord, set()).add(reference.strip().upper())
+    return found
+
+
+def names_tenancy(row: Mapping[str, Any], references: set[str]) -> bool:
+    reference = row.get("tenancy_reference")
+    return isinstance(reference, str) and reference.strip().upper() in references
+
+
+def row_deidentified(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An upload row without the tenancy reference, the alert id made from it and free text
+    (the rejection's reason may quote the value); kept by naming what stays."""
+    return {**{k: row[k] for k in ROW_KEPT if k in row}, "deidentified": True}
+
+
+def rows_deidentified(
+    rows: Iterable[Mapping[str, Any]], references: set[str]
+) -> tuple[list[dict[str, Any]], int]:
+    """(the rows with those naming these references de-identified, how many were)."""
+    changed, kept = 0, []
+    for row in rows:
+        if names_tenancy(row, references):
+            kept.append(row_deidentified(row))
+            changed += 1
+        else:
+            kept.append(dict(row))
+    return kept, changed
+
+
+def upload_rows_record(
+    chunk: Mapping[str, Any], job: Mapping[str, Any], references: set[str]
+) -> HeldRecord:
+    """The rows of one chunk of a CSV upload that name the person's tenancies."""
+    return HeldRecord(
+        kind="arrears upload rows",
+        record_id=str(chunk["_id"]),
+        held_in=f"referral/{ROWS}",
+        held_since=job.get("created_at"),
+        last_changed=job.get("finished_at"),
+        data={
+            "job_id": chunk.get("job_id"),
+            "filename": job.get("filename"),
+            "landlord": job.get("organisation"),
+            "rows": [dict(r) for r in chunk.get("rows") or [] if names_tenancy(r, references)],
+        },
+    )
+
+
+def upload_job_record(job: Mapping[str, Any], references: set[str]) -> HeldRecord:
+    """A CSV upload's job, with the rejected rows that name the person's tenancies."""
+    rejected = [dict(r) for r in job.get("rejected_rows") or [] if names_tenancy(r, references)]
+    return HeldRecord(
+        kind="arrears upload",
+        record_id=str(job["_id"]),
+        held_in=f"referral/{JOBS}",
+        held_since=job.get("created_at"),
+        last_changed=job.get("finished_at"),
+        data={
+            **{k: job.get(k) for k in ("organisation", "filename", "status", "counts")},
+            "rejected_rows": rejected,
+        },
+    )
+
+
 def tenancy_cases_of(tenancy: Mapping[str, Any], case_ids: Iterable[str]) -> tuple[list[str], int]:
     """(the keys of these cases in the tenancy's projection, how many other cases it holds)."""
     wanted = set(case_ids)
@@ -281,6 +371,69 @@ def _count(counts: dict[str, int], kind: str, n: int) -> None:
 # --- carrying it out --------------------------------------------------------------------------
 
 
+class UploadRecords:
+    """The CSV uploads' jobs and row chunks naming some tenancies: a constant number of reads
+    (the landlords' jobs, then their chunks filtered by reference in the database) and one
+    bulk write per collection."""
+
+    def __init__(self, db: Database) -> None:
+        self.jobs: Collection = db[JOBS]
+        self.rows: Collection = db[ROWS]
+
+    async def naming(
+        self, referrals: Iterable[Mapping[str, Any]]
+    ) -> tuple[dict[str, set[str]], list[Document], list[Document]]:
+        """(landlord -> the references the referrals name, the jobs of those landlords, the
+        chunks with a row naming one of them: the caller checks each row exactly)."""
+        references = tenancy_references(referrals)
+        if not references:
+            return references, [], []
+        jobs = await self.jobs.find({"organisation": {"$in": sorted(references)}}).to_list(None)
+        if not jobs:
+            return references, [], []
+        wanted = sorted(set().union(*references.values()))
+        pattern = {"$regex": _any_of(wanted), "$options": "i"}
+        chunks = await self.rows.find(
+            {"job_id": {"$in": [j["_id"] for j in jobs]}, "rows.tenancy_reference": pattern}
+        ).to_list(None)
+        return references, jobs, chunks
+
+    async def deidentify(
+        self,
+        references: dict[str, set[str]],
+        jobs: list[Document],
+        chunks: list[Document],
+    ) -> int:
+        """De-identify the rows naming these references; how many rows were."""
+        landlord_of = {j["_id"]: j.get("organisation") for j in jobs}
+        changed = 0
+        row_updates = []
+        for chunk in chunks:
+            mine = references.get(landlord_of.get(chunk.get("job_id")) or "", set())
+            rows, n = rows_deidentified(chunk.get("rows") or [], mine)
+            if n:
+                row_updates.append(UpdateOne({"_id": chunk["_id"]}, {"$set": {"rows": rows}}))
+                changed += n
+        job_updates = []
+        for job in jobs:
+            mine = references.get(job.get("organisation") or "", set())
+            rejected, n = rows_deidentified(job.get("rejected_rows") or [], mine)
+            if n:
+                job_updates.append(
+                    UpdateOne({"_id": job["_id"]}, {"$set": {"rejected_rows": rejected}})
+                )
+        if row_updates:
+            await self.rows.bulk_write(row_updates, ordered=False)
+        if job_updates:
+            await self.jobs.bulk_write(job_updates, ordered=False)
+        return changed
+
+
+def _any_of(references: list[str]) -> str:
+    """A pattern matching any of these references as a whole, spaces around allowed."""
+    return r"^\s*(" + "|".join(re.escape(r) for r in references) + r")\s*$"
+
+
 class ReferralPrivacy:
     def __init__(self, runtime: ServiceRuntime, store: ReferralStore, held: HeldFlows) -> None:
         self.runtime = runtime
@@ -288,6 +441,7 @@ class ReferralPrivacy:
         self.flows = HeldFlowRecords(held)
         self.tenancies = TenancyRecords(runtime.db[TENANCY_RISK])
         self.consents = runtime.db[CONSENTS]  # each case's consent (`consent_records.py`)
+        self.uploads = UploadRecords(runtime.db)  # CSV uploads' jobs and rows
 
     async def _holdings(
         self, organisation: str, person_id: str, case_ids: list[str] | None
@@ -320,6 +474,18 @@ class ReferralPrivacy:
         ids = [str(r["_id"]) for r in referrals]
         consents = await self.consents.find({"_id": {"$in": ids}}).to_list(None) if ids else []
         records += [consent_record(c) for c in consents]
+        references, jobs, chunks = await self.uploads.naming(referrals)
+        job_of = {j["_id"]: j for j in jobs}
+        for chunk in chunks:
+            job = job_of.get(chunk.get("job_id"), {})
+            mine = references.get(job.get("organisation") or "", set())
+            record = upload_rows_record(chunk, job, mine)
+            if record.data["rows"]:
+                records.append(record)
+        for job in jobs:
+            record = upload_job_record(job, references.get(job.get("organisation") or "", set()))
+            if record.data["rejected_rows"]:
+                records.append(record)
         return records
 
     async def erase(self, request: ErasureRequested) -> tuple[dict[str, int], dict[str, int]]:
@@ -331,6 +497,8 @@ class ReferralPrivacy:
             cases = None if whole_person else list(request.case_ids)
             referrals, flows, tenancies = await self._holdings(organisation, person_id, cases)
             ids = [str(r["_id"]) for r in referrals]
+            # Read before the submissions lose their tenancy references below.
+            uploads = await self.uploads.naming(referrals)
             now = self.runtime.clock.now()
             uow = UnitOfWork(self.runtime.relay)
             for referral in referrals:
@@ -356,6 +524,7 @@ class ReferralPrivacy:
             if ids:
                 gone = await self.consents.delete_many({"_id": {"$in": ids}})
                 _count(erased, "consent", gone.deleted_count)
+            _count(deidentified, "arrears upload row", await self.uploads.deidentify(*uploads))
             await self._forget(organisation, person_id, None if whole_person else ids, erased)
             _count(erased, "consumed topic partitions", await self._purge_topics())
         await self._quarantine(request, erased)

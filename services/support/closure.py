@@ -89,7 +89,7 @@ def validate_closure(
 
 
 def landlord_of(tenancy_id: str | None) -> str | None:
-    """Tenancy ids are `landlord organisation:reference` (shared.ids.tenancy_id)."""
+    """Tenancy ids are `landlord organisation:t-<digest>` (shared.ids.tenancy_id)."""
     if not tenancy_id or ":" not in tenancy_id:
         return None
     return tenancy_id.split(":", 1)[0] or None

@@ -28,6 +28,7 @@ from shared.events.referral_events import (
     ReferralReceived,
     Referrer,
     TenancyAtRisk,
+    TenancyReferenceShared,
 )
 from shared.events.referral_intake import ReferralSubmission, ReferralSubmitted
 
@@ -59,6 +60,7 @@ __all__ = [
     "SubjectDataContributed",
     "SupportPlanAgreed",
     "TenancyAtRisk",
+    "TenancyReferenceShared",
     "event_type_name",
     "model_for_type",
     "registered_types",

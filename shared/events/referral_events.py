@@ -10,7 +10,17 @@ from pydantic import BaseModel, Field
 from shared.codes import LegalStage, RiskLevel, Route, SupportNeed
 from shared.events.base import EventData
 from shared.topics import Topic
-from shared.validation import Email, Text
+from shared.validation import (
+    ArrearsBalance,
+    Email,
+    LastPaymentDate,
+    LegalDate,
+    PaymentAmount,
+    ReportedOn,
+    Text,
+    WeeklyRent,
+    Weeks,
+)
 
 
 class Referrer(BaseModel):
@@ -127,6 +137,22 @@ class ContactDetailsShared(EventData):
         return self.person_id
 
 
+class TenancyReferenceShared(EventData):
+    """The landlord's own reference of a tenancy, for notices that show it to people: on the
+    restricted topic only (deleted once consumed, and erased with the person), because tenancy
+    ids on the platform topics are keyed pseudonyms of it (`shared.ids.tenancy_id`)."""
+
+    TYPE: ClassVar[str] = "TenancyReferenceShared"
+    TOPIC: ClassVar[str] = Topic.CONTACTS
+
+    tenancy_id: str
+    landlord: str
+    reference: str = Field(description="the landlord's tenancy reference (trimmed, upper case)")
+
+    def subject(self) -> str:
+        return self.tenancy_id
+
+
 # --- inbound, from partners with direct broker access -----------------------------------
 
 
@@ -136,22 +162,24 @@ class ArrearsAlertSubmitted(EventData):
     TYPE: ClassVar[str] = "ArrearsAlertSubmitted"
     TOPIC: ClassVar[str] = Topic.ARREARS_ALERTS
 
-    tenancy_reference: str
-    arrears_balance: float
-    weekly_rent: float | None = None
-    weeks_in_arrears: float | None = None
-    trend: str | None = None
-    last_payment_date: date | None = None
-    last_payment_amount: float | None = None
+    # The same types as `ArrearsAlert` (shared/validation.py): decoding this event must not
+    # turn `true` into 1.0 or accept year 1 before the alert model sees the value.
+    tenancy_reference: Text
+    arrears_balance: ArrearsBalance
+    weekly_rent: WeeklyRent | None = None
+    weeks_in_arrears: Weeks | None = None
+    trend: Text | None = None
+    last_payment_date: LastPaymentDate | None = None
+    last_payment_amount: PaymentAmount | None = None
     legal_stage: LegalStage = LegalStage.NONE
-    notice_served_date: date | None = None
-    court_date: date | None = None
-    possession_order_date: date | None = None
-    eviction_date: date | None = None
+    notice_served_date: LegalDate | None = None
+    court_date: LegalDate | None = None
+    possession_order_date: LegalDate | None = None
+    eviction_date: LegalDate | None = None
     asb_issues: bool = False
     neighbour_issues: bool = False
-    reported_on: date | None = Field(None, description="day the figures are for")
-    landlord: str | None = Field(
+    reported_on: ReportedOn | None = Field(None, description="day the figures are for")
+    landlord: Text | None = Field(
         None, description="optional; must equal the envelope's organisation (the landlord)"
     )
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from devstack.platform import Platform
+from devstack.platform import DEMO_TENANCY_ID_KEY, Platform
 from devstack.provision import Infrastructure
 from devstack.stack import LocalStack
 from shared.codes import LegalStage
@@ -271,7 +271,8 @@ class ArrearsBatch:
 
     @property
     def tenancies(self) -> set[str]:
-        return {tenancy_id(self.landlord, ref) for ref in self.references}
+        # The services run with the demo's key (devstack/platform.py).
+        return {tenancy_id(self.landlord, ref, key=DEMO_TENANCY_ID_KEY) for ref in self.references}
 
     def set_up(self, platform: Platform) -> tuple[Api, list[str]]:
         return set_up_organisation(platform, self.landlord, self.room)

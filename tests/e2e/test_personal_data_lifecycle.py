@@ -3,20 +3,21 @@
 notes typed about them) is referred with consent and the tenancy they are at risk of losing,
 allocated, supported (assessment, plan, contact, a review completed), their landlord reports
 arrears on that tenancy (linked to the case under a tenancy-data agreement), they are sent
-notifications including a letter, referred again for reconnection, and their case closed. A subject-access request gathers what all seven services hold into one bundle
-(JSON and PDF). An erasure request is carried out by every service; then no database of any
-service, no retained topic of this platform and no letter holds any of the person's
-identifying values, while the outcomes (case id, codes, dates) are still there.
+notifications including a letter, referred again for reconnection, and their case closed. A
+subject-access request gathers what all seven services hold into one bundle (JSON and PDF).
+An erasure request is carried out by every service; then no database of any service, no
+retained topic of this platform and no letter holds any of the person's identifying values,
+while the outcomes (case id, codes, dates) are still there.
 
-The requests go through the privacy service's API. Fallback, clearly marked below: while that
-API is not served, the test publishes the requests on `privacy.requests` as the admin
-principal and reads the seven answers on `privacy.responses` itself."""
+The requests go through the privacy service's API as the organisation's data protection
+officer asks them."""
 
 from __future__ import annotations
 
 import re
 import uuid
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,19 +30,16 @@ from pymongo import AsyncMongoClient
 
 from devstack.platform import Platform
 from devstack.sinks import ProviderSink
-from shared.events.envelope import make_event
 from shared.events.privacy_events import (
     PRIVACY_CONTRIBUTORS,
-    ErasureRequested,
-    SubjectAccessRequested,
 )
-from shared.ids import new_id
 from shared.kafka import settings_security
 from shared.settings import HearthSettings
 from shared.topics import Topic
 from tests.e2e.conftest import Api
-from tests.e2e.streams import EventLog, eventually, publish
+from tests.e2e.streams import EventLog, eventually
 from tests.e2e.test_support_flow import set_up_team
+from tests.helpers import pdf_text
 from tests.identity import bearer
 from tests.referral.factories import reconnection_json, referral_json
 
@@ -63,10 +61,9 @@ LEARNING = f"Zoë{RUN}'s sister in Leeds"
 REVIEW = f"Zoë{RUN} says Cathal has found a room"
 VALUES = [GIVEN, FAMILY, BORN, NI, NI.replace(" ", ""), MOBILE, MOBILE.replace(" ", ""), EMAIL]
 VALUES += [STREET, POSTCODE, NOTES, GOAL, LEARNING, REVIEW]
-# The tenancy the person is at risk of losing. Not among the scanned values: a tenancy id is
-# `<landlord>:<reference>` and travels on platform topics (tenancy.risk, case.events), which
-# carry ids and codes and are never purged, so tenancy references stay there after erasure
-# (a known limit, documented with the data-protection notes).
+# The tenancy the person is at risk of losing. Its reference is scanned for too: tenancy ids
+# on the platform's topics are keyed digests of it (shared.ids.tenancy_id), and the reference
+# itself travels only on topics that are purged once consumed.
 LANDLORD = "derby-homes"
 TENANCY = {
     "landlord_organisation": LANDLORD,
@@ -74,6 +71,7 @@ TENANCY = {
     "tenure": "secure",
     "address": [STREET, "Derby", POSTCODE],
 }
+VALUES += [TENANCY["tenancy_reference"], TENANCY["tenancy_reference"].upper()]
 
 
 def person(body: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +89,8 @@ def person(body: dict[str, Any]) -> dict[str, Any]:
 def found_in(data: bytes) -> list[str]:
     """The person's values in raw bytes, and in every zlib stream in them (letters' PDFs)."""
     texts = [data]
+    if data.startswith(b"%PDF"):
+        texts.append(pdf_text(data).encode())  # what a letter shows, whatever its encoding
     for match in re.finditer(rb"stream\r?\n", data):
         try:
             texts.append(zlib.decompressobj().decompress(data[match.end() :]))
@@ -163,10 +163,6 @@ async def scan_topics(settings: HearthSettings) -> dict[str, list[str]]:
     return leaks
 
 
-# What an erasure request's status reads once every service carried it out.
-DONE = ("fulfilled", "completed", "carried-out", "carried_out")
-
-
 class Privacy:
     """Subject access and erasure as the organisation's data protection officer asks them."""
 
@@ -174,7 +170,6 @@ class Privacy:
         self.platform = platform
         self.settings = settings
         self.headers = dict(bearer(ORG, roles=["data-protection-officer"]))
-        self.served = "privacy" in platform.services and self._served()
 
     def url(self, path: str) -> str:
         return f"{self.platform.services['privacy'].url}/v1{path}"
@@ -182,25 +177,15 @@ class Privacy:
     def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
         return httpx.request(method, self.url(path), json=body, headers=self.headers, timeout=30)
 
-    def _served(self) -> bool:
-        """The privacy service's API is there (it states its routes in its OpenAPI)."""
-        try:
-            spec = httpx.get(f"{self.platform.services['privacy'].url}/openapi.json", timeout=10)
-        except httpx.HTTPError:
-            return False
-        return spec.status_code == 200 and "/v1/subject-access-requests" in spec.text
-
     async def subject_access(self, person_id: str) -> dict[str, Any]:
-        if not self.served:
-            return await self._fallback(person_id, SubjectAccessRequested)
         r = self.call("POST", "/subject-access-requests", {"person_id": person_id})
         assert r.status_code == 202, r.text
         request_id = r.json()["request_id"]
         path = f"/subject-access-requests/{request_id}"
-        await eventually(
-            lambda: self.call("GET", path).json().get("status") == "fulfilled",
-            timeout=120,
-            what="the subject-access request to be fulfilled",
+        await self._until(
+            path,
+            lambda status: status.get("status") == "fulfilled",
+            "the subject-access request to be fulfilled",
         )
         bundle = self.call("GET", f"{path}/bundle")
         assert bundle.status_code == 200, bundle.text
@@ -209,44 +194,33 @@ class Privacy:
         return {"bundle": bundle.json(), "pdf": pdf.content}
 
     async def erase(self, person_id: str) -> dict[str, Any]:
-        if not self.served:
-            return await self._fallback(person_id, ErasureRequested)
         body = {"person_id": person_id, "reason": "Article 17(1)(b): consent withdrawn"}
         r = self.call("POST", "/erasure-requests", body)
         assert r.status_code == 202, r.text
         path = f"/erasure-requests/{r.json()['request_id']}"
 
-        def answered() -> Any:
-            status = self.call("GET", path).json()
-            done = status.get("completed_at") or status.get("status") in DONE
-            return status if done else None
+        def done(status: dict[str, Any]) -> bool:
+            return bool(status.get("completed_at"))
 
-        return dict(await eventually(answered, timeout=120, what="the erasure carried out"))
+        status = await self._until(path, done, "the erasure carried out")
+        assert set(status["carried_out"]) >= set(PRIVACY_CONTRIBUTORS), status
+        return status
 
-    # --- FALLBACK: the privacy service's API is not served yet --------------------------------
+    async def _until(
+        self, path: str, done: Callable[[dict[str, Any]], bool], what: str
+    ) -> dict[str, Any]:
+        """Poll a request's status; on timeout, say which services have not answered."""
+        last: dict[str, Any] = {}
 
-    async def _fallback(self, person_id: str, model: type[Any]) -> dict[str, Any]:
-        """Publish the request as the admin principal; gather the seven answers ourselves."""
-        request_id = new_id("fallback")
-        fields: dict[str, Any] = {"request_id": request_id, "organisation": ORG}
-        fields |= {"person_id": person_id, "requested_at": datetime.now(UTC)}
-        if model is ErasureRequested:
-            fields["basis"] = "request"
-        envelope = make_event(model(**fields), source="tests", organisation=ORG)
-        async with EventLog(self.settings, Topic.PRIVACY_RESPONSES) as log:
-            await publish(self.settings, [envelope])
-            answer = "SubjectDataContributed" if model is SubjectAccessRequested else None
-            answer = answer or "ErasureCarriedOut"
+        def answered() -> dict[str, Any] | None:
+            last.update(self.call("GET", path).json())
+            return dict(last) if done(last) else None
 
-            def mine() -> list[dict[str, Any]]:
-                return [d for _, d in log.of_type(answer) if d["request_id"] == request_id]
-
-            await log.wait_for(
-                lambda _: {d["service"] for d in mine()} >= set(PRIVACY_CONTRIBUTORS),
-                what=f"{answer} from every service",
-                timeout=120,
-            )
-            return {"bundle": {"answers": mine()}, "pdf": None, "fallback": True}
+        try:
+            return dict(await eventually(answered, timeout=120, what=what))
+        except AssertionError as exc:
+            awaiting = last.get("awaiting")
+            raise AssertionError(f"{exc}; still awaiting {awaiting}; status {last}") from exc
 
 
 def share_tenancy_data(platform: Platform) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import zlib
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from devstack.sinks import MailSink
 from services.notifications.channels.notify import split_api_key
 from services.notifications.webhook_signing import verify
 from shared.topics import Topic, topic_name
+from tests.helpers import pdf_text
 from tests.notifications.conftest import NOTIFY_KEY, Harness, eventually
 from tests.notifications.events import allocated, at_risk, closed, contacts, referral, review_due
 
@@ -248,7 +248,7 @@ async def test_case_closed_sends_letter_and_notices_to_every_agency(harness: Har
     assert request["personalisation"]["address_line_4"] == "DE1 1AA"
     pdf = base64.b64decode(request["content"])
     assert pdf.startswith(b"%PDF")
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     assert "Derby floating support" in text and "0808 800 4444" in text
 
     (record,) = await h.deliveries(case_id="case-c", template="closure_letter")
@@ -319,15 +319,3 @@ async def _count(smtp: MailSink, n: int) -> bool:
 
 async def _at_least(value: int, n: int) -> bool:
     return value >= n
-
-
-def _pdf_text(pdf: bytes) -> str:
-    """The text of fpdf2's (deflated) page streams, enough to check what a letter says."""
-    out = []
-    for chunk in pdf.split(b"stream")[1::2]:
-        data = chunk.strip(b"\r\n").removesuffix(b"end").rstrip()
-        try:
-            out.append(zlib.decompress(data).decode("latin-1"))
-        except zlib.error:
-            out.append(data.decode("latin-1"))
-    return "".join(out)

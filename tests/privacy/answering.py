@@ -18,7 +18,7 @@ from shared.ids import new_id
 from shared.kafka import settings_security
 from shared.mongo import Database
 from shared.settings import HearthSettings
-from tests.helpers import wait_for
+from tests.helpers import pdf_text, wait_for
 
 NOW = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
 _STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
@@ -70,6 +70,8 @@ def _texts(value: Any) -> Iterable[str]:
     elif isinstance(value, bytes | bytearray):
         raw = bytes(value)
         yield raw.decode("latin-1")
+        if raw.startswith(b"%PDF"):
+            yield pdf_text(raw)  # what a letter shows, whatever its fonts and encodings
         for stream in _STREAM.findall(raw):  # a PDF's compressed page contents
             try:
                 yield zlib.decompress(stream).decode("latin-1")

@@ -3,8 +3,6 @@ answers of the other services are published by the tests, as those services woul
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -120,49 +118,3 @@ async def answer_erasure(
             for index, service in enumerate(services)
         ],
     )
-
-
-def _unescape(literal: bytes) -> bytes:
-    simple = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-    def one(match: re.Match[bytes]) -> bytes:
-        escaped = match.group(1)
-        if escaped[:1].isdigit():
-            return bytes([int(escaped, 8)])
-        return simple.get(escaped, escaped)
-
-    return re.sub(rb"\\([0-7]{1,3}|.)", one, literal, flags=re.S)
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The text of an fpdf2 PDF set in a TrueType font: its glyph codes mapped back through
-    the font's ToUnicode map (enough to see which characters survived)."""
-    streams = []
-    for chunk in pdf.split(b"stream")[1::2]:
-        data = chunk.strip(b"\r\n").removesuffix(b"end").rstrip()
-        try:
-            streams.append(zlib.decompress(data))
-        except zlib.error:
-            streams.append(data)
-    # One map per font (regular, bold), each numbering its own glyphs: the text is read
-    # through each in turn, and the reading in the right font is among them.
-    mappings = []
-    for stream in streams:
-        if b"beginbfchar" in stream:
-            pairs = re.findall(
-                rb"<([0-9A-F]{4})> <([0-9A-F]{4,8})>", stream.split(b"endcodespacerange")[-1]
-            )
-            mappings.append(
-                {int(c, 16): bytes.fromhex(u.decode()).decode("utf-16-be") for c, u in pairs}
-            )
-    literals = [
-        _unescape(literal)
-        for stream in streams
-        for literal in re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", stream, flags=re.S)
-    ]
-    text = []
-    for mapping in mappings:
-        for raw in literals:
-            codes = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw) - 1, 2)]
-            text.append("".join(mapping.get(c, "?") for c in codes))
-    return "\n".join(text)

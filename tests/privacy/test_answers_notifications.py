@@ -8,6 +8,10 @@ import base64
 
 import pytest
 
+from shared.codes import Channel
+from shared.consent import ConsentScope, give
+from shared.events.consent_events import ConsentChanged
+from shared.events.envelope import make_event
 from shared.topics import Topic, topic_name
 from tests.helpers import publish
 from tests.notifications.conftest import (  # noqa: F401  the notifications tests' fixtures
@@ -64,6 +68,17 @@ async def test_notifications_answers_access_and_erases_the_person(
     )
     store = h.runtime.store
     await eventually(lambda: store.contacts.find_one({"_id": f"{CASE}|{PERSON}"}))
+    # The case's consent, as the referral service tells it (kept as a copy here).
+    consent = give(
+        None, case_id=CASE, person_id=PERSON, organisation=ORG,
+        scope=ConsentScope(
+            organisations=("probation-east", "leeds-council"),
+            channels=(Channel.LETTER, Channel.EMAIL),
+        ),
+        by="casey.worker", at=h.clock.now(),
+    )  # fmt: skip
+    await h.publish(make_event(ConsentChanged.of(consent), source="referral", organisation=ORG))
+    await eventually(lambda: store.consents.find_one({"_id": CASE}))
     await h.publish(allocated(CASE, PERSON))
     await h.publish(closed(CASE, PERSON, involved=[ORG, "probation-east"]))
     # The closure letter stored; the notice to probation sent.
@@ -80,6 +95,10 @@ async def test_notifications_answers_access_and_erases_the_person(
     by_kind: dict[str, list[dict]] = {}
     for record in bundle["records"]:
         by_kind.setdefault(record["kind"], []).append(record)
+    (held_consent,) = by_kind["consent"]
+    assert held_consent["record_id"] == CASE
+    assert held_consent["held_in"] == "notifications/consents"
+    assert held_consent["data"]["scope"]["organisations"] == ["leeds-council", "probation-east"]
     (contact,) = by_kind["contact details"]
     assert contact["data"]["email"] == "zephyrine.q@example.org"
     assert contact["held_in"] == "notifications/contacts"
@@ -108,6 +127,8 @@ async def test_notifications_answers_access_and_erases_the_person(
     await publish(settings, erase)
     done = await answer(responses, erase, "notifications")
     assert done["erased"]["contact details"] == 1 and done["erased"]["letter"] == letters
+    assert done["erased"]["consent"] == 1
+    assert await store.consents.find_one({"_id": CASE}) is None
     assert done["deidentified"]["delivery"] == len(deliveries)
     assert done["erased"].get("consumed topic partitions", 0) >= 1
 
@@ -127,6 +148,7 @@ async def test_notifications_answers_access_and_erases_the_person(
     await publish(settings, again)
     repeat = await answer(responses, again, "notifications")
     assert repeat["deidentified"] == {} and "letter" not in repeat["erased"]
+    assert "consent" not in repeat["erased"]
     assert not await values_found(h.runtime.db, IDENTIFYING)
 
     # contacts.restricted no longer holds the consumed records (read from the beginning).

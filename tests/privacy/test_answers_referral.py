@@ -22,6 +22,7 @@ from tests.privacy.answering import (
 )
 from tests.referral.factories import referral_json
 from tests.referral.service import running_referral
+from tests.tenancies import tenancy_of
 
 pytestmark = pytest.mark.integration
 
@@ -91,9 +92,8 @@ async def test_referral_answers_access_and_erases_the_person(make_settings, topi
         await wait_for(lambda: referrals.find_one({"_id": "ref-bo-1"}))
         person_id = mine["person_id"]
         # The arrears part's projection has the tenancy; the intake group is past the records.
-        await wait_for(
-            lambda: runtime.db["tenancy_risk"].find_one({"_id": "derby-homes:LARK-4242"})
-        )
+        tenancy = tenancy_of("derby-homes", "LARK-4242")
+        await wait_for(lambda: runtime.db["tenancy_risk"].find_one({"_id": tenancy}))
         await consumed(settings, f"{prefix}referral", [intake])
         responses = await topic_reader(topic_name(Topic.PRIVACY_RESPONSES, prefix))
 

@@ -13,7 +13,7 @@ from services.privacy.store import ANSWERS
 from shared.events.privacy_events import HeldRecord
 from shared.kafka import settings_security
 from shared.topics import Topic, topic_name
-from tests.helpers import publish, wait_for
+from tests.helpers import pdf_text, publish, wait_for
 from tests.privacy.conftest import (
     AUDITOR,
     CASEWORKER,
@@ -24,7 +24,6 @@ from tests.privacy.conftest import (
     PrivacyApp,
     answer_access,
     envelopes,
-    pdf_text,
 )
 
 pytestmark = pytest.mark.integration

@@ -21,6 +21,7 @@ from tests.identity import bearer
 from tests.referral.arrears.harness import end, grant
 from tests.referral.factories import referral_json
 from tests.referral.service import data, header, of_type, running_referral
+from tests.tenancies import tenancy_of
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +66,7 @@ async def test_prevention_referral_into_a_council_is_held_until_an_agreement_is_
         for caller in (HOMES, COUNCIL):
             (flow,) = await held_flows(client, caller)
             assert flow["kind"] == "prevention-referral" and flow["reason"] == NO_PREVENTION
-            assert flow["tenancy_id"] == "derby-homes:H-1"
+            assert flow["tenancy_id"] == tenancy_of("derby-homes", "H-1")
             assert (flow["from_organisation"], flow["to_organisation"]) == (
                 "derby-homes",
                 "leeds-council",
@@ -88,7 +89,8 @@ async def test_prevention_referral_into_a_council_is_held_until_an_agreement_is_
         assert len(raised(await intake.settle(1.5))) == 2
         assert await wait_for(lambda: _none_held(client))
         released = await held_flows(client, COUNCIL, "released")
-        assert {f["tenancy_id"] for f in released} == {"derby-homes:H-1", "derby-homes:H-2"}
+        ids = {tenancy_of("derby-homes", "H-1"), tenancy_of("derby-homes", "H-2")}
+        assert {f["tenancy_id"] for f in released} == ids
 
         # Live: a new tenancy's referral goes at once.
         alert3 = {"tenancy_reference": "H-3", **MEDIUM}
@@ -102,7 +104,8 @@ async def test_prevention_referral_into_a_council_is_held_until_an_agreement_is_
         assert body["signalled"] and "prevention_case_id" not in body
         held = await held_flows(client, HOMES)
         (flow,) = [f for f in held if f["kind"] == "prevention-referral"]
-        assert flow["tenancy_id"] == "derby-homes:H-4" and flow["reason"] == NO_PREVENTION
+        assert flow["tenancy_id"] == tenancy_of("derby-homes", "H-4")
+        assert flow["reason"] == NO_PREVENTION
         # The council's prevention cases are no longer linked to the landlord's alerts either.
         assert all(f["reason"] == NO_TENANCY_DATA for f in held if f is not flow), held
         assert len(raised(await intake.settle(1.0))) == 3
@@ -147,11 +150,11 @@ async def test_a_tenancy_claim_links_to_the_landlords_alerts_only_under_an_agree
         made = await client.post("/v1/referrals", headers=COUNCIL, json=council_referral("C-1"))
         assert made.status_code == 201, made.text
         case_id = made.json()["id"]
-        await allocate(settings, case_id, "derby-homes:C-1")
+        await allocate(settings, case_id, tenancy_of("derby-homes", "C-1"))
         tenancies = runtime.db["tenancy_risk"]
 
         async def claimed() -> bool:
-            doc = await tenancies.find_one({"_id": "derby-homes:C-1"})
+            doc = await tenancies.find_one({"_id": tenancy_of("derby-homes", "C-1")})
             cases = (doc or {}).get("cases") or {}
             return any(c["status"] == "open" for c in cases.values())
 

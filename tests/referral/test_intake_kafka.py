@@ -17,6 +17,7 @@ from shared.topics import Topic, dlq_topic_name, topic_name
 from tests.helpers import publish, wait_for
 from tests.referral.factories import referral_json
 from tests.referral.service import DERBY, LEEDS, data, header, of_type, running_referral
+from tests.tenancies import tenancy_of
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ async def test_referral_submitted_twice_creates_one_referral(make_settings, topi
         payload = data(assessed[0])
         assert payload["route"] == "support" and payload["risk_level"] == "critical"
         assert payload["legal_stage"] == "eviction_date_set"
-        assert payload["tenancy_id"] == "derby-homes:DH-1001"
+        assert payload["tenancy_id"] == tenancy_of("derby-homes", "DH-1001")
         received = of_type(records, "ReferralReceived")[0]
         assert data(received)["automatic"] is True
         assert header(received, "ce_causationid") == automatic.id

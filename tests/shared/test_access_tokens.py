@@ -21,6 +21,7 @@ from shared.events.envelope import from_kafka
 from shared.settings import HearthSettings
 from shared.topics import Topic, topic_name
 from tests.identity import Identities, Identity
+from tests.tenancies import tenancy_of
 
 pytestmark = pytest.mark.integration
 
@@ -237,7 +238,8 @@ async def test_a_machine_client_signs_in_with_client_credentials_and_only_feeds_
     alert = {"tenancy_reference": "FEED-1", "arrears_balance": 900}
     sent = await api.client.post("/v1/arrears-alerts", json=alert, headers=headers)
     assert sent.status_code == 200, sent.text
-    assert sent.json()["tenancy_id"] == "derby-homes:FEED-1"  # its organisation, from the token
+    # Its organisation, from the token: the id is the landlord's, keyed from the reference.
+    assert sent.json()["tenancy_id"] == tenancy_of("derby-homes", "FEED-1")
     assert (await api.get(token)).status_code == 403  # no casework, no referrals
     wrong_secret = await api.client.post(
         "/v1/arrears-alerts", json=alert, headers={"Authorization": "Bearer " + token[:-4] + "AAAA"}

@@ -150,7 +150,7 @@ def test_errors_name_the_field_in_the_models() -> None:
 
 
 def test_an_alert_from_year_one_to_year_9999_names_both_dates() -> None:
-    """"no payment for 521722 weeks": reported 9999-12-31 with a last payment in year 1."""
+    """ "no payment for 521722 weeks": reported 9999-12-31 with a last payment in year 1."""
     with pytest.raises(ValidationError) as caught:
         ArrearsAlert.model_validate(
             {

@@ -15,10 +15,11 @@ from services.referral.arrears.pipeline import AlertPipeline
 from services.referral.arrears.release import HeldFlowRelease
 from services.referral.arrears.store import ArrearsStore
 from services.referral.arrears.uploads import UploadJobs
-from services.referral.held_flows import HeldFlows
+from services.referral.held_flows import CaseConsents, HeldFlows
+from services.referral.tenancy_references import require_key
 from shared.agreement_book import AgreementBook
 from shared.events.base import EventData
-from shared.events.referral_events import TenancyAtRisk
+from shared.events.referral_events import TenancyAtRisk, TenancyReferenceShared
 from shared.events.referral_intake import ReferralSubmitted
 from shared.runtime import ServiceRuntime
 from shared.topics import Topic
@@ -26,7 +27,7 @@ from shared.topics import Topic
 CONSUMER_GROUP = "referral-arrears"
 AGREEMENTS = "agreements"  # the service's own copy of the data-sharing agreements
 # What this part publishes, for the service's EMITS (AsyncAPI).
-EMITS: tuple[type[EventData], ...] = (TenancyAtRisk, ReferralSubmitted)
+EMITS: tuple[type[EventData], ...] = (TenancyAtRisk, ReferralSubmitted, TenancyReferenceShared)
 
 
 def install(
@@ -39,13 +40,17 @@ def install(
     book = book or AgreementBook(runtime.collection(AGREEMENTS))
     held = held or HeldFlows(runtime)
     store = ArrearsStore(runtime)
-    pipeline = AlertPipeline(store, runtime.relay, runtime.clock, book, held)
+    consents = CaseConsents(runtime.db)  # read only: the intake part writes them
+    pipeline = AlertPipeline(store, runtime.relay, runtime.clock, book, held, consents)
     batcher = AlertBatcher(pipeline)  # gathers concurrent single webhooks into batches
-    release = HeldFlowRelease(store, held, book, runtime.relay, runtime.clock)
+    release = HeldFlowRelease(store, held, book, runtime.relay, runtime.clock, consents)
     consumer = runtime.consumer(
         [Topic.ARREARS_ALERTS, Topic.REFERRAL_EVENTS, Topic.CASE_EVENTS, Topic.AGREEMENTS],
         group=CONSUMER_GROUP,
     )
-    register_handlers(consumer, store, pipeline, book, release)
+    # Tenancy ids are keyed (shared/ids.py): no key, no start, naming HEARTH_TENANCY_ID_KEY.
+    tenancy_key = runtime.settings.tenancy_id_key.get_secret_value()
+    runtime.on_startup(require_key(tenancy_key))
+    register_handlers(consumer, store, pipeline, book, release, tenancy_key=tenancy_key)
     uploads = UploadJobs(runtime, pipeline, runtime.clock)  # CSV files, decided in the background
-    return build_router(store, pipeline, batcher, runtime.clock, uploads)
+    return build_router(store, pipeline, batcher, runtime.clock, uploads, tenancy_key=tenancy_key)

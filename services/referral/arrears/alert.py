@@ -143,13 +143,15 @@ def submission_for(
     alert: ArrearsAlert,
     sender: str,
     *,
+    key: str,
     position: int = 0,
     alert_id: str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
 ) -> AlertSubmission:
     """Bind an alert to its sender, the landlord. A housing association may alert only on its
-    own tenancies, so a different `landlord` is refused rather than believed."""
+    own tenancies, so a different `landlord` is refused rather than believed. `key`: the
+    tenancy-id key (`HEARTH_TENANCY_ID_KEY`)."""
     if alert.landlord is not None and alert.landlord != sender:
         raise ForeignTenancy(
             f"landlord: {alert.landlord!r} is not your organisation; "
@@ -162,7 +164,7 @@ def submission_for(
     )
     return AlertSubmission(
         landlord=sender,
-        tenancy_id=tenancy_id(sender, alert.tenancy_reference),
+        tenancy_id=tenancy_id(sender, alert.tenancy_reference, key=key),
         alert_id=identity,
         alert=alert,
         position=position,

@@ -60,24 +60,31 @@ def build_router(
     batcher: AlertBatcher,
     clock: Clock,
     uploads: UploadJobs,
+    *,
+    tenancy_key: str,
 ) -> APIRouter:
+    """`tenancy_key`: the tenancy-id key (`HEARTH_TENANCY_ID_KEY`)."""
     router = APIRouter(tags=["arrears alerts"])
     # Added in this order, which is the order of the OpenAPI document.
-    _alert_routes(router, pipeline, batcher, clock)
+    _alert_routes(router, pipeline, batcher, clock, tenancy_key)
     _csv_routes(router, uploads)
-    _lookup_routes(router, store, uploads)
+    _lookup_routes(router, store, uploads, tenancy_key)
     _rules_routes(router, store, clock)
     return router
 
 
 def _alert_routes(
-    router: APIRouter, pipeline: AlertPipeline, batcher: AlertBatcher, clock: Clock
+    router: APIRouter,
+    pipeline: AlertPipeline,
+    batcher: AlertBatcher,
+    clock: Clock,
+    tenancy_key: str,
 ) -> None:
     @router.post("/arrears-alerts", response_model=AlertResultOut, response_model_exclude_none=True)
     async def submit_alert(caller: CallerDep, alert: ArrearsAlert) -> AlertResultOut:
         """One alert (webhook). Repeats and same-or-lower levels change nothing."""
         try:
-            sub = submission_for(alert, caller.organisation)
+            sub = submission_for(alert, caller.organisation, key=tenancy_key)
         except ForeignTenancy as exc:
             raise _refuse(exc) from exc
         return views.result_out(await _conflict_is_409(batcher.submit(sub)), "index")
@@ -103,7 +110,7 @@ def _alert_routes(
         """Many alerts; each gets its own result, and a bad one does not stop the rest: it is
         rejected with its index and field, the good ones are kept. An alert naming another
         landlord refuses the whole request (403)."""
-        results, subs = _batch_submissions(alerts, caller.organisation, clock)
+        results, subs = _batch_submissions(alerts, caller.organisation, clock, tenancy_key)
         for result in await _conflict_is_409(pipeline.process(subs)):
             results[result.position] = result
         ordered = [results[i] for i in sorted(results)]
@@ -146,7 +153,9 @@ def _csv_routes(router: APIRouter, uploads: UploadJobs) -> None:
         )
 
 
-def _lookup_routes(router: APIRouter, store: ArrearsStore, uploads: UploadJobs) -> None:
+def _lookup_routes(
+    router: APIRouter, store: ArrearsStore, uploads: UploadJobs, tenancy_key: str
+) -> None:
     @router.get(
         UPLOADS + "/{job_id}",
         response_model=UploadJobOut,
@@ -188,7 +197,7 @@ def _lookup_routes(router: APIRouter, store: ArrearsStore, uploads: UploadJobs) 
         tenancy_reference: Annotated[str, Path(min_length=1, max_length=100)],
     ) -> dict[str, Any]:
         """The tenancy's risk episode and the cases the service knows for it."""
-        tid = tenancy_id(caller.organisation, tenancy_reference)
+        tid = tenancy_id(caller.organisation, tenancy_reference, key=tenancy_key)
         document = await store.tenancy(caller.organisation, tid)
         if document is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "tenancy_reference: no alerts known")
@@ -217,7 +226,7 @@ async def _conflict_is_409(processing: Awaitable[T]) -> T:
 
 
 def _batch_submissions(
-    alerts: list[dict[str, Any]], organisation: str, clock: Clock
+    alerts: list[dict[str, Any]], organisation: str, clock: Clock, tenancy_key: str
 ) -> tuple[dict[int, AlertResult], list[AlertSubmission]]:
     """A JSON batch's alerts: the invalid ones rejected by index, the rest to process. One
     naming another landlord refuses the whole request. Dates are judged against the
@@ -233,7 +242,7 @@ def _batch_submissions(
             rejected[index] = rejected_result(index, _reference(raw), reason)
             continue
         try:
-            subs.append(submission_for(alert, organisation, position=index))
+            subs.append(submission_for(alert, organisation, key=tenancy_key, position=index))
         except ForeignTenancy as exc:
             raise _refuse(exc, f"{index}.") from exc
     return rejected, subs

@@ -62,7 +62,7 @@ class TenancyState:
 
     @property
     def landlord(self) -> str:
-        return self.tenancy_id.split(":", 1)[0]  # tenancy ids are "<landlord>:<reference>"
+        return self.tenancy_id.split(":", 1)[0]  # tenancy ids are "<landlord>:t-<digest>"
 
     def linked(self, entry: CaseEntry, sharing: frozenset[str] | None) -> bool:
         """Is this case linked to the landlord's alerts? The landlord's own always; another

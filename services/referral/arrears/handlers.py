@@ -20,6 +20,7 @@ from shared.codes import Route
 from shared.consumer import EventConsumer, PermanentError
 from shared.events.agreement_events import AgreementChanged
 from shared.events.case_events import CaseAllocated, CaseClosed
+from shared.events.consent_events import ConsentChanged
 from shared.events.envelope import Envelope
 from shared.events.referral_events import ArrearsAlertSubmitted, ReferralAssessed, ReferralReceived
 from shared.validation import printable
@@ -33,7 +34,9 @@ def validation_reason(exc: ValidationError, prefix: str = "") -> str:
     return f"{prefix}{where}: {first['msg']}"
 
 
-def alert_from_event(envelope: Envelope, data: ArrearsAlertSubmitted) -> AlertSubmission:
+def alert_from_event(
+    envelope: Envelope, data: ArrearsAlertSubmitted, tenancy_key: str
+) -> AlertSubmission:
     """The landlord is the organisation that published the event; the alert is validated by
     the same model as the webhook and the CSV rows. Bad input -> PermanentError naming it."""
     try:
@@ -41,6 +44,7 @@ def alert_from_event(envelope: Envelope, data: ArrearsAlertSubmitted) -> AlertSu
         return submission_for(
             alert,
             envelope.organisation,
+            key=tenancy_key,
             alert_id=envelope.id,
             correlation_id=envelope.correlationid,
             causation_id=envelope.id,
@@ -57,6 +61,8 @@ def register_handlers(
     pipeline: AlertPipeline,
     book: AgreementBook,
     release: HeldFlowRelease,
+    *,
+    tenancy_key: str,
 ) -> None:
     @consumer.on_batch(ArrearsAlertSubmitted)
     async def alerts_submitted(events: list[tuple[Envelope, ArrearsAlertSubmitted]]) -> None:
@@ -68,7 +74,7 @@ def register_handlers(
         problems: list[PermanentError] = []
         for envelope, data in events:
             try:
-                subs.append(alert_from_event(envelope, data))
+                subs.append(alert_from_event(envelope, data, tenancy_key))
             except PermanentError as exc:
                 problems.append(exc)
         await pipeline.process(subs)
@@ -85,6 +91,12 @@ def register_handlers(
         ]
         await store.record_cases(changes)
         await release.claims_arrived(changes)
+
+    @consumer.on(ConsentChanged)
+    async def consent_changed(envelope: Envelope, data: ConsentChanged) -> None:
+        # Claims held for the case's consent are released once it covers them again (read
+        # from the record, so an old event redelivered decides on the consent as it is now).
+        await release.consent_changed(data.case_id)
 
     @consumer.on(AgreementChanged)
     async def agreement_changed(envelope: Envelope, data: AgreementChanged) -> None:

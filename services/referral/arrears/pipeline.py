@@ -11,9 +11,14 @@ from collections.abc import Sequence
 
 from services.referral.arrears.alert import AlertSubmission
 from services.referral.arrears.decision import TenancyState
-from services.referral.arrears.planning import AlertResult, TenancyPlan, plan_tenancy
+from services.referral.arrears.planning import (
+    AlertResult,
+    TenancyPlan,
+    claiming_cases,
+    plan_tenancy,
+)
 from services.referral.arrears.store import ArrearsStore
-from services.referral.held_flows import FlowKind, HeldFlows
+from services.referral.held_flows import CaseConsents, FlowKind, HeldFlows
 from shared.agreement_book import AgreementBook
 from shared.clock import Clock
 from shared.logging import get_logger
@@ -37,12 +42,14 @@ class AlertPipeline:
         clock: Clock,
         book: AgreementBook,
         held: HeldFlows,
+        consents: CaseConsents,
     ) -> None:
         self.store = store
         self.relay = relay
         self.clock = clock
         self.book = book  # the data-sharing agreements, checked as each alert is decided
         self.held = held
+        self.consents = consents  # the person's consent on each claiming case
 
     async def process(self, subs: Sequence[AlertSubmission]) -> list[AlertResult]:
         """Decide and record every alert; results in the order given."""
@@ -59,6 +66,11 @@ class AlertPipeline:
         waiting = list(by_tenancy)
         for _ in range(MAX_ATTEMPTS):
             loaded = await self.store.load(waiting)
+            # The consent on every other organisation's case naming these tenancies: one read
+            # for the whole batch (issue 16; no consent recorded: the agreements decide).
+            consents = await self.consents.of_cases(
+                c for state in loaded.values() for c in claiming_cases(state.model)
+            )
             plans: list[TenancyPlan] = [
                 plan_tenancy(
                     loaded[tid].model if tid in loaded else TenancyState(tenancy_id=tid),
@@ -66,6 +78,7 @@ class AlertPipeline:
                     rules[by_tenancy[tid][0].landlord],
                     now,
                     agreements[by_tenancy[tid][0].landlord],
+                    consents,
                 )
                 for tid in waiting
             ]

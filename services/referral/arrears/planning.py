@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from services.referral.arrears.alert import AlertSubmission
-from services.referral.arrears.decision import Outcome, Signal, TenancyState, case_key, decide
+from services.referral.arrears.decision import (
+    CaseEntry,
+    CaseStatus,
+    Outcome,
+    Signal,
+    TenancyState,
+    case_key,
+    decide,
+)
 from services.referral.arrears.risk_rules import Assessment, RiskRules, assess
 from services.referral.arrears.signals import prevention_referral, tenancy_at_risk
 from services.referral.held_flows import FlowKind, HeldFlow
 from shared.agreements import Agreement, DataCategory, Purpose, check
 from shared.codes import RiskLevel
+from shared.consent import Consent
+from shared.consent import decide as consent_decides
 from shared.events.envelope import Envelope
 
 # What each flow carries, so what the agreement must cover.
@@ -83,17 +93,64 @@ def sharing_organisations(
     )  # fmt: skip
 
 
+def claiming_cases(state: TenancyState) -> list[str]:
+    """The live cases of other organisations naming this tenancy: whose consent is asked."""
+    landlord = state.landlord
+    return [
+        c.case_id
+        for c in state.cases.values()
+        if c.status != CaseStatus.CLOSED and c.organisation not in (None, landlord)
+    ]
+
+
+def consent_refusals(
+    state: TenancyState, consents: Mapping[str, Consent], now: datetime
+) -> dict[str, tuple[CaseEntry, str]]:
+    """Other organisations' cases whose person's consent does not let the landlord's tenancy
+    data reach them now: case key -> (entry, the consent's reason). A case with no consent
+    recorded (an automatic arrears referral) is not refused here: the agreements decide."""
+    refused: dict[str, tuple[CaseEntry, str]] = {}
+    claiming = set(claiming_cases(state))
+    for key, entry in state.cases.items():
+        consent = consents.get(entry.case_id)
+        if consent is None or entry.case_id not in claiming:
+            continue
+        decision = consent_decides(consent, state.landlord, Purpose.TENANCY_DATA, now)
+        if not decision:
+            refused[key] = (entry, decision.reason)
+    return refused
+
+
+def _without(state: TenancyState, keys: Mapping[str, object]) -> TenancyState:
+    if not keys:
+        return state
+    return replace(state, cases={k: v for k, v in state.cases.items() if k not in keys})
+
+
+def _with(state: TenancyState, withheld: Mapping[str, tuple[CaseEntry, str]]) -> TenancyState:
+    if not withheld:
+        return state
+    return replace(state, cases={**{k: e for k, (e, _) in withheld.items()}, **state.cases})
+
+
 def plan_tenancy(
     state: TenancyState,
     subs: Sequence[AlertSubmission],
     rules: RiskRules,
     now: datetime,
     agreements: Sequence[Agreement] | None = None,
+    consents: Mapping[str, Consent] | None = None,
 ) -> TenancyPlan:
     """`agreements`: the landlord's data-sharing agreements, checked now for every flow into
-    another organisation (None: checks off, for the pure tests of the rules alone)."""
+    another organisation (None: checks off, for the pure tests of the rules alone).
+    `consents`: the consent recorded on other organisations' cases naming this tenancy (by
+    case id); a case whose consent refuses the landlord's tenancy data is not linked to the
+    alerts, as if no agreement covered it, and its claim is held with the consent's reason."""
     today: date = now.date()
     sharing = None if agreements is None else sharing_organisations(state, agreements, now)
+    # Decided on the cases the consents allow; the refused ones are kept in the state as
+    # they were (their status still moves with case events), only out of the decision's sight.
+    withheld = {} if sharing is None else consent_refusals(state, consents or {}, now)
     plan = TenancyPlan(
         tenancy_id=state.tenancy_id,
         landlord=subs[0].landlord,
@@ -104,7 +161,8 @@ def plan_tenancy(
     )
     for sub in subs:
         assessment = assess(sub.alert, rules, today)
-        decision = decide(plan.after, sub.alert_id, assessment, rules, now, sharing)
+        visible = _without(plan.after, withheld)
+        decision = decide(visible, sub.alert_id, assessment, rules, now, sharing)
         result = AlertResult(
             position=sub.position,
             status=decision.outcome,
@@ -136,10 +194,17 @@ def plan_tenancy(
             plan.events.append(tenancy_at_risk(sub, signal, now))
             if referral is not None:
                 plan.events.append(referral)
-        plan.after = after
+        plan.after = _with(after, withheld)
         plan.results.append(result)
     if sharing is not None and plan.events:
         plan.held.extend(_held_claims(plan.after, sharing, agreements or (), now))
+        # Agreed, but the person's consent refuses: held with the consent's reason (a claim
+        # no agreement covers is held above with the agreement's).
+        plan.held.extend(
+            tenancy_claim(state.tenancy_id, entry.case_id, entry.organisation or "", reason)
+            for entry, reason in withheld.values()
+            if plan.after.linked(entry, sharing)
+        )
     return plan
 
 

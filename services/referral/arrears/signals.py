@@ -66,8 +66,9 @@ def prevention_referral(
         automatic=True,
         referrer=Referrer(
             organisation=sub.landlord,
+            # No reference: the referrer's travels on referral.events, which is never purged,
+            # and the tenancy reference is personal data (the tenancy below stays on intake).
             source=ReferralSource.ARREARS_ALERT.value,
-            reference=alert.tenancy_reference,
         ),
         tenancy=TenancyDetails(
             landlord_organisation=sub.landlord, tenancy_reference=alert.tenancy_reference

@@ -18,7 +18,9 @@ from typing import Any
 from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancyState, case_key
 from services.referral.arrears.planning import TenancyPlan
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
+from services.referral.tenancy_references import reference_shared
 from shared.codes import RiskLevel
+from shared.events.envelope import Envelope
 from shared.inbox import INBOX_FIELD
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
@@ -137,9 +139,9 @@ class ArrearsStore:
                     extra=fields,
                 )  # fmt: skip
             else:
-                uow.add(
-                    self.repository, plan.after, plan.events, extra={**fields, "created_at": now}
-                )
+                # The tenancy first seen: its reference told to notifications, in the insert.
+                events = [*plan.events, _reference_shared(plan, now)]
+                uow.add(self.repository, plan.after, events, extra={**fields, "created_at": now})
 
     @staticmethod
     def _alert_fields(plan: TenancyPlan, now: datetime) -> dict[str, Any]:
@@ -197,6 +199,14 @@ class ArrearsStore:
             {"$set": {"rules": rules.model_dump(mode="json"), "updated_at": now}},
             upsert=True,
         )
+
+
+def _reference_shared(plan: TenancyPlan, now: datetime) -> Envelope:
+    sub = plan.last_sub
+    assert sub is not None
+    return reference_shared(
+        plan.tenancy_id, plan.landlord, sub.alert.tenancy_reference, now, sub.correlation_id
+    )
 
 
 OUTCOME_COUNTS = ("accepted", "unchanged", "duplicate", "rejected")

@@ -84,6 +84,7 @@ class UploadJobs:
         self.rows = runtime.collection(ROWS)
         self.pipeline = pipeline
         self.clock = clock
+        self.tenancy_key = runtime.settings.tenancy_id_key.get_secret_value()
         self._running = asyncio.Semaphore(MAX_RUNNING)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         runtime.on_startup(self.recover)
@@ -190,7 +191,7 @@ class UploadJobs:
             await asyncio.to_thread(path.unlink, missing_ok=True)
 
     async def _decide(self, chunk: list[CsvRow], organisation: str) -> list[AlertResult]:
-        rejected, subs = csv_submissions(chunk, organisation)
+        rejected, subs = csv_submissions(chunk, organisation, self.tenancy_key)
         processed = await self.pipeline.process(subs)
         return sorted([*rejected, *processed], key=lambda r: r.position)
 
@@ -250,7 +251,7 @@ class UploadJobs:
 
 
 def csv_submissions(
-    rows: list[CsvRow], organisation: str
+    rows: list[CsvRow], organisation: str, tenancy_key: str
 ) -> tuple[list[AlertResult], list[AlertSubmission]]:
     """A CSV file's rows: the bad ones (invalid, or naming another landlord) rejected by line,
     the rest to process; unlike a JSON batch, a foreign row does not refuse the file."""
@@ -261,7 +262,7 @@ def csv_submissions(
             rejected.append(rejected_result(row.line, row.tenancy_reference, row.error))
             continue
         try:
-            subs.append(submission_for(row.alert, organisation, position=row.line))
+            subs.append(submission_for(row.alert, organisation, key=tenancy_key, position=row.line))
         except ForeignTenancy as exc:
             rejected.append(rejected_result(row.line, row.tenancy_reference, str(exc)))
     return rejected, subs

@@ -25,6 +25,7 @@ from tests.referral.arrears.harness import (
     running,
     upload_csv,
 )
+from tests.tenancies import tenancy_of
 
 pytestmark = pytest.mark.integration
 
@@ -128,9 +129,7 @@ async def test_bad_rows_are_reported_and_good_rows_accepted(make_settings, topic
         assert summary["counts"]["accepted"] == 2 and summary["counts"]["rejected"] == 3
         assert [r["line"] for r in summary["rejected_rows"]] == [3, 4, 5]
         # Another organisation cannot see the batch.
-        hidden = await svc.client.get(
-            f"/v1/arrears-alerts/batches/{body['job_id']}", headers=LEEDS
-        )
+        hidden = await svc.client.get(f"/v1/arrears-alerts/batches/{body['job_id']}", headers=LEEDS)
         assert hidden.status_code == 404
 
         missing = await svc.client.post(
@@ -152,7 +151,8 @@ async def test_another_organisations_tenancy_is_refused(make_settings, topic_rea
         assert await svc.runtime.db["tenancy_risk"].count_documents({}) == 0
         # The same reference under the caller's own key is the caller's own tenancy.
         leeds = await svc.client.post("/v1/arrears-alerts", headers=LEEDS, json=alert)
-        assert leeds.status_code == 200 and leeds.json()["tenancy_id"] == "leeds-council:L-1"
+        assert leeds.status_code == 200
+        assert leeds.json()["tenancy_id"] == tenancy_of("leeds-council", "L-1")
         unknown = await svc.client.post(
             "/v1/arrears-alerts", headers={"Authorization": "Bearer nope"}, json=own
         )
@@ -165,7 +165,7 @@ async def test_open_case_gets_tenancy_at_risk_with_case_id_and_no_referral(
     make_settings, topic_reader
 ) -> None:
     settings = make_settings("referral")
-    tenancy = "derby-homes:OPEN-1"
+    tenancy = tenancy_of("derby-homes", "OPEN-1")
     allocated = make_event(
         CaseAllocated(
             case_id="case-77",

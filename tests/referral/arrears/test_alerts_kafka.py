@@ -10,6 +10,7 @@ from shared.kafka import ensure_topics
 from shared.topics import Topic, dlq_topic_name, topic_name
 from tests.helpers import publish
 from tests.referral.arrears.harness import data_of, headers_of, of_type, running
+from tests.tenancies import tenancy_of
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +55,7 @@ async def test_alerts_on_kafka_signal_once_and_redelivery_changes_nothing(
         await publish(settings, *medium[:100], *rises[:10])
         await risk.settle(2.0)
         assert len(risk.records) == 401
-        doc = await svc.runtime.db["tenancy_risk"].find_one({"_id": "derby-homes:K-0"})
+        tenancies = svc.runtime.db["tenancy_risk"]
+        doc = await tenancies.find_one({"_id": tenancy_of("derby-homes", "K-0")})
         # Nothing left queued (a new tenancy's events never sit in it: an outbox batch).
         assert doc["signalled_level"] == "high" and not doc.get("_outbox")

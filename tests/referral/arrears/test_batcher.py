@@ -11,6 +11,7 @@ from services.referral.arrears.alert import ArrearsAlert, submission_for
 from services.referral.arrears.batcher import AlertBatcher
 from services.referral.arrears.decision import Outcome
 from services.referral.arrears.planning import AlertResult
+from tests.tenancies import TENANCY_ID_KEY
 
 
 class RecordingPipeline:
@@ -29,7 +30,7 @@ class RecordingPipeline:
 
 def sub(i: int):
     alert = ArrearsAlert(tenancy_reference=f"T-{i}", arrears_balance=1)
-    return submission_for(alert, "derby-homes", position=i)
+    return submission_for(alert, "derby-homes", key=TENANCY_ID_KEY, position=i)
 
 
 async def test_concurrent_submissions_share_one_run_and_get_their_own_result() -> None:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from services.referral.arrears.alert import ArrearsAlert, ForeignTenancy, submission_for
 from services.referral.arrears.decision import Outcome, TenancyState
 from services.referral.arrears.planning import plan_tenancy
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
+from tests.tenancies import TENANCY_ID_KEY, tenancy_of
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+TID = tenancy_of("derby-homes", "t-1")
 
 
 def sub(position: int, **fields):
     alert = ArrearsAlert(**{"tenancy_reference": "t-1", "arrears_balance": 100.0, **fields})
-    return submission_for(alert, "derby-homes", position=position)
+    return submission_for(alert, "derby-homes", key=TENANCY_ID_KEY, position=position)
 
 
 def test_a_batch_folds_in_order_and_emits_each_rise_once() -> None:
@@ -26,7 +29,7 @@ def test_a_batch_folds_in_order_and_emits_each_rise_once() -> None:
         sub(4, arrears_balance=0),  # cleared: episode ends
         sub(5, weeks_in_arrears=6),  # new episode: signal; the first referral is still pending
     ]
-    plan = plan_tenancy(TenancyState("derby-homes:T-1"), subs, DEFAULT_RULES, NOW)
+    plan = plan_tenancy(TenancyState(TID), subs, DEFAULT_RULES, NOW)
     assert [r.status for r in plan.results] == [
         Outcome.ACCEPTED,
         Outcome.DUPLICATE,
@@ -49,20 +52,21 @@ def test_a_batch_folds_in_order_and_emits_each_rise_once() -> None:
     assert first_referral.subject == plan.results[0].prevention_case_id
     assert first_referral.data["submission"]["tenancy"]["tenancy_reference"] == "t-1"
     at_risk = plan.events[0]
-    assert at_risk.subject == "derby-homes:T-1" and at_risk.partitionkey == "derby-homes:T-1"
+    assert at_risk.subject == TID and at_risk.partitionkey == TID
+    assert "T-1" not in json.dumps(at_risk.data).upper()  # the id carries no reference
     assert at_risk.data["prevention_case_id"] == plan.results[0].prevention_case_id
 
 
 def test_deciding_the_same_batch_again_gives_the_same_event_ids() -> None:
     subs = [sub(0, weeks_in_arrears=9), sub(1, eviction_date="2026-02-01")]
-    first = plan_tenancy(TenancyState("derby-homes:T-1"), subs, DEFAULT_RULES, NOW)
-    second = plan_tenancy(TenancyState("derby-homes:T-1"), subs, DEFAULT_RULES, NOW)
+    first = plan_tenancy(TenancyState(TID), subs, DEFAULT_RULES, NOW)
+    second = plan_tenancy(TenancyState(TID), subs, DEFAULT_RULES, NOW)
     assert [e.id for e in first.events] == [e.id for e in second.events]
 
 
 def test_prevention_referral_goes_to_the_organisation_the_rules_name() -> None:
     rules = RiskRules(prevention_organisation="south-norfolk")
-    plan = plan_tenancy(TenancyState("derby-homes:T-1"), [sub(0, asb_issues=True)], rules, NOW)
+    plan = plan_tenancy(TenancyState(TID), [sub(0, asb_issues=True)], rules, NOW)
     at_risk, referral = plan.events
     assert at_risk.organisation == "derby-homes"
     assert referral.organisation == "south-norfolk"
@@ -70,7 +74,7 @@ def test_prevention_referral_goes_to_the_organisation_the_rules_name() -> None:
 
 
 def test_only_duplicates_need_no_write() -> None:
-    first = plan_tenancy(TenancyState("derby-homes:T-1"), [sub(0)], DEFAULT_RULES, NOW)
+    first = plan_tenancy(TenancyState(TID), [sub(0)], DEFAULT_RULES, NOW)
     again = plan_tenancy(first.after, [sub(0)], DEFAULT_RULES, NOW)
     assert first.needs_write and not again.needs_write
 
@@ -78,10 +82,11 @@ def test_only_duplicates_need_no_write() -> None:
 def test_a_landlord_field_naming_someone_else_is_refused() -> None:
     alert = ArrearsAlert(tenancy_reference="t-1", arrears_balance=1, landlord="leeds-council")
     try:
-        submission_for(alert, "derby-homes")
+        submission_for(alert, "derby-homes", key=TENANCY_ID_KEY)
     except ForeignTenancy as exc:
         assert str(exc).startswith("landlord:")
     else:
         raise AssertionError("a foreign landlord was believed")
-    own = submission_for(alert.model_copy(update={"landlord": "derby-homes"}), "derby-homes")
-    assert own.tenancy_id == "derby-homes:T-1"
+    mine = alert.model_copy(update={"landlord": "derby-homes"})
+    own = submission_for(mine, "derby-homes", key=TENANCY_ID_KEY)
+    assert own.tenancy_id == TID
