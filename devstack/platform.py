@@ -141,13 +141,27 @@ class Platform:
 
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        for key, process in self.services.items():
+        for key in list(self.services):
+            process = self.services[key]
+            port_retries = 2
             while (process.health() or {}).get("status") != "ok":
                 if process.process and process.process.poll() is not None:
-                    raise RuntimeError(f"{key} exited; see {process.log_path}")
+                    tail = _tail(process.log_path)
+                    if "address already in use" in tail.lower() and port_retries:
+                        # free_port() found the port free a moment ago; another socket (a
+                        # client's ephemeral port) took it since. Start again on new ports.
+                        port_retries -= 1
+                        process = self._start_again(key, process)
+                        continue
+                    # The log's end says why; the log itself may not outlive a test run.
+                    raise RuntimeError(f"{key} exited; see {process.log_path}:\n{tail}")
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{key} not healthy; see {process.log_path}")
                 time.sleep(0.3)
+
+    def _start_again(self, key: str, process: ServiceProcess) -> ServiceProcess:
+        del self.services[key]  # start_service files it again under the same key
+        return self.start_service(process.name, process.replica)
 
     def restart_service(self, name: str, timeout: float = 90) -> ServiceProcess:
         """Start `name` again (after a kill) and wait until every service answers healthy."""
@@ -222,6 +236,13 @@ def main() -> None:
         provider.stop()
         stack.stop()
         say("stopped cleanly")
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def _port_free(port: int) -> bool:

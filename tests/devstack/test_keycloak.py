@@ -28,6 +28,7 @@ HEARTH_ROLES = {
     "income-officer",
     "organisation-admin",
     "auditor",
+    "data-protection-officer",
     "arrears-feed",
     "referral-partner",
 }
@@ -126,10 +127,12 @@ def test_the_demo_covers_every_role_in_each_organisation() -> None:
         organisation = user["attributes"]["organisation"][0]
         by_organisation.setdefault(organisation, set()).update(user["realmRoles"])
     council = {"caseworker", "team-leader", "service-manager", "organisation-admin", "auditor"}
+    council.add("data-protection-officer")
+    landlord = {"income-officer", "service-manager", "organisation-admin", "auditor"}
     assert by_organisation == {
         "derby-council": council,
         "leeds-council": council,
-        "derby-homes": {"income-officer", "service-manager", "organisation-admin", "auditor"},
+        "derby-homes": landlord | {"data-protection-officer"},
     }
     assert {r["name"] for r in REALM["roles"]["realm"]} == HEARTH_ROLES
 
