@@ -48,10 +48,13 @@ def main() -> None:
     parser.add_argument("--kafka-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--mongo-port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--keycloak-port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--with-browser", action="store_true", help="prepare: Chromium too (browser tests)"
+    )
     args = parser.parse_args()
 
     if args.command == "prepare":
-        prepare_all()
+        prepare_all(browser=args.with_browser)
         return
     if args.command == "status":
         state = _read_state(args.name)

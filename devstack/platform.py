@@ -35,12 +35,17 @@ SERVICES = (
     "audit",
     "agreements",
     "privacy",
+    "web",  # last: it calls the others' APIs
 )
+# Services that never touch Kafka: no broker principal (the web app only calls the APIs).
+WITHOUT_BROKER = frozenset({"web"})
 DEMO_NOTIFY_KEY = "demo-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 DEMO_PERSON_MATCH_KEY = "demo-1:demo-person-matching-key-not-for-production"
 DEMO_QUARANTINE_KEY = "demo-1:demo-quarantine-key-not-for-production-use"
 DEMO_TENANCY_ID_KEY = "demo-tenancy-id-key-not-for-production-use"
 DEMO_AUDIT_CHAIN_KEY = "demo-audit-chain-key-not-for-production"
+DEMO_WEB_CLIENT_SECRET = "hearth-web-demo-secret"  # the demo realm's hearth-web client
+DEMO_WEB_SESSION_KEY = "demo-web-session-key-not-for-production-use"
 
 
 def available_services() -> list[str]:
@@ -114,7 +119,11 @@ class Platform:
         process = ServiceProcess(
             name, port or free_port(), self.log_dir / f"{name}{suffix}.log", replica
         )
-        env = {**self.env, **self._broker_principal(name)}
+        env = {**self.env}
+        if name in WITHOUT_BROKER:
+            env.update(self._web_env(process.port))
+        else:
+            env.update(self._broker_principal(name))
         # A demo's and a test's person-matching key; a deployment sets its own secret.
         env.setdefault("HEARTH_PERSON_MATCH_KEYS", json.dumps([DEMO_PERSON_MATCH_KEY]))
         # ... and the key sealing its dead letters in quarantine (shared/quarantine.py).
@@ -126,6 +135,18 @@ class Platform:
         process.start(env)
         self.services[f"{name}{suffix}"] = process
         return process
+
+    def _web_env(self, port: int) -> dict[str, str]:
+        """The web app's settings: where the APIs are (started first) and its own address."""
+        apis = {key: process.url for key, process in self.services.items() if "-" not in key}
+        return {
+            "HEARTH_WEB_SERVICES": json.dumps(apis),
+            "HEARTH_WEB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HEARTH_WEB_CLIENT_SECRET": self.env.get(
+                "HEARTH_WEB_CLIENT_SECRET", DEMO_WEB_CLIENT_SECRET
+            ),
+            "HEARTH_WEB_SESSION_KEY": self.env.get("HEARTH_WEB_SESSION_KEY", DEMO_WEB_SESSION_KEY),
+        }
 
     def _broker_principal(self, service: str) -> dict[str, str]:
         """The service's own broker principal, after the topics and ACLs are in place."""
@@ -263,6 +284,12 @@ def _print_summary(stack: LocalStack, platform: Platform) -> None:
     ]
     for key, process in platform.services.items():
         health = process.health() or {}
+        if key == "web":
+            lines.append(
+                f"  {key:<14}{process.url}/   <- the web app: sign in as a demo user below"
+                f"   logs: {process.log_path}"
+            )
+            continue
         lines.append(
             f"  {key:<14}{process.url}/docs   health: {health.get('status', 'down')}"
             f"   logs: {process.log_path}"

@@ -401,10 +401,75 @@ def keycloak_home() -> Path:
     return home
 
 
-def prepare_all() -> None:
+WEB_ASSETS_SOURCE = Path(__file__).resolve().parent.parent / "services" / "web" / "assets"
+
+
+def web_assets() -> Path:
+    """GOV.UK Frontend, the MOJ frontend and htmx from npm (`services/web/assets/package-lock.json`,
+    `npm ci`), laid out as the web app serves them under `/assets`: the precompiled CSS asks for
+    `/assets/fonts/...` and `/assets/images/...`. Cached per lock file."""
+    lock = WEB_ASSETS_SOURCE / "package-lock.json"
+    home = cache_dir() / "web-assets" / _sha1(lock)[:12]
+    public = home / "public"
+    if (home / ".complete").exists():
+        return public
+    if not shutil.which("npm"):
+        _apt_install("nodejs", "npm")
+    partial = home.with_name(home.name + f".partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(WEB_ASSETS_SOURCE / name, partial / name)
+    with progress("installing the web app's front-end packages from npm"):
+        _run(
+            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=partial,
+            stdout=subprocess.DEVNULL,
+        )
+    modules = partial / "node_modules"
+    out = partial / "public"
+    govuk = modules / "govuk-frontend" / "dist" / "govuk"
+    moj = modules / "@ministryofjustice" / "frontend" / "moj"
+    shutil.copytree(govuk / "assets" / "fonts", out / "fonts")
+    shutil.copytree(govuk / "assets" / "images", out / "images")
+    shutil.copytree(moj / "assets" / "images", out / "images", dirs_exist_ok=True)
+    (out / "govuk").mkdir()
+    for name in ("govuk-frontend.min.css", "govuk-frontend.min.js"):
+        shutil.copy(govuk / name, out / "govuk" / name)
+    (out / "moj").mkdir()
+    for name in ("moj-frontend.min.css", "moj-frontend.min.js"):
+        shutil.copy(moj / name, out / "moj" / name)
+    (out / "htmx").mkdir()
+    shutil.copy(modules / "htmx.org" / "dist" / "htmx.min.js", out / "htmx" / "htmx.min.js")
+    shutil.rmtree(modules)
+    (partial / ".complete").write_text("ok")
+    try:
+        partial.rename(home)
+    except OSError:
+        if not (home / ".complete").exists():
+            raise  # not another first run that got there first
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    say(f"web assets ready: {public}")
+    return public
+
+
+def chromium() -> Path:
+    """Debian's Chromium, for the browser tests (Playwright cannot download its own here)."""
+    for name in ("chromium", "chromium-browser"):
+        if found := shutil.which(name):
+            return Path(found)
+    _apt_install("chromium")
+    return Path(shutil.which("chromium") or "/usr/bin/chromium")
+
+
+def prepare_all(browser: bool = False) -> None:
     kafka_libs()
     ferretdb_binary()
     keycloak_home()
+    web_assets()
+    if browser:
+        chromium()
 
 
 if __name__ == "__main__":
