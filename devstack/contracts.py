@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devstack.platform import available_services
+from devstack.platform import API_SERVICES, available_services
 from devstack.stack import REPO_ROOT
 from shared.events.audit_events import AuditRecorded
 from shared.events.base import EventData, event_type_name
@@ -185,7 +185,8 @@ def render(document: dict[str, Any]) -> str:
 
 def generated() -> dict[Path, str]:
     files: dict[Path, str] = {}
-    for service in available_services():
+    # The web app has no API or events of its own: it is a client of the others'.
+    for service in (s for s in available_services() if s in API_SERVICES):
         files[CONTRACTS_DIR / "asyncapi" / f"{service}.json"] = render(asyncapi_for(service))
         files[CONTRACTS_DIR / "openapi" / f"{service}.json"] = render(openapi_for(service))
     return files

@@ -26,7 +26,8 @@ from devstack.stack import REPO_ROOT, LocalStack
 from devstack.toolchain import say
 from shared.broker_access import service_principal
 
-SERVICES = (
+# The services with an API of their own (each its OpenAPI document, metrics, broker access).
+API_SERVICES = (
     "referral",
     "allocation",
     "support",
@@ -35,8 +36,8 @@ SERVICES = (
     "audit",
     "agreements",
     "privacy",
-    "web",  # last: it calls the others' APIs
 )
+SERVICES = (*API_SERVICES, "web")  # the web app last: it calls the others' APIs
 # Services that never touch Kafka: no broker principal (the web app only calls the APIs).
 WITHOUT_BROKER = frozenset({"web"})
 DEMO_NOTIFY_KEY = "demo-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
@@ -121,6 +122,8 @@ class Platform:
         )
         env = {**self.env}
         if name in WITHOUT_BROKER:
+            # Not even the broker's address: the web app has no business there.
+            env = {k: v for k, v in env.items() if not k.startswith("HEARTH_KAFKA")}
             env.update(self._web_env(process.port))
         else:
             env.update(self._broker_principal(name))
@@ -297,6 +300,15 @@ def _print_summary(stack: LocalStack, platform: Platform) -> None:
     if not platform.services:
         lines.append("  (no services have an entry point yet)")
     lines += demo_people_lines(stack.keycloak.url)
+    if web := platform.services.get("web"):
+        from devstack.demo_data import DEMO_PASSWORD
+
+        lines += [
+            "",
+            f"Open the web app at {web.url}/ and sign in as any demo user above,",
+            f"e.g. derby-council.caseworker / {DEMO_PASSWORD} (its caseload) or",
+            "derby-council.team-leader (the waiting list) or derby-homes.income-officer (arrears).",
+        ]
     print("\n".join(lines), flush=True)
 
 
@@ -312,7 +324,7 @@ def demo_people_lines(keycloak_url: str) -> list[str]:
         for u in realm.get("users", [])
         if u.get("serviceAccountClientId")
     ]
-    lines = ["", f"Demo users (password {DEMO_PASSWORD}):"]
+    lines = ["", f"Demo users, one per role in each organisation (password {DEMO_PASSWORD}):"]
     for user in people:
         attributes = user.get("attributes", {})
         detail = ", ".join(
@@ -320,7 +332,8 @@ def demo_people_lines(keycloak_url: str) -> list[str]:
             for name in ("teams", "caseworker_id")
             if name in attributes
         )
-        lines.append(f"  {user['username']:<34}{detail}")
+        who = f"{user.get('firstName', '')} {user.get('lastName', '')}".strip()
+        lines.append(f"  {user['username']:<40}{who:<18}{detail}")
     lines.append("Machine clients (client-credentials grant): " + ", ".join(machines))
     token_url = f"{keycloak_url}/realms/hearth/protocol/openid-connect/token"
     lines += [

@@ -427,7 +427,22 @@ def web_assets() -> Path:
             stdout=subprocess.DEVNULL,
         )
     modules = partial / "node_modules"
-    out = partial / "public"
+    lay_out_web_assets(modules, partial / "public")
+    shutil.rmtree(modules)
+    (partial / ".complete").write_text("ok")
+    try:
+        partial.rename(home)
+    except OSError:
+        if not (home / ".complete").exists():
+            raise  # not another first run that got there first
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    say(f"web assets ready: {public}")
+    return public
+
+
+def lay_out_web_assets(modules: Path, out: Path) -> None:
+    """From `node_modules` to what the app serves under `/assets` (also the Dockerfile's step)."""
     govuk = modules / "govuk-frontend" / "dist" / "govuk"
     moj = modules / "@ministryofjustice" / "frontend" / "moj"
     shutil.copytree(govuk / "assets" / "fonts", out / "fonts")
@@ -441,17 +456,6 @@ def web_assets() -> Path:
         shutil.copy(moj / name, out / "moj" / name)
     (out / "htmx").mkdir()
     shutil.copy(modules / "htmx.org" / "dist" / "htmx.min.js", out / "htmx" / "htmx.min.js")
-    shutil.rmtree(modules)
-    (partial / ".complete").write_text("ok")
-    try:
-        partial.rename(home)
-    except OSError:
-        if not (home / ".complete").exists():
-            raise  # not another first run that got there first
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    say(f"web assets ready: {public}")
-    return public
 
 
 def chromium() -> Path:

@@ -34,3 +34,9 @@ DATABASE_COMMAND_SECONDS = Histogram(
     ["service", "command", "collection"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
 )
+WEB_PAGE_SECONDS = Histogram(
+    "hearth_web_page_seconds",
+    "Web app: time to answer a page, by route and status",
+    ["route", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5),
+)

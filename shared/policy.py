@@ -162,6 +162,12 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("POST", "/referrals/{referral_id}/consent/withdraw"): _p(
             P.CASEWORK, REFERRAL, unallocated=True
         ),
+        # Finding people (a POST: names never in a URL), within what GET /referrals lists;
+        # resolving a possible match is the team leader's same-person decision (issue 17).
+        ("POST", "/people/search"): _p(P.REFERRALS_READ, unallocated=True),
+        ("POST", "/referrals/{referral_id}/possible-matches/{person_id}"): _p(
+            P.CASE_DECISIONS, REFERRAL, unallocated=True
+        ),
         ("POST", "/arrears-alerts"): _p(P.ARREARS_SUBMIT),
         ("POST", "/arrears-alerts/batch"): _p(P.ARREARS_SUBMIT),
         ("POST", "/arrears-alerts/csv"): _p(P.ARREARS_SUBMIT),
@@ -169,6 +175,8 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         # A CSV upload's job: progress and per-row results (issue 16, limits before work).
         ("GET", "/arrears-alerts/uploads/{job_id}"): _p(P.ARREARS_READ, personal=False),
         ("GET", "/arrears-alerts/tenancies/{tenancy_reference}"): _p(P.ARREARS_READ),
+        # The landlord's tenancies at risk and what each caused (issue 17, the web app).
+        ("GET", "/arrears-alerts/tenancies"): _p(P.ARREARS_READ),
         ("GET", "/risk-rules"): _p(P.SETTINGS_READ, personal=False),
         ("PUT", "/risk-rules"): _p(P.SETTINGS_MANAGE, personal=False),
         # Flows held for want of a data-sharing agreement (issue 15), for either party's admins.

@@ -21,5 +21,6 @@ def serve(create_app: Callable[[HearthSettings], FastAPI], service_name: str) ->
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        server_header=False,  # the web app's answers name no server software
         timeout_graceful_shutdown=10,
     )

@@ -13,6 +13,7 @@ from services.referral.handlers import register_handlers
 from services.referral.held_flows import HeldFlows
 from services.referral.held_flows_api import held_flows_router
 from services.referral.intake import ReferralIntake
+from services.referral.people_api import people_router
 from services.referral.store import ReferralStore
 from shared.agreement_book import AgreementBook
 from shared.clock import Clock
@@ -69,6 +70,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Refer
     runtime.record_scopes["case"] = scope_lookup(store.referrals)
     runtime.routers = [referrals_router(store, intake)]
     runtime.routers.append(consent_router(store, consents, runtime.clock))
+    runtime.routers.append(people_router(store, runtime.clock))  # search, matches
     # One agreement book and one store of held flows for the whole service (issue 15).
     held = HeldFlows(runtime)
     runtime.routers.append(held_flows_router(held))

@@ -20,6 +20,15 @@ class StatusEntry(BaseModel):
     event_id: str | None = None
 
 
+class MatchResolution(BaseModel):
+    """A possible match someone looked at: the same person (linked), or not (unlinked)."""
+
+    person_id: str
+    same_person: bool
+    by: str
+    at: datetime
+
+
 class Referral(BaseModel):
     referral_id: str
     organisation: str
@@ -32,6 +41,7 @@ class Referral(BaseModel):
     person_id: str
     matched_on: str | None = None
     possible_matches: list[str] = []  # person ids of this organisation only
+    match_decisions: list[MatchResolution] = []  # possible matches a person resolved
     # Organisations with a live person-matching agreement that knew the person at intake;
     # never their person ids or records.
     partner_matches: list[str] = []

@@ -216,6 +216,32 @@ class ReferralStore:
                 link = {"$addToSet": {"possible_matches": person_id}}
                 uow.change(self.person_records, other, link, idempotent=True)
 
+    async def decide_match(
+        self, referral_id: str, person_id: str, same_person: bool, by: str, at: datetime
+    ) -> bool:
+        """A possible match resolved by a person: off the referral's and both people's lists
+        of possible matches; kept as `confirmed_matches` when the same person (linked, still
+        not merged). False when it was no (longer a) possible match of the referral."""
+        decision = {"person_id": person_id, "same_person": same_person, "by": by, "at": at}
+        changed = await self.referrals.update_one(
+            {"_id": referral_id, "possible_matches": person_id},
+            {
+                "$pull": {"possible_matches": person_id},
+                "$push": {"match_decisions": decision},
+                "$inc": {"version": 1},
+            },
+        )
+        if not changed.modified_count:
+            return False
+        referral = await self.referrals.find_one({"_id": referral_id}, {"person_id": 1})
+        mine = str(referral["person_id"]) if referral else ""
+        for one, other in ((mine, person_id), (person_id, mine)):
+            update: dict[str, Any] = {"$pull": {"possible_matches": other}}
+            if same_person:
+                update["$addToSet"] = {"confirmed_matches": other}
+            await self.people.update_one({"_id": one}, update)
+        return True
+
     async def get_person(self, person_id: str) -> Document | None:
         return await self.people.find_one({"_id": person_id})
 

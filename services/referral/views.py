@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.referral.referral import Referral
+from services.referral.referral import MatchResolution, Referral
 from services.referral.status import ReferralStatus
 from shared.codes import Route
 from shared.events.referral_events import Referrer
@@ -61,6 +61,8 @@ class ReferralSummary(ReferralAccepted):
     closed_at: datetime | None = None
     closure_reason: str | None = None
     tenancy_outcome: str | None = None
+    team_id: str | None = Field(None, description="the allocated team, once allocated")
+    lead_worker_id: str | None = Field(None, description="the lead worker, once allocated")
     history: list[StatusChange] = []
 
 
@@ -71,6 +73,9 @@ class ReferralDetail(ReferralSummary):
         default=[],
         description="other person ids of your organisation that may be the same person "
         "(linked only)",
+    )
+    match_decisions: list[MatchResolution] = Field(
+        default=[], description="possible matches resolved: the same person or not, by whom"
     )
     submission: dict[str, Any]
 
@@ -135,6 +140,7 @@ def detail(referral: Referral, visible: Container[str]) -> ReferralDetail:
         **_common(referral, visible),
         **_timeline(referral),
         possible_matches=referral.possible_matches,
+        match_decisions=referral.match_decisions,
         submission=referral.submission,
     )
 
@@ -152,5 +158,7 @@ def _timeline(referral: Referral) -> dict[str, Any]:
         "closed_at": referral.closed_at,
         "closure_reason": referral.closure_reason,
         "tenancy_outcome": referral.tenancy_outcome,
+        "team_id": referral.team_id,
+        "lead_worker_id": referral.lead_worker_id,
         "history": [{"status": h.status, "at": h.at} for h in referral.history],
     }

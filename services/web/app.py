@@ -15,6 +15,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import start_http_server
 
 from services.web.backend import ApiError
 from services.web.context import CsrfRefused, SignInRequired
@@ -28,6 +29,7 @@ from shared.audit import REQUEST_ID_HEADER, header_id
 from shared.identity import TokenVerifier
 from shared.ids import new_id
 from shared.logging import configure_logging, get_logger, log_context
+from shared.metrics import WEB_PAGE_SECONDS
 from shared.mongo import make_mongo_client
 
 log = get_logger(__name__)
@@ -67,10 +69,15 @@ def create_app(settings: WebSettings, configure_logs: bool = True) -> FastAPI:
         )
         app.state.mongo = mongo
         sweeper = asyncio.create_task(_sweep(app))
+        metrics_server = None
+        if settings.metrics_port:  # on a port of its own, never the public one
+            metrics_server, _ = start_http_server(settings.metrics_port, settings.metrics_host)
         try:
             yield
         finally:
             sweeper.cancel()
+            if metrics_server is not None:
+                metrics_server.shutdown()
             await app.state.api_http.aclose()
             await provider_http.aclose()
             await mongo.close()
@@ -97,13 +104,16 @@ def create_app(settings: WebSettings, configure_logs: bool = True) -> FastAPI:
         with log_context(request_id=request_id):
             response: Response = await call_next(request)
             if not request.url.path.startswith(("/assets/", "/health/")):
-                route = request.scope.get("route")
+                elapsed = time.perf_counter() - started
+                route = getattr(request.scope.get("route"), "path", "unmatched")
+                status = response.status_code
+                WEB_PAGE_SECONDS.labels(route, request.method, str(status)).observe(elapsed)
                 log.info(
                     "web.request",
                     method=request.method,
-                    route=getattr(route, "path", request.url.path),
-                    status=response.status_code,
-                    ms=round((time.perf_counter() - started) * 1000, 1),
+                    route=route,
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
                 )
         response.headers[REQUEST_ID_HEADER] = request_id
         return response

@@ -33,7 +33,10 @@ class OidcClient:
     async def discovery(self) -> dict[str, Any]:
         if self._discovery is None:
             issuer = self.settings.oidc_issuer.rstrip("/")
-            response = await self.http.get(f"{issuer}/.well-known/openid-configuration")
+            url = self.settings.web_oidc_discovery_url or (
+                f"{issuer}/.well-known/openid-configuration"
+            )
+            response = await self.http.get(url)
             response.raise_for_status()
             document = response.json()
             if document.get("issuer") != issuer:

@@ -13,6 +13,11 @@ class WebSettings(HearthSettings):
         description="the address people's browsers use for the web app (its sign-in callback "
         "is <this>/auth/callback); https:// makes cookies Secure and turns on HSTS",
     )
+    web_oidc_discovery_url: str = Field(
+        "",
+        description="where the app itself reads the provider's discovery document, when that "
+        "is not the issuer's own address (inside a container network); empty: the issuer's",
+    )
     web_client_id: str = Field("hearth-web", description="the app's OpenID Connect client")
     web_client_secret: SecretStr = Field(
         SecretStr(""), description="that client's secret (a confidential client, with PKCE)"

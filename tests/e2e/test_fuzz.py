@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.platform import SERVICES, Platform
+from devstack.platform import API_SERVICES, Platform
 from tests.identity import STAFF, Identities, Identity
 
 pytestmark = pytest.mark.integration
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", API_SERVICES)
 def test_no_input_makes_a_service_fail(
     all_services: Platform, identities: Identities, service: str
 ) -> None:

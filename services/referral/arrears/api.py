@@ -36,6 +36,7 @@ from services.referral.arrears.views import (
     AlertResultOut,
     BatchOut,
     BatchProgressOut,
+    TenanciesOut,
     UploadAcceptedOut,
     UploadJobOut,
 )
@@ -48,6 +49,7 @@ from shared.validation import TODAY_CONTEXT, printable
 MAX_BATCH = 10_000  # alerts per JSON batch; larger sets go as CSV
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # a full batch of plain alerts is about 2.5 MB
 MAX_CSV_BYTES = 50 * 1024 * 1024
+MAX_TENANCIES_PAGE = 500  # tenancies at risk per page of the list
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
 UPLOADS = "/arrears-alerts/uploads"
 
@@ -187,6 +189,23 @@ def _lookup_routes(
         if document is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "batch_id: no such batch")
         return views.batch_progress(document)
+
+    @router.get("/arrears-alerts/tenancies", response_model=TenanciesOut)
+    async def tenancies_at_risk(
+        caller: CallerDep,
+        limit: Annotated[int, Query(ge=1, le=MAX_TENANCIES_PAGE)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> TenanciesOut:
+        """Your tenancies that have had an alert, the latest first: the level, the balance and
+        weeks in arrears of the last alert, and your cases it caused (referral raised, case
+        open, closed). Tenancies are named by keyed id, so a page never needs a reference in
+        its address."""
+        total, documents = await store.tenancies_of(caller.organisation, limit, offset)
+        return TenanciesOut(
+            total=total,
+            offset=offset,
+            tenancies=[views.tenancy_at_risk(d, caller.organisation) for d in documents],
+        )
 
     @router.get(
         "/arrears-alerts/tenancies/{tenancy_reference}",

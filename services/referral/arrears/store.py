@@ -119,6 +119,17 @@ class ArrearsStore:
             {"_id": tenancy_id, "landlord": landlord}, {OUTBOX: 0, "_inbox": 0}
         )
 
+    async def tenancies_of(
+        self, landlord: str, limit: int, offset: int = 0
+    ) -> tuple[int, list[Document]]:
+        """The landlord's tenancies that have had an alert, the latest alert first, a page at a
+        time, with how many there are."""
+        where = {"landlord": landlord, "last_alert": {"$exists": True}}
+        total = await self.tenancies.count_documents(where)
+        found = self.tenancies.find(where, {OUTBOX: 0, INBOX_FIELD: 0, "recent_alerts": 0})
+        page = found.sort([("updated_at", -1), ("_id", 1)]).skip(offset).limit(limit)
+        return total, await page.to_list(None)
+
     def stage(
         self,
         uow: UnitOfWork,
@@ -155,6 +166,7 @@ class ArrearsStore:
                 "risk_level": assessment.level.value if assessment.level else None,
                 "reasons": list(assessment.reasons),
                 "arrears_balance": sub.alert.arrears_balance,
+                "weeks_in_arrears": sub.alert.weeks_in_arrears,
                 "legal_stage": sub.alert.effective_legal_stage.value,
                 "received_at": now,
             },

@@ -4,6 +4,7 @@ alert results and stored batches into them."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -143,3 +144,56 @@ def tenancy_risk(tenancy_id: str, document: dict[str, Any], organisation: str) -
         "open_cases": [c["case_id"] for c in cases if c["status"] == CaseStatus.OPEN],
         "pending_cases": [c["case_id"] for c in cases if c["status"] == CaseStatus.PENDING],
     }
+
+
+class TenancyCaseOut(BaseModel):
+    case_id: str
+    status: CaseStatus = Field(description="pending (referral raised), open (allocated), closed")
+    prevention_referral: bool = Field(description="raised by an alert of this tenancy")
+    at: datetime | None = None
+
+
+class LastAlertOut(BaseModel):
+    risk_level: str | None = Field(None, description="None: the arrears were cleared")
+    reasons: list[str] = []
+    arrears_balance: float | None = None
+    weeks_in_arrears: float | None = None
+    legal_stage: str | None = None
+    received_at: datetime | None = None
+
+
+class TenancyAtRiskOut(BaseModel):
+    tenancy_id: str = Field(description="the keyed tenancy id (no personal data)")
+    tenancy_reference: str | None = Field(None, description="the landlord's own reference")
+    signalled_level: str | None = Field(None, description="highest level signalled this episode")
+    episode: int = 0
+    last_alert: LastAlertOut
+    cases: list[TenancyCaseOut] = Field(description="the landlord's own cases for the tenancy")
+
+
+class TenanciesOut(BaseModel):
+    total: int = Field(description="tenancies of yours with at least one alert")
+    offset: int
+    tenancies: list[TenancyAtRiskOut]
+
+
+def tenancy_at_risk(document: dict[str, Any], organisation: str) -> TenancyAtRiskOut:
+    """One tenancy of the list: as `tenancy_risk`, the landlord's own cases only."""
+    cases = [
+        TenancyCaseOut(
+            case_id=c["case_id"],
+            status=c["status"],
+            prevention_referral=str(c["case_id"]).startswith("prev-"),
+            at=c.get("at"),
+        )
+        for c in (document.get("cases") or {}).values()
+        if c.get("organisation") in (None, organisation)
+    ]
+    return TenancyAtRiskOut(
+        tenancy_id=document["_id"],
+        tenancy_reference=document.get("tenancy_reference"),
+        signalled_level=document.get("signalled_level"),
+        episode=document.get("episode", 0),
+        last_alert=LastAlertOut.model_validate(document.get("last_alert") or {}),
+        cases=sorted(cases, key=lambda c: (c.at is None, c.at or datetime.min)),
+    )
