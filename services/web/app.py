@@ -72,6 +72,7 @@ def create_app(settings: WebSettings, configure_logs: bool = True) -> FastAPI:
         metrics_server = None
         if settings.metrics_port:  # on a port of its own, never the public one
             metrics_server, _ = start_http_server(settings.metrics_port, settings.metrics_host)
+        log.info("service.started", public_url=settings.web_public_url)
         try:
             yield
         finally:

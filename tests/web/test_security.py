@@ -6,12 +6,14 @@ personal data in addresses or logs, and no framing."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -134,6 +136,13 @@ async def web_sessions(platform: Platform) -> AsyncIterator[Collection]:
         yield mongo[f"{platform.database_prefix}_web"]["sessions"]
     finally:
         await mongo.close()
+
+
+def in_own_loop(work: Coroutine[object, object, None]) -> None:
+    """Runs database checks on a loop of their own: Playwright's sync API (the session's
+    browser) keeps an event loop running on the test thread, so the test's loop cannot run."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work).result()
 
 
 def digest(session_id: str) -> str:
@@ -360,7 +369,15 @@ def test_the_callback_refuses_another_browsers_state_a_replay_and_a_missing_code
         assert answer.status_code == 400 and session_cookie(http) is None
 
 
-async def test_a_session_ends_when_idle_and_after_its_lifetime(
+def test_a_session_ends_when_idle_and_after_its_lifetime(
+    module_platform: Platform, web_url: str, caseworker: str
+) -> None:
+    in_own_loop(
+        _session_ends_when_idle_and_after_its_lifetime(module_platform, web_url, caseworker)
+    )
+
+
+async def _session_ends_when_idle_and_after_its_lifetime(
     module_platform: Platform, web_url: str, caseworker: str
 ) -> None:
     # The limits the running web app has: its settings' defaults unless the platform set them.
@@ -410,7 +427,13 @@ async def test_a_session_ends_when_idle_and_after_its_lifetime(
             assert await collection.find_one({"_id": digest(swept)}) is None
 
 
-async def test_the_session_store_holds_no_token_and_no_cookie_in_clear(
+def test_the_session_store_holds_no_token_and_no_cookie_in_clear(
+    module_platform: Platform, signed_in: httpx.Client
+) -> None:
+    in_own_loop(_store_holds_no_token_and_no_cookie_in_clear(module_platform, signed_in))
+
+
+async def _store_holds_no_token_and_no_cookie_in_clear(
     module_platform: Platform, signed_in: httpx.Client
 ) -> None:
     cookie = session_cookie(signed_in)
