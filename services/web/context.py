@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from services.web.backend import Backend
 from services.web.oidc import OidcClient, SignInFailed
 from services.web.security import CSRF_FIELD, CSRF_HEADER, csrf_matches
-from services.web.sessions import Session, SessionStore
+from services.web.sessions import Session, SessionStore, User
 from services.web.settings import WebSettings
 from shared.audit import REQUEST_ID_HEADER, header_id
 from shared.ids import new_id
@@ -50,7 +50,7 @@ class Viewer:
     form: FormData | None = None
 
     @property
-    def user(self) -> Any:
+    def user(self) -> User:
         return self.session.user
 
     def may(self, permission: Permission) -> bool:
@@ -59,6 +59,12 @@ class Viewer:
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name) if self.form is not None else None
         return value if isinstance(value, str) else default
+
+    def values(self) -> dict[str, str]:
+        """The form's text fields as typed (to show them again), without the CSRF token."""
+        if self.form is None:
+            return {}
+        return {k: v for k, v in self.form.items() if isinstance(v, str) and k != CSRF_FIELD}
 
     def fields(self, name: str) -> list[str]:
         if self.form is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.web import navigation
@@ -92,3 +92,21 @@ def render(
         **context,
     )
     return HTMLResponse(page, status_code=status)
+
+
+async def done(request: Request, viewer: Viewer, message: str, to: str) -> RedirectResponse:
+    """After a change: the confirmation for the next page, and a 303 to it (Post/Redirect/Get,
+    so a reload never submits the form again)."""
+    await request.app.state.sessions.add_flash(viewer.session, message)
+    return RedirectResponse(to, status_code=303)
+
+
+def refused(
+    request: Request,
+    viewer: Viewer,
+    heading: str = "You do not have access to this page",
+    line: str = "Your role does not include this page. If you need it, ask your organisation's "
+    "admin.",
+) -> HTMLResponse:
+    """A page this person's roles do not include: said plainly, with their navigation."""
+    return render(request, viewer, "error.html", status=403, heading=heading, lines=[line])

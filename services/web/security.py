@@ -67,8 +67,8 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"server"]
-                headers += self.headers
+                # (No `Server` header to remove: shared/serve.py turns uvicorn's off.)
+                headers = [*message.get("headers", []), *self.headers]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

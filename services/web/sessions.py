@@ -134,14 +134,17 @@ class SessionStore:
         if not session_id or len(session_id) > 100:
             return None
         digest = _digest(session_id)
-        doc = await self.sessions.find_one({"_id": digest})
+        # One round trip on every page: restart the idle clock and take the confirmations,
+        # reading the document as it was before (an expired one is then deleted).
+        doc = await self.sessions.find_one_and_update(
+            {"_id": digest}, {"$set": {"seen_at": now, "flash": []}}
+        )
         if doc is None:
             return None
         if now - doc["seen_at"] > self.idle or now - doc["started_at"] > self.lifetime:
             await self.sessions.delete_one({"_id": digest})
             return None
         flash = list(doc.get("flash") or [])
-        await self.sessions.update_one({"_id": digest}, {"$set": {"seen_at": now, "flash": []}})
         return Session(
             session_id,
             User.from_document(doc["user"]),

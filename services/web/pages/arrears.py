@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
-from services.web.rendering import render
+from services.web.rendering import done, render
 from shared.codes import RiskLevel
 
 router = APIRouter()
@@ -387,8 +387,7 @@ async def change_risk_rules(request: Request, viewer: ViewerDep) -> Response:
                 raise
             errors = api_rule_errors(exc)
         else:
-            await request.app.state.sessions.add_flash(viewer.session, "Risk rules saved")
-            return RedirectResponse("/arrears/risk-rules", 303)
+            return await done(request, viewer, "Risk rules saved", "/arrears/risk-rules")
     return _rules_page(request, viewer, values, errors, status=400)
 
 

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from services.web.backend import ApiError, Backend
 from services.web.context import ViewerDep
-from services.web.rendering import render
+from services.web.rendering import refused, render
+from shared.policy import Permission
 
 router = APIRouter()
 
@@ -119,6 +120,8 @@ async def names_of(api: Backend, case_ids: list[str]) -> dict[str, str]:
 
 @router.get("/caseload", response_class=HTMLResponse)
 async def caseload(request: Request, viewer: ViewerDep) -> HTMLResponse:
+    if not viewer.may(Permission.CASEWORK):  # an income officer, an auditor: not their page
+        return refused(request, viewer)
     worker_id = viewer.user.caseworker_id
     if not worker_id:
         return render(request, viewer, "caseload.html", rows=[], worker_id=None, totals={})

@@ -15,13 +15,12 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import ApiError, Backend
 from services.web.context import Viewer, ViewerDep
 from services.web.pages.caseload import person_name
-from services.web.rendering import render
-from services.web.security import CSRF_FIELD
+from services.web.rendering import done, render, words
 from shared.codes import ClosureReason, Stage, TenancyOutcome
 from shared.policy import Permission
 
@@ -166,11 +165,6 @@ def _count(n: int, thing: str) -> str:
     return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
-def _words(value: Any) -> str:
-    text = str(value or "").replace("_", " ").replace("-", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 class _Timeline:
     def __init__(self) -> None:
         self.entries: list[TimelineEntry] = []
@@ -200,7 +194,7 @@ def timeline(
             "Referral received",
             "Referral",
             f"from {agency}" if agency else "",
-            f"Source: {_words(referral.get('source'))}" if referral.get("source") else None,
+            f"Source: {words(referral.get('source'))}" if referral.get("source") else None,
         )
         for change in referral.get("history") or []:
             if change.get("status") == "received":
@@ -208,10 +202,10 @@ def timeline(
             reasons = referral.get("reasons") if change.get("status") == "assessed" else None
             t.add(
                 change.get("at"),
-                f"Referral {_words(change.get('status')).lower()}",
+                f"Referral {words(change.get('status')).lower()}",
                 "Referral",
                 "",
-                f"Route: {_words(referral.get('route'))}" if reasons is not None else None,
+                f"Route: {words(referral.get('route'))}" if reasons is not None else None,
                 "Reasons: " + "; ".join(reasons) if reasons else None,
             )
     if allocation:
@@ -237,11 +231,11 @@ def timeline(
     for delivery in deliveries or []:
         t.add(
             delivery.get("sent_at") or delivery.get("created_at"),
-            f"Notification: {_words(delivery.get('template'))}",
+            f"Notification: {words(delivery.get('template'))}",
             "Notifications",
-            f"to the {_words(delivery.get('recipient_role')).lower()}",
-            f"By {_words(delivery.get('channel')).lower()}" if delivery.get("channel") else None,
-            f"Status: {_words(delivery.get('status')).lower()}",
+            f"to the {words(delivery.get('recipient_role')).lower()}",
+            f"By {words(delivery.get('channel')).lower()}" if delivery.get("channel") else None,
+            f"Status: {words(delivery.get('status')).lower()}",
         )
     return sorted(t.entries, key=TimelineEntry.key, reverse=True)
 
@@ -256,7 +250,7 @@ def _support_timeline(t: _Timeline, case: Json) -> None:
     assessment = case.get("assessment")
     if assessment:
         needs = [
-            f"{_words(n.get('domain'))} ({n.get('level')})"
+            f"{words(n.get('domain'))} ({n.get('level')})"
             for n in assessment.get("needs") or []
             if n.get("level") != "none"
         ]
@@ -288,7 +282,7 @@ def _support_timeline(t: _Timeline, case: Json) -> None:
         minutes = contact.get("duration_minutes")
         t.add(
             contact.get("occurred_on"),
-            f"Contact: {_words(contact.get('channel')).lower()}",
+            f"Contact: {words(contact.get('channel')).lower()}",
             "Support",
             f"by {contact.get('worker_id')}",
             f"{minutes} minutes" if minutes is not None else None,
@@ -298,9 +292,9 @@ def _support_timeline(t: _Timeline, case: Json) -> None:
     for file in case.get("files") or []:
         t.add(
             file.get("received_on"),
-            f"File received: {_words(file.get('kind')).lower()}",
+            f"File received: {words(file.get('kind')).lower()}",
             "Support",
-            f"by {_words(file.get('received_via')).lower()}",
+            f"by {words(file.get('received_via')).lower()}",
             file.get("filename"),
             file.get("description"),
         )
@@ -309,11 +303,11 @@ def _support_timeline(t: _Timeline, case: Json) -> None:
             continue
         t.add(
             review.get("completed_on"),
-            f"Review completed: {_words(review.get('outcome')).lower()}",
+            f"Review completed: {words(review.get('outcome')).lower()}",
             "Support",
             f"by {review.get('completed_by')}",
-            f"Review point: {_words(review.get('point'))}",
-            f"New stage: {_words(review.get('target_stage'))}"
+            f"Review point: {words(review.get('point'))}",
+            f"New stage: {words(review.get('target_stage'))}"
             if review.get("target_stage")
             else None,
             review.get("notes"),
@@ -324,9 +318,9 @@ def _support_timeline(t: _Timeline, case: Json) -> None:
     for escalation in escalations:
         t.add(
             escalation.get("escalated_on"),
-            f"Escalated: {_words(escalation.get('risk_level')).lower()} risk",
+            f"Escalated: {words(escalation.get('risk_level')).lower()} risk",
             "Support",
-            f"by {escalation.get('flagged_by') or _words(escalation.get('source')).lower()}",
+            f"by {escalation.get('flagged_by') or words(escalation.get('source')).lower()}",
             "Reasons: " + "; ".join(escalation.get("reasons") or []),
         )
     for move in case.get("reallocations") or []:
@@ -350,10 +344,10 @@ def _support_timeline(t: _Timeline, case: Json) -> None:
     if closure:
         t.add(
             case.get("closed_at") or closure.get("closed_on"),
-            f"Case closed: {_words(closure.get('reason')).lower()}",
+            f"Case closed: {words(closure.get('reason')).lower()}",
             "Support",
             f"by {closure.get('closed_by')}",
-            f"Tenancy: {_words(closure.get('tenancy_outcome')).lower()}",
+            f"Tenancy: {words(closure.get('tenancy_outcome')).lower()}",
             closure.get("notes"),
         )
 
@@ -699,13 +693,6 @@ def _by(viewer: Viewer) -> str:
     return str(user.caseworker_id or user.username)
 
 
-def _values(viewer: Viewer) -> Values:
-    form = viewer.form
-    if form is None:
-        return {}
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
-
-
 async def _case(api: Backend, case_id: str) -> Json:
     case: Json = await api.get("support", f"/cases/{case_id}")
     return case
@@ -716,13 +703,9 @@ async def _name(api: Backend, case_id: str) -> str:
     return person_name(referral) or f"Case {case_id}"
 
 
-def _done(case_id: str, anchor: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/cases/{case_id}{anchor}", status_code=303)
-
-
 def _options(codes: tuple[str, ...], blank: str = "") -> list[tuple[str, str]]:
     first = [("", blank)] if blank else []
-    return first + [(code, _words(code)) for code in codes]
+    return first + [(code, words(code)) for code in codes]
 
 
 # --- the case page ------------------------------------------------------------------------
@@ -813,7 +796,7 @@ async def new_contact(request: Request, case_id: str, viewer: ViewerDep) -> HTML
 
 @router.post("/cases/{case_id}/contacts/new", response_model=None)
 async def record_contact(request: Request, case_id: str, viewer: ViewerDep) -> Response:
-    values = _values(viewer)
+    values = viewer.values()
     body, errors = contact_body(values, _by(viewer), datetime.now(UTC).date())
     if not errors:
         try:
@@ -827,8 +810,7 @@ async def record_contact(request: Request, case_id: str, viewer: ViewerDep) -> R
     if errors:
         name = await _name(viewer.api, case_id)
         return _contact_page(request, viewer, case_id, name, values, errors)
-    await request.app.state.sessions.add_flash(viewer.session, "Contact recorded")
-    return _done(case_id, "#contacts")
+    return await done(request, viewer, "Contact recorded", f"/cases/{case_id}#contacts")
 
 
 # --- the support plan -----------------------------------------------------------------------
@@ -883,7 +865,7 @@ async def plan_form(request: Request, case_id: str, viewer: ViewerDep) -> HTMLRe
 async def save_plan(request: Request, case_id: str, viewer: ViewerDep) -> Response:
     api = viewer.api
     case = await _case(api, case_id)
-    values = _values(viewer)
+    values = viewer.values()
     plan = case.get("plan")
     slots = goal_slots(plan, str(values.get("goal_slots", "")))
     by = _by(viewer)
@@ -894,7 +876,7 @@ async def save_plan(request: Request, case_id: str, viewer: ViewerDep) -> Respon
     goals, goal_errors = plan_goals(values, slots, plan)
     errors.update(goal_errors)
     agree = values.get("client_agreed") == "yes"
-    done: list[str] = []
+    changed: list[str] = []
     if not errors:
         try:
             if assessment is not None:
@@ -910,7 +892,7 @@ async def save_plan(request: Request, case_id: str, viewer: ViewerDep) -> Respon
                     "support", f"/cases/{case_id}/plan", {"drafted_by": by, "goals": goals}
                 )
                 status = (saved.get("plan") or {}).get("status")
-                done.append("Plan saved")
+                changed.append("Plan saved")
             if agree and status == "draft":
                 await api.post(
                     "support",
@@ -918,7 +900,7 @@ async def save_plan(request: Request, case_id: str, viewer: ViewerDep) -> Respon
                     {"agreed_by": by, "client_agreed": True},
                     key=viewer.idempotency_key,
                 )
-                done.append("Plan agreed with the client")
+                changed.append("Plan agreed with the client")
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
@@ -928,9 +910,8 @@ async def save_plan(request: Request, case_id: str, viewer: ViewerDep) -> Respon
         case = await _case(api, case_id)  # an assessment saved before a refusal shows as such
         name = await _name(api, case_id)
         return _plan_page(request, viewer, case, name, values, errors, slots)
-    message = " and ".join(done) if done else "The plan is unchanged"
-    await request.app.state.sessions.add_flash(viewer.session, message[:1] + message[1:].lower())
-    return _done(case_id, "#plan")
+    message = " and ".join(changed) if changed else "The plan is unchanged"
+    return await done(request, viewer, message[:1] + message[1:].lower(), f"/cases/{case_id}#plan")
 
 
 # --- complete a review ----------------------------------------------------------------------
@@ -963,7 +944,7 @@ def _review_page(
         name=name,
         values=values,
         errors=errors,
-        outcomes=[(o, _words(o)) for o in REVIEW_OUTCOMES],
+        outcomes=[(o, words(o)) for o in REVIEW_OUTCOMES],
         stages=_options(STAGES, "Select a stage"),
         priorities=[
             ("case_keeps_priority", "The case keeps its priority"),
@@ -976,7 +957,7 @@ def _review_page(
 def _closure_options() -> Json:
     return {
         "reasons": _options(CLOSURE_REASONS, "Select a reason"),
-        "tenancy_outcomes": [(o, _words(o)) for o in TENANCY_OUTCOMES],
+        "tenancy_outcomes": [(o, words(o)) for o in TENANCY_OUTCOMES],
         "breakdown_points": _options(BREAKDOWN_POINTS, "Select where"),
     }
 
@@ -998,7 +979,7 @@ async def complete_review(
     api = viewer.api
     case = await _case(api, case_id)
     review = _review_of(case, review_id)
-    values = _values(viewer)
+    values = viewer.values()
     body, errors = review_body(values, review, _by(viewer))
     if not errors:
         try:
@@ -1017,8 +998,7 @@ async def complete_review(
         return _review_page(request, viewer, case, review, name, values, errors)
     closed = body["outcome"] == "close"
     message = "Review completed and case closed" if closed else "Review completed"
-    await request.app.state.sessions.add_flash(viewer.session, message)
-    return _done(case_id, "#reviews")
+    return await done(request, viewer, message, f"/cases/{case_id}#reviews")
 
 
 # --- close the case -------------------------------------------------------------------------
@@ -1052,7 +1032,7 @@ async def close_form(request: Request, case_id: str, viewer: ViewerDep) -> HTMLR
 async def close_case(request: Request, case_id: str, viewer: ViewerDep) -> Response:
     api = viewer.api
     case = await _case(api, case_id)
-    values = _values(viewer)
+    values = viewer.values()
     body, errors = closure_body(values, _by(viewer))
     if not errors:
         try:
@@ -1063,5 +1043,4 @@ async def close_case(request: Request, case_id: str, viewer: ViewerDep) -> Respo
             errors = form_errors(api_errors(exc), CLOSURE_FIELDS, "reason")
     if errors:
         return _close_page(request, viewer, case, await _name(api, case_id), values, errors)
-    await request.app.state.sessions.add_flash(viewer.session, "Case closed")
-    return _done(case_id, "#closure")
+    return await done(request, viewer, "Case closed", f"/cases/{case_id}#closure")

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse
 
 from services.web.backend import ApiError
 from services.web.charts import Chart, Datum
-from services.web.context import Viewer, ViewerDep
-from services.web.rendering import render, words
+from services.web.context import ViewerDep
+from services.web.rendering import refused, render, words
 from shared.policy import Permission
 
 router = APIRouter()
@@ -35,20 +35,6 @@ WAIT_BANDS: tuple[tuple[str, float], ...] = (
     ("29 to 90 days", 91.0),
 )
 WAIT_OVER = "Over 90 days"
-
-
-def refused(request: Request, viewer: Viewer) -> HTMLResponse:
-    """A page this person's roles do not include: said plainly, with their navigation."""
-    return render(
-        request,
-        viewer,
-        "error.html",
-        status=403,
-        heading="You do not have access to this page",
-        lines=[
-            "Your role does not include this page. If you need it, ask your organisation's admin."
-        ],
-    )
 
 
 @dataclass

@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import ApiError
 from services.web.context import ViewerDep
-from services.web.pages.dashboard import refused
-from services.web.rendering import render
+from services.web.rendering import done, refused, render
 from shared.policy import Permission
 
 router = APIRouter()
@@ -111,5 +110,4 @@ async def resend(request: Request, viewer: ViewerDep, delivery_id: str) -> Respo
         if exc.status != 409:
             raise
         message = "The notification was not parked, so it was not sent again"
-    await request.app.state.sessions.add_flash(viewer.session, message)
-    return RedirectResponse(f"/notifications/{delivery_id}", 303)
+    return await done(request, viewer, message, f"/notifications/{delivery_id}")

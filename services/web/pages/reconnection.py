@@ -11,11 +11,11 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
-from services.web.rendering import render
+from services.web.rendering import done, render
 
 router = APIRouter()
 SERVICE = "reconnection"
@@ -391,17 +391,8 @@ CLOSURE_DONE = {
 # --- pages -----------------------------------------------------------------------------------
 
 
-def _values(viewer: Viewer) -> dict[str, str]:
-    return {k: viewer.field(k) for k in (viewer.form.keys() if viewer.form else [])}
-
-
 def _case_path(case_id: str) -> str:
     return f"/reconnection-cases/{case_id}"
-
-
-async def _done(request: Request, viewer: Viewer, message: str, to: str) -> RedirectResponse:
-    await request.app.state.sessions.add_flash(viewer.session, message)
-    return RedirectResponse(to, status_code=303)
 
 
 def _item_texts(view: Mapping[str, Any]) -> dict[str, str]:
@@ -470,7 +461,7 @@ async def advance(request: Request, viewer: ViewerDep, case_id: str) -> Response
         errors = {"checklist": "This phase cannot be completed yet"}
         return await _case_page(request, viewer, case_id, errors, reasons, status=409)
     phase = view["case"]["phase"].replace("_", " ")
-    return await _done(
+    return await done(
         request, viewer, f"Phase completed: the case is now in {phase}", f"/reconnection/{case_id}"
     )
 
@@ -488,7 +479,7 @@ async def complete_item(
         _, message = refusal(exc)
         return await _case_page(request, viewer, case_id, {"checklist": message}, status=409)
     text = _item_texts(view).get(item_id, item_id)
-    return await _done(request, viewer, f"Done: {text}", f"/reconnection/{case_id}#checklist")
+    return await done(request, viewer, f"Done: {text}", f"/reconnection/{case_id}#checklist")
 
 
 async def _not_applicable_page(
@@ -549,7 +540,7 @@ async def not_applicable_form(
 async def not_applicable(
     request: Request, viewer: ViewerDep, case_id: str, phase: str, item_id: str
 ) -> Response:
-    values = _values(viewer)
+    values = viewer.values()
     reason = values.get("reason", "").strip()
     if not reason:
         errors = {"reason": "Enter why this item does not apply to the client"}
@@ -566,7 +557,7 @@ async def not_applicable(
             raise
         return await _not_applicable_page(request, viewer, case_id, phase, item_id, values, errors)
     text = _item_texts(view).get(item_id, item_id)
-    return await _done(
+    return await done(
         request, viewer, f"Not applicable: {text}", f"/reconnection/{case_id}#checklist"
     )
 
@@ -617,7 +608,7 @@ async def local_connection_form(request: Request, viewer: ViewerDep, case_id: st
 
 @router.post("/reconnection/{case_id}/local-connection", response_model=None)
 async def local_connection(request: Request, viewer: ViewerDep, case_id: str) -> Response:
-    values = _values(viewer)
+    values = viewer.values()
     evidence, errors = evidence_from_form(values)
     if not errors and not any(evidence.values()):
         errors = {row_field("residence", 0, "area"): "Enter at least one piece of evidence"}
@@ -633,7 +624,7 @@ async def local_connection(request: Request, viewer: ViewerDep, case_id: str) ->
                 raise
     if errors:
         return await _local_connection_page(request, viewer, case_id, values, errors)
-    return await _done(
+    return await done(
         request,
         viewer,
         "Local-connection test recorded",
@@ -658,7 +649,7 @@ async def destination(request: Request, viewer: ViewerDep, case_id: str) -> Resp
             }
     if errors:
         return await _local_connection_page(request, viewer, case_id, None, errors)
-    return await _done(request, viewer, f"Destination chosen: {area}", f"/reconnection/{case_id}")
+    return await done(request, viewer, f"Destination chosen: {area}", f"/reconnection/{case_id}")
 
 
 # --- presentation pack -----------------------------------------------------------------------
@@ -722,7 +713,7 @@ async def pack_form(request: Request, viewer: ViewerDep, case_id: str) -> HTMLRe
 
 @router.post("/reconnection/{case_id}/presentation-pack", response_model=None)
 async def pack(request: Request, viewer: ViewerDep, case_id: str) -> Response:
-    values = _values(viewer)
+    values = viewer.values()
     view = await viewer.api.get(SERVICE, _case_path(case_id))
     updates, errors = pack_updates(values, view["presentation_pack"])
     for item, body in updates:
@@ -739,14 +730,14 @@ async def pack(request: Request, viewer: ViewerDep, case_id: str) -> Response:
                 raise
     if errors:
         return await _pack_page(request, viewer, case_id, values, errors)
-    return await _done(
+    return await done(
         request, viewer, "Presentation pack updated", f"/reconnection/{case_id}/presentation-pack"
     )
 
 
 @router.post("/reconnection/{case_id}/reconnection-date", response_model=None)
 async def reconnection_date(request: Request, viewer: ViewerDep, case_id: str) -> Response:
-    values = _values(viewer)
+    values = viewer.values()
     day, typed = _date(values, "reconnection-date")
     errors: dict[str, str] = {}
     if day is None:
@@ -768,7 +759,7 @@ async def reconnection_date(request: Request, viewer: ViewerDep, case_id: str) -
             }
     if errors:
         return await _pack_page(request, viewer, case_id, values, errors)
-    return await _done(
+    return await done(
         request, viewer, "Reconnection date set", f"/reconnection/{case_id}/presentation-pack"
     )
 
@@ -820,7 +811,7 @@ async def closure_form(request: Request, viewer: ViewerDep, case_id: str) -> HTM
 
 @router.post("/reconnection/{case_id}/closure", response_model=None)
 async def closure(request: Request, viewer: ViewerDep, case_id: str) -> Response:
-    values = _values(viewer)
+    values = viewer.values()
     form = values.get("form", "")
     if form not in CLOSURE_FORMS:
         return await _closure_page(request, viewer, case_id)
@@ -846,7 +837,7 @@ async def closure(request: Request, viewer: ViewerDep, case_id: str) -> Response
             raise
     if errors:
         return await _closure_page(request, viewer, case_id, form, values, errors)
-    return await _done(request, viewer, CLOSURE_DONE[form], f"/reconnection/{case_id}/closure")
+    return await done(request, viewer, CLOSURE_DONE[form], f"/reconnection/{case_id}/closure")
 
 
 def _closure_field(form: str, where: str) -> str:

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.web import forms
 from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
-from services.web.rendering import govuk_date, render, words
+from services.web.rendering import done, govuk_date, render, words
 from shared.codes import Channel, LegalStage, RiskLevel, SupportNeed
 from shared.consent import ConsentPurpose
 from shared.events.referral_intake import ReferralSource
@@ -136,8 +136,7 @@ async def submit_referral(request: Request, viewer: ViewerDep) -> Response:
             raise
         errors = forms.api_errors(exc.field_errors() or {"body": exc.message})
         return _new_form(request, viewer, values=values, errors=errors)
-    await request.app.state.sessions.add_flash(viewer.session, "Referral sent")
-    return RedirectResponse(f"/referrals/{answer['id']}", status_code=303)
+    return await done(request, viewer, "Referral sent", f"/referrals/{answer['id']}")
 
 
 # --- finding a person ------------------------------------------------------------------------
@@ -299,5 +298,4 @@ async def resolve_match(
         key=viewer.idempotency_key,
     )
     message = "Confirmed as the same person" if answer == "yes" else "Possible match unlinked"
-    await request.app.state.sessions.add_flash(viewer.session, message)
-    return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
+    return await done(request, viewer, message, f"/referrals/{referral_id}")

@@ -10,12 +10,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
-from services.web.pages.dashboard import refused
-from services.web.rendering import render, words
+from services.web.rendering import done, refused, render, words
 from shared.agreements import DataCategory, Purpose
 from shared.policy import Permission
 
@@ -152,10 +151,6 @@ def _blank_to_none(values: dict[str, str]) -> dict[str, str | None]:
     return {k: (v if v.strip() else None) for k, v in values.items()}
 
 
-async def _flash(request: Request, viewer: Viewer, message: str) -> None:
-    await request.app.state.sessions.add_flash(viewer.session, message)
-
-
 # --- index -----------------------------------------------------------------------------------
 
 
@@ -225,8 +220,9 @@ async def change_template(request: Request, viewer: ViewerDep, key: str) -> Resp
     if errors:
         found = await viewer.api.get("notifications", f"/templates/{key}")
         return _template_page(request, viewer, found, values, errors)
-    await _flash(request, viewer, f"Template {words(key).lower()} saved")
-    return RedirectResponse("/settings/templates", 303)
+    return await done(
+        request, viewer, f"Template {words(key).lower()} saved", "/settings/templates"
+    )
 
 
 # --- channels --------------------------------------------------------------------------------
@@ -270,8 +266,7 @@ async def change_channels(request: Request, viewer: ViewerDep) -> Response:
             errors = api_errors(exc, CHANNEL_FIELDS, EMAIL_FIELDS)
     if errors:
         return _channels_page(request, viewer, values, errors)
-    await _flash(request, viewer, "Notification settings saved")
-    return RedirectResponse("/settings/channels", 303)
+    return await done(request, viewer, "Notification settings saved", "/settings/channels")
 
 
 # --- data-sharing agreements -----------------------------------------------------------------
@@ -353,8 +348,12 @@ async def propose_agreement(request: Request, viewer: ViewerDep) -> Response:
             known = ("counterparty", "purpose", "categories", "starts", "ends", "note")
             errors = api_errors(exc, known, {})
         else:
-            await _flash(request, viewer, "Agreement proposed")
-            return RedirectResponse(f"/settings/agreements/{created['agreement_id']}", 303)
+            return await done(
+                request,
+                viewer,
+                "Agreement proposed",
+                f"/settings/agreements/{created['agreement_id']}",
+            )
     return _proposal_page(request, viewer, values, errors)
 
 
@@ -439,7 +438,8 @@ async def change_agreement(request: Request, viewer: ViewerDep, agreement_id: st
                 raise
             errors = {"change": exc.message.split(": ", 1)[-1]}
         else:
-            await _flash(request, viewer, CHANGES[values["change"]])
-            return RedirectResponse(f"/settings/agreements/{agreement_id}", 303)
+            return await done(
+                request, viewer, CHANGES[values["change"]], f"/settings/agreements/{agreement_id}"
+            )
     found = await viewer.api.get("agreements", f"/agreements/{agreement_id}")
     return _agreement_page(request, viewer, found, values, errors)

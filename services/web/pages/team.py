@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
-from services.web.rendering import render, words
+from services.web.rendering import done, refused, render, words
 from shared.policy import Permission
 
 router = APIRouter()
@@ -337,14 +337,12 @@ def api_field_errors(exc: ApiError) -> dict[str, str]:
 # --- pages ---------------------------------------------------------------------------------
 
 
-def refused(request: Request, viewer: Viewer, what: str) -> HTMLResponse:
-    return render(
+def _refused(request: Request, viewer: Viewer, what: str) -> HTMLResponse:
+    return refused(
         request,
         viewer,
-        "error.html",
-        status=403,
         heading="You do not have access to this",
-        lines=[f"{what} is for team leaders and service managers."],
+        line=f"{what} is for team leaders and service managers.",
     )
 
 
@@ -358,7 +356,7 @@ async def _names(viewer: Viewer) -> dict[str, str]:
 @router.get("/waiting-list", response_class=HTMLResponse)
 async def waiting_list(request: Request, viewer: ViewerDep) -> HTMLResponse:
     if not viewer.may(Permission.WAITING_LIST):
-        return refused(request, viewer, "The waiting list")
+        return _refused(request, viewer, "The waiting list")
     answer, names = await asyncio.gather(
         viewer.api.get("allocation", "/waiting-list"), _names(viewer)
     )
@@ -386,7 +384,7 @@ async def _cases_held(viewer: Viewer, workers: list[dict[str, Any]]) -> dict[str
 @router.get("/team", response_class=HTMLResponse)
 async def team(request: Request, viewer: ViewerDep) -> HTMLResponse:
     if not viewer.may(Permission.TEAMS_READ):
-        return refused(request, viewer, "Team capacity")
+        return _refused(request, viewer, "Team capacity")
     api = viewer.api
     teams, workers = await asyncio.gather(
         api.get("allocation", "/teams"), api.get("allocation", "/caseworkers")
@@ -453,14 +451,14 @@ async def _reallocation_page(
 @router.get("/cases/{case_id}/reallocate", response_class=HTMLResponse)
 async def reallocate_form(request: Request, viewer: ViewerDep, case_id: str) -> HTMLResponse:
     if not viewer.may(Permission.CASE_DECISIONS):
-        return refused(request, viewer, "Reallocating a case")
+        return _refused(request, viewer, "Reallocating a case")
     return await _reallocation_page(request, viewer, case_id, {}, {})
 
 
 @router.post("/cases/{case_id}/reallocate", response_model=None)
 async def reallocate(request: Request, viewer: ViewerDep, case_id: str) -> Response:
     if not viewer.may(Permission.CASE_DECISIONS):
-        return refused(request, viewer, "Reallocating a case")
+        return _refused(request, viewer, "Reallocating a case")
     names = ("reason", "to_worker_id", "cover_until-day", "cover_until-month", "cover_until-year")
     values = {name: viewer.field(name).strip() for name in names}
     workers = await viewer.api.get("allocation", "/caseworkers")
@@ -480,8 +478,5 @@ async def reallocate(request: Request, viewer: ViewerDep, case_id: str) -> Respo
                 (moved.get("allocation") or {}).get("worker_id") or body["to_worker_id"]
             )
             name = next((w.get("name") for w in workers if w["id"] == worker_id), worker_id)
-            await request.app.state.sessions.add_flash(
-                viewer.session, f"Case {case_id} reallocated to {name}"
-            )
-            return RedirectResponse("/team", status_code=303)
+            return await done(request, viewer, f"Case {case_id} reallocated to {name}", "/team")
     return await _reallocation_page(request, viewer, case_id, values, errors)
