@@ -12,7 +12,7 @@ leader through Keycloak's own sign-in form (as a browser would, with httpx) and 
 at a time, `--requests` times each:
 
 - the caseworker's caseload (`/caseload`) and one of their cases (`/cases/{id}`);
-- the team leader's waiting list (`/waiting-list`);
+- the team leader's waiting list (`/waiting-list`) and team capacity (`/team`);
 
 and prints each page's median and p95 *server* time (the `ms` of the web app's own
 `web.request` log line, matched by request id: from the request reaching the app to its
@@ -305,7 +305,9 @@ async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str
         async with httpx.AsyncClient(headers=worker_headers, timeout=60) as http:
             their_cases = await http.get(f"{url['support']}/caseworkers/{worker}/cases")
         their_cases.raise_for_status()
-        case_id = their_cases.json()["cases"][0]["case_id"]
+        case_ids = [str(c["case_id"]) for c in their_cases.json()["cases"]]
+        case_id = case_ids[0]
+        names_query = "&".join(f"id={c}" for c in case_ids)
 
         pages = {}
         with browser() as as_worker, browser() as as_leader:
@@ -315,6 +317,7 @@ async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str
                 ("caseload", as_worker, "/caseload"),
                 ("case", as_worker, f"/cases/{case_id}"),
                 ("waiting-list", as_leader, "/waiting-list"),
+                ("team", as_leader, "/team"),
             ):
                 pages[label] = (path, time_page(http, web.url, path, label, args.requests))
                 print(f"  {path}: {pages[label][1]['status']}", flush=True)
@@ -334,9 +337,23 @@ async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str
             ("support GET /cases/{id}", f"/cases/{case_id}", worker_headers),
             ("allocation GET /cases/{id}", f"/cases/{case_id}", worker_headers),
             ("referral GET /referrals/{id}", f"/referrals/{case_id}", worker_headers),
-            ("support GET /reviews/due", "/reviews/due", worker_headers),
+            (
+                f"referral GET /referrals?id=... ({len(case_ids)} names)",
+                f"/referrals?{names_query}",
+                worker_headers,
+            ),
+            (
+                "support GET /reviews/due (worker, 92 days)",
+                f"/reviews/due?worker_id={worker}&days=92",
+                worker_headers,
+            ),
             ("allocation GET /waiting-list", "/waiting-list", leader_headers),
             ("allocation GET /capacity", "/capacity", leader_headers),
+            (
+                "allocation GET /caseworkers?with_cases",
+                "/caseworkers?with_cases=true",
+                leader_headers,
+            ),
         ):
             service = name.split()[0]
             status, times = time_api(f"{url[service]}{api_url}", headers, args.requests)

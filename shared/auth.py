@@ -37,6 +37,7 @@ class RecordScope:
 
     team_id: str | None
     worker_ids: tuple[str, ...] = ()
+    made_by: str | None = None  # who created it (a referrer keeps sight of their referral)
 
 
 RecordScopeLookup = Callable[[str, str], Awaitable[RecordScope | None]]
@@ -55,9 +56,14 @@ class Caller:
     def organisation(self) -> str:
         return self.principal.organisation
 
-    def sees(self, team_id: str | None, *worker_ids: str | None) -> bool:
-        """Whether a record of the caller's organisation is within the caller's reach."""
+    def sees(
+        self, team_id: str | None, *worker_ids: str | None, made_by: str | None = None
+    ) -> bool:
+        """Whether a record of the caller's organisation is within the caller's reach: their
+        teams' records, those they lead, and those they made themselves."""
         if self.reach >= Reach.ORGANISATION:
+            return True
+        if made_by is not None and made_by == self.principal.subject:
             return True
         me = self.principal.caseworker_id
         if me is not None and me in worker_ids:
@@ -68,13 +74,19 @@ class Caller:
         return team_id in self.principal.teams
 
     def reach_filter(
-        self, team: str = "team_id", workers: tuple[str, ...] = ("lead_worker_id",)
+        self,
+        team: str = "team_id",
+        workers: tuple[str, ...] = ("lead_worker_id",),
+        made_by: str | None = None,
     ) -> dict[str, Any] | None:
         """The same rule as `sees`, as a query condition (None: the whole organisation), so a
-        page of a list holds `limit` records the caller may see, not fewer."""
+        page of a list holds `limit` records the caller may see, not fewer. `made_by`: the
+        field naming who created the record, where creators keep sight of it."""
         if self.reach >= Reach.ORGANISATION:
             return None
         alternatives: list[dict[str, Any]] = [{team: {"$in": sorted(self.principal.teams)}}]
+        if made_by is not None:
+            alternatives.append({made_by: self.principal.subject})
         if self.principal.caseworker_id is not None:
             alternatives += [{field: self.principal.caseworker_id} for field in workers]
         if self.policy.unallocated and self.may(Permission.WAITING_LIST):
@@ -239,7 +251,7 @@ async def _check_record(
     scope = await lookup(caller.organisation, record_id)
     if scope is None:
         return  # no such record: the route answers its own 404
-    if not caller.sees(scope.team_id, *scope.worker_ids):
+    if not caller.sees(scope.team_id, *scope.worker_ids, made_by=scope.made_by):
         raise _refuse(
             request,
             status.HTTP_404_NOT_FOUND,

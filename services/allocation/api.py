@@ -267,10 +267,17 @@ class AllocationApi:
         return worker_out(fresh or worker, self.clock.now())
 
     async def list_caseworkers(
-        self, caller: CallerDep, team_id: QueryId = None
+        self,
+        caller: CallerDep,
+        team_id: QueryId = None,
+        with_cases: Annotated[
+            bool, Query(description="add each worker's case ids, as one worker's page has them")
+        ] = False,
     ) -> list[dict[str, Any]]:
         now = self.clock.now()
         workers = await self.store.list_workers(caller.organisation, team_id)
+        if with_cases:
+            return [{**worker_out(w, now), "cases": w.cases} for w in workers]
         return [worker_out(w, now) for w in workers]
 
     async def get_caseworker(self, worker_id: PathId, caller: CallerDep) -> dict[str, Any]:

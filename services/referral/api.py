@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import StringConstraints
 
 from services.referral.intake import ReferralIntake
-from services.referral.referral import Referral
+from services.referral.referral import REFERRED_BY, Referral
 from services.referral.status import ReferralStatus
 from services.referral.store import ReferralStore
 from services.referral.views import (
@@ -66,8 +67,7 @@ async def _visible_links(
     return {
         rid
         for rid, referral in linked.items()
-        if referral.organisation == caller.organisation
-        and caller.sees(referral.team_id, referral.lead_worker_id)
+        if referral.organisation == caller.organisation and referral.visible_to(caller)
     }
 
 
@@ -124,7 +124,11 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
             organisation=caller.organisation,
             submission=body,
             channel="http",
-            extra={"idempotency_key": idempotency_key, "request_hash": request_hash},
+            extra={
+                "idempotency_key": idempotency_key,
+                "request_hash": request_hash,
+                REFERRED_BY: caller.principal.subject,
+            },
         )
         existing = result.referral
         audit_record(request, "case", existing.referral_id)
@@ -141,12 +145,22 @@ def referrals_router(store: ReferralStore, intake: ReferralIntake) -> APIRouter:
         status_filter: Annotated[ReferralStatus | None, Query(alias="status")] = None,
         person_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        ids: Annotated[
+            list[Annotated[str, StringConstraints(pattern=REFERRAL_ID_PATTERN)]] | None,
+            Query(alias="id", max_length=500, description="only these referrals (repeatable)"),
+        ] = None,
     ) -> ReferralList:
-        """The caller's organisation's referrals, newest first."""
+        """The caller's organisation's referrals, newest first; `id` names the ones wanted
+        (a caseload's names in one call rather than one call per case)."""
         found = await store.list_for(
-            caller.organisation, status_filter, person_id, limit, caller.reach_filter()
+            caller.organisation,
+            status_filter,
+            person_id,
+            limit,
+            caller.reach_filter(made_by=REFERRED_BY),
+            ids,
         )
-        visible = [r for r in found if caller.sees(r.team_id, r.lead_worker_id)]
+        visible = [r for r in found if r.visible_to(caller)]
         audit_listed(request, "case", (r.referral_id for r in visible))
         links = await _visible_links(store, caller, visible)
         return ReferralList(referrals=[summary(r, links) for r in visible])

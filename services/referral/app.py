@@ -14,6 +14,7 @@ from services.referral.held_flows import HeldFlows
 from services.referral.held_flows_api import held_flows_router
 from services.referral.intake import ReferralIntake
 from services.referral.people_api import people_router
+from services.referral.referral import REFERRED_BY
 from services.referral.store import ReferralStore
 from shared.agreement_book import AgreementBook
 from shared.clock import Clock
@@ -67,7 +68,7 @@ def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> Refer
     consumer = runtime.consumer([Topic.REFERRAL_INTAKE, Topic.CASE_EVENTS, Topic.AGREEMENTS])
     register_handlers(consumer, store, intake, runtime.relay)
     agreements.follow(consumer)
-    runtime.record_scopes["case"] = scope_lookup(store.referrals)
+    runtime.record_scopes["case"] = scope_lookup(store.referrals, made_by=REFERRED_BY)
     runtime.routers = [referrals_router(store, intake)]
     runtime.routers.append(consent_router(store, consents, runtime.clock))
     runtime.routers.append(people_router(store, runtime.clock))  # search, matches

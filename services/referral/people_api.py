@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.referral.person_matching import normalise_name_part
-from services.referral.referral import Referral
+from services.referral.referral import REFERRED_BY, Referral
 from services.referral.status import ReferralStatus
 from services.referral.store import ReferralStore
 from shared.auth import CallerDep, audit_listed
@@ -128,11 +128,9 @@ def people_router(store: ReferralStore, clock: Clock) -> APIRouter:
     async def search_people(request: Request, query: PeopleQuery, caller: CallerDep) -> PeopleFound:
         """The organisation's referrals within your reach whose person fits, newest first."""
         within = await store.list_for(
-            caller.organisation, None, None, MAX_SEARCHED, caller.reach_filter()
+            caller.organisation, None, None, MAX_SEARCHED, caller.reach_filter(made_by=REFERRED_BY)
         )
-        hits = [
-            r for r in within if caller.sees(r.team_id, r.lead_worker_id) and matches(r, query)
-        ][:MAX_FOUND]
+        hits = [r for r in within if r.visible_to(caller) and matches(r, query)][:MAX_FOUND]
         audit_listed(request, "case", (r.referral_id for r in hits))
         return PeopleFound(people=[found(r) for r in hits])
 

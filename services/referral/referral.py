@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.referral.status import ReferralStatus
+from shared.auth import Caller
 from shared.codes import Route
 from shared.events.referral_events import Referrer
 
@@ -27,6 +28,9 @@ class MatchResolution(BaseModel):
     same_person: bool
     by: str
     at: datetime
+
+
+REFERRED_BY = "referred_by"  # the field `Caller.reach_filter(made_by=)` names
 
 
 class Referral(BaseModel):
@@ -65,6 +69,13 @@ class Referral(BaseModel):
     tenancy_outcome: str | None = None
     # An HTTP referral's retry is recognised by these (`api.submit_referral`).
     idempotency_key: str | None = None
+    # The signed-in person who made it (an identity provider subject): they keep sight of its
+    # status after it is allocated to a team that is not theirs.
+    referred_by: str | None = None
+
+    def visible_to(self, caller: Caller) -> bool:
+        return caller.sees(self.team_id, self.lead_worker_id, made_by=self.referred_by)
+
     request_hash: str | None = None
 
     @property

@@ -82,8 +82,12 @@ class ReferralStore:
         person_id: str | None,
         limit: int,
         reach: dict[str, Any] | None = None,
+        ids: list[str] | None = None,
     ) -> list[Referral]:
         query: dict[str, Any] = {"organisation": organisation, **(reach or {})}
+        if ids:
+            query["_id"] = {"$in": ids}
+            limit = max(limit, len(ids))
         if status is not None:
             query["status"] = status.value
         if person_id is not None:

@@ -64,6 +64,9 @@ class ReferralSummary(ReferralAccepted):
     team_id: str | None = Field(None, description="the allocated team, once allocated")
     lead_worker_id: str | None = Field(None, description="the lead worker, once allocated")
     history: list[StatusChange] = []
+    person_name: str = Field(
+        "", description="the person's name as referred (empty once erased or never given)"
+    )
 
 
 class ReferralDetail(ReferralSummary):
@@ -132,7 +135,15 @@ def accepted(referral: Referral, visible: Container[str]) -> ReferralAccepted:
 
 
 def summary(referral: Referral, visible: Container[str]) -> ReferralSummary:
-    return ReferralSummary(**_common(referral, visible), **_timeline(referral))
+    return ReferralSummary(
+        **_common(referral, visible), **_timeline(referral), person_name=person_name(referral)
+    )
+
+
+def person_name(referral: Referral) -> str:
+    """Given and family name from the submission, so a list can name people in one call."""
+    person = referral.submission.get("person") or {}
+    return " ".join(str(p) for p in (person.get("given_name"), person.get("family_name")) if p)
 
 
 def detail(referral: Referral, visible: Container[str]) -> ReferralDetail:
@@ -142,6 +153,7 @@ def detail(referral: Referral, visible: Container[str]) -> ReferralDetail:
         possible_matches=referral.possible_matches,
         match_decisions=referral.match_decisions,
         submission=referral.submission,
+        person_name=person_name(referral),
     )
 
 

@@ -89,13 +89,16 @@ class SupportStore:
     async def caseload(
         self, organisation: str, worker_id: str, status: str | None
     ) -> list[SupportCase]:
-        query: dict[str, Any] = {
-            "organisation": organisation,
-            "$or": [{"lead_worker_id": worker_id}, {"crisis_worker_id": worker_id}],
-        }
-        if status:
-            query["status"] = status
-        return await self._models(query, sort=[("_id", 1)], limit=LIST_LIMIT)
+        """Cases led by the worker, then those they hold as crisis worker: two equality queries
+        rather than one `$or`, which FerretDB would answer by reading the whole organisation."""
+        found: dict[str, SupportCase] = {}
+        for role in ("lead_worker_id", "crisis_worker_id"):
+            query: dict[str, Any] = {"organisation": organisation, role: worker_id}
+            if status:
+                query["status"] = status
+            for case in await self._models(query, sort=[("_id", 1)], limit=LIST_LIMIT):
+                found.setdefault(case.case_id, case)
+        return sorted(found.values(), key=lambda case: case.case_id)[:LIST_LIMIT]
 
     async def with_reviews_due_by(
         self, organisation: str, last_day: str, worker_id: str | None

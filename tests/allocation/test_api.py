@@ -131,6 +131,9 @@ async def test_reallocation_moves_the_hours_and_emits_case_reallocated(
         ana, bea = [await service.get(f"/v1/caseworkers/{w}") for w in ("ana", "bea")]
         assert (ana["free_hours"], ana["open_cases"]) == (4.0, 0)
         assert (bea["free_hours"], bea["open_cases"]) == (0.0, 1)
+        listed = await service.get("/v1/caseworkers?with_cases=true")
+        assert {w["id"]: w["cases"] for w in listed} == {"ana": [], "bea": ["case-1"], "cal": []}
+        assert "cases" not in (await service.get("/v1/caseworkers"))[0]
 
         reader = await topic_reader(topic_name(Topic.CASE_EVENTS, settings.topic_prefix))
         await reader.read_until(lambda r: len(records_of(r, "CaseReallocated")) >= 1)

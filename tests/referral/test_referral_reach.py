@@ -50,3 +50,37 @@ async def test_referral_lists_and_pages_hold_only_what_the_caller_reaches(make_s
         assert single.status_code == 404
         waiting = await client.get(f"/v1/referrals/{ids[3]}", headers=leader_a)
         assert waiting.status_code == 200
+
+        # Named ids (a caseload's names in one call): still only what the caller reaches.
+        asked = {"id": [ids[0], ids[2], ids[3]]}
+        assert await listed(team_a, **asked) == {ids[0]}
+        assert await listed(bearer(ORG, ["service-manager"]), **asked) == {ids[0], ids[2], ids[3]}
+        named = await client.get("/v1/referrals", headers=team_a, params={"id": ids[0]})
+        assert named.json()["referrals"][0]["person_name"] == "Alex Morgan"
+        bad = await client.get("/v1/referrals", headers=team_a, params={"id": "no spaces allowed"})
+        assert bad.status_code == 422 and "id" in bad.text
+
+
+async def test_the_referrer_keeps_sight_of_their_referral_after_another_team_takes_it(
+    make_settings,
+) -> None:
+    """A housing options officer follows the status of the referrals they made; a colleague
+    of the same team who did not make it does not see it once another team has it."""
+    settings = make_settings("referral")
+    maker = bearer(ORG, ["team-leader"], ["housing-options"])
+    colleague = bearer(ORG, ["team-leader"], ["housing-options"], "colleague")
+    async with running_referral(settings, ManualClock()) as (runtime, client):
+        answer = await client.post(
+            "/v1/referrals", json=referral_json(), headers={**maker, "Idempotency-Key": "made"}
+        )
+        assert answer.status_code == 201, answer.text
+        referral_id = answer.json()["id"]
+        await runtime.db["referrals"].update_one(
+            {"_id": referral_id}, {"$set": {"team_id": "sustainment", "lead_worker_id": "jo"}}
+        )
+        for headers, status in ((colleague, 404), (maker, 200)):
+            single = await client.get(f"/v1/referrals/{referral_id}", headers=headers)
+            assert single.status_code == status, single.text
+            listed = await client.get("/v1/referrals", headers=headers)
+            ids = {r["id"] for r in listed.json()["referrals"]}
+            assert (referral_id in ids) == (status == 200)

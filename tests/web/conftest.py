@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from devstack.platform import Platform
+from devstack.provision import Infrastructure
 from devstack.toolchain import chromium
 from tests.e2e.conftest import module_mail_port, module_platform, module_provider
 
@@ -21,7 +22,9 @@ def web_url(module_platform: Platform) -> str:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(infra: Infrastructure) -> Iterator[Browser]:
+    """Started after the stack: Playwright's sync API holds this thread's event loop, and the
+    stack's start-up runs loops of its own."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(chromium()), args=["--no-sandbox", "--disable-dev-shm-usage"]

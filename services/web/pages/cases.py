@@ -223,7 +223,7 @@ def timeline(
                 "Allocation",
                 f"team {entry.get('team_id')}" if entry.get("team_id") else "",
                 f"From {previous}" if previous else None,
-                f"Reason: {entry.get('reason')}" if entry.get("reason") else None,
+                f"Reason: {words(entry.get('reason')).lower()}" if entry.get("reason") else None,
                 f"{entry.get('hours')} hours a week" if entry.get("hours") is not None else None,
                 f"Cover until {entry.get('cover_until')}" if entry.get("cover_until") else None,
             )
@@ -329,7 +329,7 @@ def _support_timeline(t: _Timeline, case: Json) -> None:
             f"Case moved to {move.get('to')}",
             "Support",
             f"from {move.get('from')}" if move.get("from") else "",
-            f"Reason: {move.get('reason')}" if move.get("reason") else None,
+            f"Reason: {words(move.get('reason')).lower()}" if move.get("reason") else None,
         )
     for override in case.get("limit_overrides") or []:
         t.add(

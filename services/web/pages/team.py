@@ -373,24 +373,17 @@ async def waiting_list(request: Request, viewer: ViewerDep) -> HTMLResponse:
     )
 
 
-async def _cases_held(viewer: Viewer, workers: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """The case ids each caseworker holds (ids only: no person's record is read)."""
-    answers = await asyncio.gather(
-        *(viewer.api.get("allocation", f"/caseworkers/{w['id']}") for w in workers)
-    )
-    return {str(a["id"]): [str(c) for c in a.get("cases") or []] for a in answers}
-
-
 @router.get("/team", response_class=HTMLResponse)
 async def team(request: Request, viewer: ViewerDep) -> HTMLResponse:
     if not viewer.may(Permission.TEAMS_READ):
         return _refused(request, viewer, "Team capacity")
     api = viewer.api
+    # Each worker's case ids come with the list (ids only: no person's record is read).
     teams, workers = await asyncio.gather(
-        api.get("allocation", "/teams"), api.get("allocation", "/caseworkers")
+        api.get("allocation", "/teams"), api.get("allocation", "/caseworkers", with_cases="true")
     )
     capacity = await api.get("allocation", "/capacity") if viewer.may(Permission.REPORTS) else None
-    cases = await _cases_held(viewer, workers)
+    cases = {str(w["id"]): [str(c) for c in w.get("cases") or []] for w in workers}
     reviews: list[dict[str, Any]] | None = None
     if viewer.may(Permission.CASES_READ):
         due = await api.get("support", "/reviews/due", days=REVIEWS_WINDOW_DAYS)

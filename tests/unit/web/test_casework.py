@@ -46,7 +46,12 @@ def test_the_caseload_puts_overdue_reviews_first_then_escalations_then_the_next_
     caseload = [
         {"case_id": "soon", "stage": "stage_1", "next_review_on": "2026-12-03"},
         {"case_id": "later", "stage": "stage_2", "next_review_on": "2027-02-01"},
-        {"case_id": "escalated", "stage": "stage_1", "next_review_on": "2027-03-01"},
+        {
+            "case_id": "escalated",
+            "stage": "stage_1",
+            "next_review_on": "2027-03-01",
+            "risk_level": "high",
+        },
         {"case_id": "overdue", "stage": "stage_2", "next_review_on": "2026-11-20"},
         {"case_id": "none", "stage": "stage_3", "next_review_on": None},
         {"case_id": "long-overdue", "stage": "stage_1", "next_review_on": "2026-10-01"},
@@ -56,8 +61,7 @@ def test_the_caseload_puts_overdue_reviews_first_then_escalations_then_the_next_
         {"case_id": "long-overdue", "due_on": "2026-10-01", "overdue": True},
         {"case_id": "soon", "due_on": "2026-12-03", "overdue": False},
     ]
-    escalated = [{"case_id": "escalated", "escalation": {"risk_level": "high"}}]
-    rows = caseload_rows(caseload, due, escalated, {"soon": "Alex Morgan"})
+    rows = caseload_rows(caseload, due, {"soon": "Alex Morgan"})
     assert [r.case_id for r in rows] == [
         "long-overdue",
         "overdue",
