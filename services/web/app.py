@@ -26,12 +26,14 @@ from services.web.security import SecurityHeaders
 from services.web.sessions import SessionStore, SignIns, TokenSeal
 from services.web.settings import WebSettings
 from shared.audit import REQUEST_ID_HEADER, header_id
+from shared.http import BodyLimitMiddleware
 from shared.identity import TokenVerifier
 from shared.ids import new_id
 from shared.logging import configure_logging, get_logger, log_context
 from shared.metrics import WEB_PAGE_SECONDS
 from shared.mongo import make_mongo_client
 
+MAX_FORM_BYTES = 256 * 1024  # the longest form (a referral, a plan) is a few kilobytes
 log = get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
 SWEEP_SECONDS = 60.0
@@ -95,6 +97,9 @@ def create_app(settings: WebSettings, configure_logs: bool = True) -> FastAPI:
     app.mount("/assets", StaticFiles(directory=assets_dir(settings)), name="assets")
     for router in PAGES:
         app.include_router(router)
+    # Innermost: a body is judged by its size before the form is parsed (and the CSRF token
+    # in it read); a route that takes a file declares its own, larger limit.
+    app.add_middleware(BodyLimitMiddleware, default=MAX_FORM_BYTES)
     _install_handlers(app)
 
     @app.middleware("http")
@@ -178,6 +183,17 @@ def _install_handlers(app: FastAPI) -> None:
         )
         status = exc.status if exc.status in (403, 404) else 503
         return render(request, None, "error.html", status=status, heading=heading, lines=lines)
+
+    @app.exception_handler(413)
+    async def _too_large(request: Request, _: Exception) -> HTMLResponse:
+        return render(
+            request,
+            None,
+            "error.html",
+            status=413,
+            heading="What you sent is too large",
+            lines=["Nothing was saved. Go back and try again with less."],
+        )
 
     @app.exception_handler(404)
     async def _not_found(request: Request, _: Exception) -> HTMLResponse:

@@ -82,9 +82,27 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def http_browser() -> httpx.Client:
+    """A browser's worth of HTTP for tests of the protocol itself: its own cookies, nothing
+    shared with another test's.
+
+    Browsers count http://127.0.0.1 as a secure context and send it Secure cookies (the
+    provider's sign-in cookies are Secure); Python's cookie jar does not, so each cookie is
+    kept as not Secure once received (on loopback only, where this runs)."""
+    # Idle connections dropped before uvicorn drops them (5 s): no reset on reuse.
+    http = httpx.Client(timeout=30, limits=httpx.Limits(keepalive_expiry=2))
+
+    def keep_secure_cookies(_: httpx.Response) -> None:
+        for cookie in http.cookies.jar:
+            cookie.secure = False
+
+    http.event_hooks["response"] = [keep_secure_cookies]
+    return http
+
+
 def http_sign_in(client: httpx.Client, web_url: str, username: str, path: str = "/") -> None:
-    """The same sign-in without a browser (for tests of the protocol itself): follow the app
-    to the provider's page, post its form, follow back; the client keeps the cookies."""
+    """The same sign-in without a browser, with an `http_browser()`: follow the app to the
+    provider's page, post its form, follow back; the client keeps the cookies."""
     page = client.get(f"{web_url}{path}", follow_redirects=True)
     match = re.search(r'<form[^>]+action="([^"]+)"', page.text)
     assert match, f"no sign-in form at {page.url}"

@@ -34,7 +34,7 @@ from shared.mongo import Collection, make_mongo_client
 from shared.settings import HearthSettings
 from tests.identity import bearer
 from tests.referral.factories import referral_json
-from tests.web.browser import csrf_token, http_sign_in, person
+from tests.web.browser import csrf_token, http_browser, http_sign_in, person
 
 pytestmark = pytest.mark.integration
 
@@ -49,23 +49,6 @@ PERSONAL = (GIVEN, FAMILY, BORN, "14 March 1971", "14/03/1971", "QQ 12 34 56 C",
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def client() -> httpx.Client:
-    """A browser's worth of HTTP: its own cookies, nothing shared with another test's.
-
-    Browsers count http://127.0.0.1 as a secure context and send it Secure cookies (the
-    provider's sign-in cookies are Secure); Python's cookie jar does not, so each cookie is
-    kept as not Secure once received (on loopback only, where this runs)."""
-    # Idle connections dropped before uvicorn drops them (5 s): no reset on reuse.
-    http = httpx.Client(timeout=30, limits=httpx.Limits(keepalive_expiry=2))
-
-    def keep_secure_cookies(response: httpx.Response) -> None:
-        for cookie in http.cookies.jar:
-            cookie.secure = False
-
-    http.event_hooks["response"] = [keep_secure_cookies]
-    return http
 
 
 def session_cookie(http: httpx.Client) -> str | None:
@@ -174,7 +157,7 @@ def leader(identities: Identities) -> str:
 
 @pytest.fixture
 def signed_in(web_url: str, caseworker: str) -> Iterator[httpx.Client]:
-    with client() as http:
+    with http_browser() as http:
         http_sign_in(http, web_url, caseworker)
         yield http
 
@@ -203,7 +186,7 @@ def assert_defended(answer: httpx.Response, page: bool = True) -> None:
 
 
 def test_every_answer_carries_the_security_headers(web_url: str, signed_in: httpx.Client) -> None:
-    with client() as anonymous:
+    with http_browser() as anonymous:
         answers = [
             anonymous.get(f"{web_url}/"),  # to sign-in
             anonymous.get(f"{web_url}/sign-in"),  # to the provider
@@ -232,7 +215,7 @@ def test_unsigned_in_requests_go_to_sign_in_and_a_sign_in_never_leaves_the_site(
     assert public_routes() <= PUBLIC, public_routes() - PUBLIC
     routes = routes_behind_sign_in()
     assert ("GET", "/") in routes and ("POST", "/sign-out") in routes
-    with client() as anonymous:
+    with http_browser() as anonymous:
         for method, path in routes:
             answer = anonymous.request(method, f"{web_url}{path}")
             assert answer.status_code == 303, f"{method} {path}: {answer.status_code}"
@@ -244,7 +227,7 @@ def test_unsigned_in_requests_go_to_sign_in_and_a_sign_in_never_leaves_the_site(
         partial = anonymous.get(f"{web_url}/", headers={"HX-Request": "true"})
         assert partial.status_code == 401 and partial.headers["hx-redirect"] == "/sign-in"
 
-    with client() as http:
+    with http_browser() as http:
         http_sign_in(http, web_url, caseworker)  # the provider's session: no form from now
         for evil in ("//evil.example", "https://evil.example", "\\\\evil", "/\\evil.example"):
             answer = http.get(
@@ -264,7 +247,7 @@ def test_a_session_id_planted_before_sign_in_is_never_the_one_after(
     web_url: str, caseworker: str, leader: str
 ) -> None:
     # A made-up value planted in the victim's browser: signing in brings a new one.
-    with client() as victim:
+    with http_browser() as victim:
         plant(victim, COOKIE, "attacker-chosen-value-0123456789")
         http_sign_in(victim, web_url, caseworker)
         after = session_cookie(victim)
@@ -272,7 +255,7 @@ def test_a_session_id_planted_before_sign_in_is_never_the_one_after(
         assert victim.get(f"{web_url}/").status_code == 200
 
     # The attacker's own live session planted: the victim's sign-in replaces and ends it.
-    with client() as attacker, client() as victim:
+    with http_browser() as attacker, http_browser() as victim:
         http_sign_in(attacker, web_url, leader)
         planted = session_cookie(attacker)
         assert planted
@@ -294,7 +277,7 @@ def test_a_session_id_planted_before_sign_in_is_never_the_one_after(
 def test_a_post_without_this_sessions_csrf_token_is_refused_and_changes_nothing(
     module_platform: Platform, web_url: str, caseworker: str, leader: str
 ) -> None:
-    with client() as http, client() as other:
+    with http_browser() as http, http_browser() as other:
         http_sign_in(http, web_url, caseworker)
         http_sign_in(other, web_url, leader)
         mine = csrf_token(http.get(f"{web_url}/").text)
@@ -324,28 +307,43 @@ def test_a_post_without_this_sessions_csrf_token_is_refused_and_changes_nothing(
         assert str(done.url) == f"{web_url}/signed-out", done.url
         assert asks_for_password(http.get(f"{web_url}/", follow_redirects=True))
 
-    with client() as replay:  # the old session cookie no longer works
+    with http_browser() as replay:  # the old session cookie no longer works
         plant(replay, COOKIE, old)
         dead = replay.get(f"{web_url}/")
         assert dead.status_code == 303 and dead.headers["location"].startswith("/sign-in")
-    with client() as replay:  # nor do the provider's cookies from before: its session ended
+    with http_browser() as replay:  # nor do the provider's cookies from before: its session ended
         for cookie in provider_cookies:
             replay.cookies.jar.set_cookie(cookie)
         assert asks_for_password(replay.get(f"{web_url}/", follow_redirects=True))
+
+
+def test_a_body_larger_than_the_page_takes_is_refused_before_it_is_read(
+    web_url: str, caseworker: str
+) -> None:
+    """A form is a few kilobytes: 300 KB of one is refused (413) without being parsed, so the
+    CSRF check and the page never see it, and the session is untouched."""
+    with http_browser() as http:
+        http_sign_in(http, web_url, caseworker)
+        token = csrf_token(http.get(f"{web_url}/").text)
+        huge = {"csrf_token": token, "notes": "x" * 300_000}
+        answer = http.post(f"{web_url}/sign-out", data=huge)
+        assert answer.status_code == 413, answer.status_code
+        assert "too large" in answer.text and "x" * 100 not in answer.text
+        assert http.get(f"{web_url}/").status_code == 200  # still signed in: nothing changed
 
 
 def test_the_callback_refuses_another_browsers_state_a_replay_and_a_missing_code(
     web_url: str, caseworker: str, leader: str
 ) -> None:
     # Login CSRF: the attacker's own finished sign-in, opened in the victim's browser.
-    with client() as attacker, client() as victim:
+    with http_browser() as attacker, http_browser() as victim:
         forged = callback_url(attacker, web_url, leader)
         victim.get(f"{web_url}/sign-in")  # the victim's own sign-in under way
         answer = victim.get(forged)
         assert answer.status_code == 400 and "not yours" in answer.text
         assert session_cookie(victim) is None
         # Without any sign-in of the victim's under way, the same.
-        with client() as bare:
+        with http_browser() as bare:
             answer = bare.get(forged)
             assert answer.status_code == 400 and session_cookie(bare) is None
 
@@ -353,13 +351,13 @@ def test_the_callback_refuses_another_browsers_state_a_replay_and_a_missing_code
         state = parse_qs(urlsplit(forged).query)["state"][0]
         used = attacker.get(forged)
         assert used.status_code == 303 and session_cookie(attacker)
-        with client() as replay:
+        with http_browser() as replay:
             plant(replay, SIGN_IN_COOKIE, state)
             answer = replay.get(forged)
             assert answer.status_code == 400 and session_cookie(replay) is None
 
     # A callback with the right state but no code, or with the provider's error.
-    with client() as http:
+    with http_browser() as http:
         started = http.get(f"{web_url}/sign-in")
         state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
         answer = http.get(f"{web_url}/auth/callback", params={"state": state})
@@ -386,7 +384,7 @@ async def _session_ends_when_idle_and_after_its_lifetime(
     hours = int(env.get("HEARTH_WEB_SESSION_HOURS", fields["web_session_hours"].default))
     assert idle_minutes <= 60  # minutes, not hours
     idle, lifetime = timedelta(minutes=idle_minutes), timedelta(hours=hours)
-    with client() as http:
+    with http_browser() as http:
         http_sign_in(http, web_url, caseworker)
         first = session_cookie(http)
         http.get(f"{web_url}/sign-in", follow_redirects=True)  # a second sign-in (provider SSO)
@@ -462,7 +460,7 @@ def test_no_personal_data_in_addresses_or_in_the_web_apps_log(
         (caseworker, ["/", "/caseload", f"/cases/{case_id}", f"/referrals/{case_id}"]),
         (leader, ["/", "/waiting-list", f"/cases/{case_id}", f"/referrals/{case_id}"]),
     ):
-        with client() as http:
+        with http_browser() as http:
             http_sign_in(http, web_url, username)
             for path in paths:
                 answer = http.get(f"{web_url}{path}", follow_redirects=True)

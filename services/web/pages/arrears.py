@@ -18,10 +18,12 @@ from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
 from services.web.rendering import done, render
 from shared.codes import RiskLevel
+from shared.http import body_limit
 
 router = APIRouter()
 SERVICE = "referral"
 MAX_CSV_BYTES = 50 * 1024 * 1024  # the arrears API's own limit for one file
+MAX_UPLOAD_BYTES = MAX_CSV_BYTES + 64 * 1024  # the file, its multipart framing, the form
 TENANCIES_PAGE = 50
 JOB_ID = r"^[A-Za-z0-9._:-]{1,100}$"
 DONE = ("completed", "failed")
@@ -253,7 +255,7 @@ async def start(request: Request, viewer: ViewerDep) -> HTMLResponse:
     return render(request, viewer, "arrears/start.html", errors={}, max_mb=MAX_CSV_BYTES >> 20)
 
 
-@router.post("/arrears", response_model=None)
+@router.post("/arrears", response_model=None, openapi_extra=body_limit(MAX_UPLOAD_BYTES))
 async def upload(request: Request, viewer: ViewerDep) -> Response:
     upload = viewer.form.get("file") if viewer.form is not None else None
     problem = _file_problem(upload)

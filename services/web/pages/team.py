@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
 from services.web.rendering import done, refused, render, words
-from shared.policy import Permission
+from shared.policy import Permission, Reach, reach
 
 router = APIRouter()
 
@@ -386,7 +386,12 @@ async def team(request: Request, viewer: ViewerDep) -> HTMLResponse:
     cases = {str(w["id"]): [str(c) for c in w.get("cases") or []] for w in workers}
     reviews: list[dict[str, Any]] | None = None
     if viewer.may(Permission.CASES_READ):
-        due = await api.get("support", "/reviews/due", days=REVIEWS_WINDOW_DAYS)
+        # A team leader's own teams only: the organisation's whole list is a manager's.
+        whole = reach(viewer.user.roles, Permission.CASES_READ) == Reach.ORGANISATION
+        teams_only = [] if whole else sorted(viewer.user.teams)
+        due = await api.get(
+            "support", "/reviews/due", days=REVIEWS_WINDOW_DAYS, team_id=teams_only or None
+        )
         reviews = due.get("reviews") or []
     groups = team_groups(teams, workers, cases, capacity, frozenset(viewer.user.teams))
     names = {str(w["id"]): str(w.get("name") or w["id"]) for w in workers}
