@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from devstack.platform import Platform
 from devstack.provision import Infrastructure
@@ -37,7 +37,10 @@ def browser(infra: Infrastructure) -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context per test: no cookies from another test's user."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.set_default_timeout(20_000)
+    # Patient: the shared 2-core machine is often busy; a person would wait less.
+    context.set_default_timeout(60_000)
+    context.set_default_navigation_timeout(90_000)
+    expect.set_options(timeout=60_000)
     opened = context.new_page()
     yield opened
     context.close()

@@ -7,20 +7,16 @@ person."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from devstack.identities import Identities
 from devstack.platform import Platform
-from tests.identity import bearer
 from tests.referral.factories import referral_json
 from tests.web.browser import assert_accessible, person, screenshot, sign_in, sign_out
+from tests.web.seeding import ApiSeed, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -29,65 +25,14 @@ EAST, WEST = "cw-team-east", "cw-team-west"
 JO = "cw-web-jo"
 
 
-class Seed:
-    """A team, a caseworker and a referral through the real APIs, as a service manager."""
-
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.headers = bearer(ORG)
-
-    def url(self, service: str, path: str) -> str:
-        return f"{self.platform.services[service].url}/v1{path}"
-
-    def status(self, service: str, path: str) -> int:
-        return httpx.get(self.url(service, path), headers=self.headers, timeout=30).status_code
-
-    def post(self, service: str, path: str, body: Any) -> Any:
-        headers = self.headers | {"Idempotency-Key": f"seed-{time.monotonic_ns()}"}
-        answer = httpx.post(self.url(service, path), json=body, headers=headers, timeout=30)
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
-
-def eventually(condition: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-    return result
-
-
-@pytest.fixture(autouse=True)
-def patient(page: Page) -> None:
-    """The shared machine is often busy: wait longer than a person would before failing."""
-    page.set_default_timeout(60_000)
-    page.set_default_navigation_timeout(90_000)
-    expect.set_options(timeout=30_000)
-
-
 @pytest.fixture(scope="module")
 def case_id(module_platform: Platform) -> str:
     """Alex Morgan's referral, allocated to Jo (the only caseworker) and opened as a case."""
-    seed = Seed(module_platform)
-    team = {
-        "id": EAST,
-        "name": "East sustainment",
-        "team_leader": {"name": "Abi Leader", "email": "abi@derby-council.test"},
-    }
-    seed.post("allocation", "/teams", team)
-    worker = {
-        "id": JO,
-        "team_id": EAST,
-        "name": "Jo Caseworker",
-        "email": "jo@derby-council.test",
-        "specialisms": ["generalist", "mental_health"],
-        "contracted_hours": 30,
-        "max_caseload": 10,
-    }
-    seed.post("allocation", "/caseworkers", worker)
-    referral = str(seed.post("referral", "/referrals", referral_json())["id"])
-    eventually(lambda: seed.status("support", f"/cases/{referral}") == 200, "the support case")
+    seed = ApiSeed(module_platform, ORG)
+    seed.team(EAST, "East sustainment", "Abi Leader")
+    seed.worker(JO, EAST, "Jo Caseworker", ["generalist", "mental_health"], 30)
+    referral = seed.refer(referral_json())
+    eventually(lambda: seed.get("support", f"/cases/{referral}").status_code == 200, "the case")
     return referral
 
 

@@ -7,81 +7,32 @@ on her referral that it closed and why."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from devstack.identities import Identities
 from devstack.platform import Platform
-from tests.identity import bearer
 from tests.web.browser import assert_accessible, person, screenshot, sign_in, sign_out
+from tests.web.seeding import ApiSeed, eventually
 
 pytestmark = pytest.mark.integration
 
 ORG = "derby-council"
 TEAM = "journey-team"
 KIM, JO = "cw-journey-kim", "cw-journey-jo"
+SKILLS = ["generalist", "mental_health"]
 
 
-class Seed:
-    """The team and its caseworkers through the real APIs, as the council's service manager:
-    setting up a team is not part of the journey."""
-
+class Seed(ApiSeed):
     def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.headers = bearer(ORG)
-
-    def url(self, service: str, path: str) -> str:
-        return f"{self.platform.services[service].url}/v1{path}"
-
-    def get(self, service: str, path: str) -> Any:
-        answer = httpx.get(self.url(service, path), headers=self.headers, timeout=30)
-        return answer.json() if answer.status_code == 200 else None
-
-    def post(self, service: str, path: str, body: Any) -> Any:
-        headers = self.headers | {"Idempotency-Key": f"seed-{time.monotonic_ns()}"}
-        answer = httpx.post(self.url(service, path), json=body, headers=headers, timeout=30)
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
-    def worker(self, worker_id: str, name: str) -> None:
-        body = {
-            "id": worker_id,
-            "team_id": TEAM,
-            "name": name,
-            "email": f"{worker_id}@derby-council.test",
-            "specialisms": ["generalist", "mental_health"],
-            "contracted_hours": 20,
-            "max_caseload": 10,
-        }
-        self.post("allocation", "/caseworkers", body)
+        super().__init__(platform, ORG)
 
     def lead_worker(self, case_id: str) -> str | None:
-        case = self.get("allocation", f"/cases/{case_id}")
-        allocation = (case or {}).get("allocation") or {}
-        return allocation.get("worker_id")
-
-
-def eventually(condition: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-    return result
-
-
-@pytest.fixture(autouse=True)
-def patient(page: Page) -> None:
-    """The shared machine is often busy: wait longer than a person would before failing."""
-    page.set_default_timeout(60_000)
-    page.set_default_navigation_timeout(90_000)
-    expect.set_options(timeout=60_000)
+        answer = self.get("allocation", f"/cases/{case_id}")
+        allocation = (answer.json() if answer.status_code == 200 else {}).get("allocation")
+        return (allocation or {}).get("worker_id")
 
 
 def fill_date(page: Page, field: str, day: date) -> None:
@@ -124,9 +75,8 @@ def test_referral_allocation_plan_review_and_closure_by_three_people(
     page: Page, web_url: str, identities: Identities, module_platform: Platform
 ) -> None:
     seed = Seed(module_platform)
-    leader = {"name": "Abi Leader", "email": "abi@derby-council.test"}
-    seed.post("allocation", "/teams", {"id": TEAM, "name": "Journey team", "team_leader": leader})
-    seed.worker(KIM, "Kim Adeyemi")
+    seed.team(TEAM, "Journey team", "Abi Leader")
+    seed.worker(KIM, TEAM, "Kim Adeyemi", SKILLS, 20)
 
     # 1. The referrer.
     priya = person(
@@ -142,13 +92,13 @@ def test_referral_allocation_plan_review_and_closure_by_three_people(
     case_id = refer_sam(page)
     assert_accessible(page)
     screenshot(page, "journey-1-referral-sent")
-    eventually(lambda: seed.lead_worker(case_id) == KIM, "the case allocated to Kim")
+    eventually(lambda: seed.lead_worker(case_id) == KIM, "the case allocated to Kim", 120)
     page.reload()
     expect(page.locator("main")).to_contain_text(KIM)
     sign_out(page)
 
     # 2. The team leader moves the case to Jo, who has just joined the team.
-    seed.worker(JO, "Jo Caseworker")
+    seed.worker(JO, TEAM, "Jo Caseworker", SKILLS, 20)
     abi = person(
         identities, "test.web.journey.abi", ORG, ["team-leader"], teams=[TEAM], name="Abi Leader"
     )
@@ -232,7 +182,7 @@ def test_referral_allocation_plan_review_and_closure_by_three_people(
         page.reload()
         return "Tenancy sustained" in page.locator("main").inner_text()
 
-    eventually(closed_on_the_referral, "the closure on Priya's referral")
+    eventually(closed_on_the_referral, "the closure on Priya's referral", timeout=120)
     expect(page.locator("main")).to_contain_text("Sustained")
     assert_accessible(page)
     screenshot(page, "journey-4-referral-closed")

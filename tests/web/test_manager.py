@@ -5,20 +5,17 @@ figures to show. A caseworker is refused the dashboard and the settings."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from devstack.identities import Identities
 from devstack.platform import Platform
-from tests.identity import bearer
 from tests.referral.factories import referral_json
 from tests.web.browser import assert_accessible, person, screenshot, sign_in
+from tests.web.seeding import ApiSeed, eventually
 
 # The platform and the seeding share the first test's time on a machine other suites also use.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -28,45 +25,15 @@ EAST, WEST = "mgr-east", "mgr-west"
 JO, SAM = "mgr-jo", "mgr-sam"  # Jo leads mental-health cases (East), Sam substance misuse (West)
 
 
-class Seed:
+class Seed(ApiSeed):
     """Teams, caseworkers and cases through the real APIs, as the organisation's staff."""
 
     def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.headers = bearer(ORG)
+        super().__init__(platform, ORG)
         self.cases: list[str] = []
         self.waiting_case = ""
         self.escalated = ""
         self.closed = ""
-
-    def url(self, service: str, path: str) -> str:
-        return f"{self.platform.services[service].url}/v1{path}"
-
-    def get(self, service: str, path: str) -> httpx.Response:
-        return httpx.get(self.url(service, path), headers=self.headers, timeout=30)
-
-    def post(self, service: str, path: str, body: Any, created: bool = True) -> Any:
-        headers = self.headers | {"Idempotency-Key": f"seed-{time.monotonic_ns()}"}
-        answer = httpx.post(self.url(service, path), json=body, headers=headers, timeout=30)
-        assert answer.status_code == (201 if created else 200), answer.text
-        return answer.json()
-
-    def team(self, team_id: str, name: str, leader: str) -> None:
-        email = f"{leader.split()[0].lower()}@derby-council.test"
-        body = {"id": team_id, "name": name, "team_leader": {"name": leader, "email": email}}
-        self.post("allocation", "/teams", body)
-
-    def worker(self, worker_id: str, team_id: str, name: str, skills: list[str], hours: float):
-        body = {
-            "id": worker_id,
-            "team_id": team_id,
-            "name": name,
-            "email": f"{worker_id}@derby-council.test",
-            "specialisms": skills,
-            "contracted_hours": hours,
-            "max_caseload": 10,
-        }
-        self.post("allocation", "/caseworkers", body)
 
     def referral(self, n: int, needs: list[str]) -> str:
         body = referral_json(
@@ -82,20 +49,11 @@ class Seed:
             date_of_birth=f"197{n}-0{n + 1}-1{n}",
             ni_number=f"QQ 22 34 5{n} C",
         )
-        return str(self.post("referral", "/referrals", body)["id"])
+        return self.refer(body)
 
     def support_case(self, case_id: str) -> dict[str, Any] | None:
         answer = self.get("support", f"/cases/{case_id}")
         return answer.json() if answer.status_code == 200 else None
-
-
-def eventually(condition: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-    return result
 
 
 @pytest.fixture(scope="module")

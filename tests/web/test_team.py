@@ -5,20 +5,17 @@ reason (the GOV.UK error summary first). A caseworker is refused the waiting lis
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from devstack.identities import Identities
 from devstack.platform import Platform
-from tests.identity import bearer
 from tests.referral.factories import referral_json
 from tests.web.browser import assert_accessible, person, screenshot, sign_in
+from tests.web.seeding import ApiSeed, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -28,47 +25,13 @@ EAST, WEST = "team-east", "team-west"
 URGENT, SOON, LATER, DISTANT = 3, 20, 50, 200
 
 
-class Seed:
+class Seed(ApiSeed):
     """Teams, caseworkers and referrals through the real APIs, as a service manager."""
 
     def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.headers = bearer(ORG)
+        super().__init__(platform, ORG)
         self.cases: dict[int, str] = {}  # days facing homelessness -> case id
         self.generalist_case = ""
-
-    def url(self, service: str, path: str) -> str:
-        return f"{self.platform.services[service].url}/v1{path}"
-
-    def get(self, service: str, path: str) -> Any:
-        answer = httpx.get(self.url(service, path), headers=self.headers, timeout=30)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def post(self, service: str, path: str, body: Any) -> Any:
-        headers = self.headers | {"Idempotency-Key": f"seed-{time.monotonic_ns()}"}
-        answer = httpx.post(self.url(service, path), json=body, headers=headers, timeout=30)
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
-    def team(self, team_id: str, name: str, leader: str) -> None:
-        email = f"{leader.split()[0].lower()}@derby-council.test"
-        body = {"id": team_id, "name": name, "team_leader": {"name": leader, "email": email}}
-        self.post("allocation", "/teams", body)
-
-    def worker(
-        self, worker_id: str, team_id: str, name: str, skills: list[str], hours: float
-    ) -> Any:
-        body = {
-            "id": worker_id,
-            "team_id": team_id,
-            "name": name,
-            "email": f"{worker_id}@derby-council.test",
-            "specialisms": skills,
-            "contracted_hours": hours,
-            "max_caseload": 10,
-        }
-        return self.post("allocation", "/caseworkers", body)
 
     def referral(self, n: int, needs: list[str], facing_in_days: int) -> str:
         body = referral_json(
@@ -84,23 +47,14 @@ class Seed:
             date_of_birth=f"198{n}-0{n + 1}-1{n}",
             ni_number=f"QQ 12 34 5{n} C",
         )
-        return str(self.post("referral", "/referrals", body)["id"])
+        return self.refer(body)
 
     def waiting(self) -> list[dict[str, Any]]:
-        entries = self.get("allocation", "/waiting-list")["entries"]
+        entries = self.json("allocation", "/waiting-list")["entries"]
         return [e for e in entries if e["kind"] == "waiting"]
 
     def cases_of(self, worker_id: str) -> list[str]:
-        return list(self.get("allocation", f"/caseworkers/{worker_id}")["cases"])
-
-
-def eventually(condition: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-    return result
+        return list(self.json("allocation", f"/caseworkers/{worker_id}")["cases"])
 
 
 @pytest.fixture(scope="module")
