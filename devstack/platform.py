@@ -133,6 +133,8 @@ class Platform:
         env.setdefault("HEARTH_QUARANTINE_KEYS", json.dumps([DEMO_QUARANTINE_KEY]))
         # ... and the key tenancy ids are made with (shared/ids.py; never rotated).
         env.setdefault("HEARTH_TENANCY_ID_KEY", DEMO_TENANCY_ID_KEY)
+        # The local platform (demo, end-to-end tests) is never production: it may move time.
+        env.setdefault("HEARTH_ENVIRONMENT", "development")
         if self.database_prefix:
             env["HEARTH_MONGO_DB"] = f"{self.database_prefix}_{name}"
         process.start(env)
@@ -226,6 +228,8 @@ def main() -> None:
         "HEARTH_NOTIFY_URL": provider.url,
         "HEARTH_NOTIFY_API_KEY": DEMO_NOTIFY_KEY,
         "HEARTH_WEBHOOK_ALLOW_LOOPBACK": "true",  # the demo's sinks listen on 127.0.0.1
+        # One scenario clock for every service (python -m shared.scenario_clock set ...).
+        "HEARTH_SCENARIO_CLOCK": "true",
     }
     platform = Platform(env, stack.data_dir / "logs")
     stopping = False
@@ -242,6 +246,10 @@ def main() -> None:
         platform.wait_healthy()
         _print_summary(stack, platform)
         say(f"emails, SMS and letters the platform sends are written to {outbox}")
+        say(
+            "every service follows one scenario clock: HEARTH_ENVIRONMENT=development "
+            ".venv/bin/python -m shared.scenario_clock set 2026-06-01 (README: Scenario time)"
+        )
         if not args.no_demo and importlib.util.find_spec("devstack.demo") is not None:
             from devstack.demo import load_demo
 

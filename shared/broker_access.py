@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared.topics import Topic, topic_name
+from shared.topics import SCENARIO_CLOCK, Topic, topic_name
 
 ADMIN_PRINCIPAL = "admin"
 # Organisation ids become topic names and principals: lowercase letters, digits and hyphens.
@@ -87,7 +87,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         writes=frozenset({T.CASE_EVENTS}) | _ANSWERS_PRIVACY.writes,
     ),
     "reconnection": ServiceAccess(
-        reads=frozenset({T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS}) | _ANSWERS_PRIVACY.reads,
+        # notification.events: the presentation pack's delivery, kept on the case (issue 20).
+        reads=frozenset({T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS, T.NOTIFICATION_EVENTS})
+        | _ANSWERS_PRIVACY.reads,
         writes=frozenset({T.CASE_EVENTS, T.RECONNECTION_EVENTS}) | _ANSWERS_PRIVACY.writes,
     ),
     "notifications": ServiceAccess(
@@ -185,6 +187,10 @@ class AccessTable:
             for base in INGRESS_TOPICS:
                 topic(f"{topic_name(base, self.prefix)}.", Operation.READ, prefixed=True)
                 topic(f"{topic_name(base, self.prefix)}.", Operation.DESCRIBE, prefixed=True)
+        # The scenario clock (not in production: shared/scenario_clock.py), which every
+        # service reads from its start and the first to start makes; only the admin writes.
+        clock = topic_name(SCENARIO_CLOCK, self.prefix)
+        topic(clock, Operation.READ, Operation.DESCRIBE, Operation.CREATE)
         for write in sorted({*access.writes, Topic.AUDIT}):
             topic(topic_name(write, self.prefix), Operation.WRITE, Operation.DESCRIBE)
             topic(topic_name(write, self.prefix), Operation.CREATE)

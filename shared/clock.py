@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from shared.settings import HearthSettings
 
 
 class Clock(Protocol):
@@ -39,7 +42,7 @@ class OffsetFileClock:
 
     For demos and end-to-end tests of services running as separate processes: writing
     `7257600` (twelve weeks) into the file makes every service live twelve weeks ahead, so
-    reviews come due without waiting. Set by HEARTH_CLOCK_OFFSET_FILE; never set in production.
+    reviews come due without waiting. Set by HEARTH_CLOCK_OFFSET_FILE; refused in production.
     """
 
     def __init__(self, path: str | Path, reread_seconds: float = 0.2) -> None:
@@ -61,5 +64,19 @@ class OffsetFileClock:
         return datetime.now(UTC) + self.offset()
 
 
-def clock_from_settings(offset_file: str) -> Clock:
-    return OffsetFileClock(offset_file) if offset_file else SystemClock()
+def clock_from_settings(settings: HearthSettings | str) -> Clock:
+    """The clock a service runs on: real time, unless a deployment that is not production
+    asks for a scenario clock (the platform.clock topic, shared/scenario_clock.py) or an
+    offset file. In production either one refuses to start (ScenarioClockRefused).
+    A bare string is an offset file's path (as before settings named the environment)."""
+    if isinstance(settings, str):
+        return OffsetFileClock(settings) if settings else SystemClock()
+    from shared.scenario_clock import ScenarioClock, refuse_in_production  # imports this
+
+    refuse_in_production(settings)
+    if settings.scenario_clock:
+        base = OffsetFileClock(settings.clock_offset_file) if settings.clock_offset_file else None
+        return ScenarioClock(settings, base)
+    if settings.clock_offset_file:
+        return OffsetFileClock(settings.clock_offset_file)
+    return SystemClock()

@@ -1,7 +1,9 @@
 """HTTP for every service: versioned routers behind verified identities and the policy table,
 the audit of every request that touches a person's record, idempotent creating POSTs
 (`Idempotency-Key`, shared/idempotency.py), health on the public port, metrics on their own
-port, field-naming errors, and request bodies capped before they are read.
+port, errors as RFC 9457 problem details naming the field (shared/problems.py), every error
+status a route can answer declared in its OpenAPI, and request bodies capped before they are
+read.
 
 The body cap (`BodyLimitMiddleware`): `DEFAULT_MAX_BODY_BYTES` for every route, and
 `openapi_extra=body_limit(n)` on a route that needs more or less (a CSV upload, a referral),
@@ -41,8 +43,19 @@ from shared.identity import TokenVerifier
 from shared.ids import new_id
 from shared.logging import get_logger, log_context
 from shared.policy import policy_for
+from shared.problems import (
+    PROBLEM_JSON,
+    Problem,
+    ProblemFieldError,
+    detail_text,
+    field_problem,
+    problem,
+    summary,
+    validation_error,
+)
 from shared.redaction import safe_error
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import ConcurrentUpdate
 from shared.validation import printable
 
 log = get_logger(__name__)
@@ -56,13 +69,14 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # every route, unless it declares its own
 BODY_LIMIT_EXTENSION = "x-hearth-max-body-bytes"
 
 
-def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+def field_errors(exc: RequestValidationError) -> list[ProblemFieldError]:
+    """Each pydantic error as the field it names and the validator's own words."""
     errors = []
     for error in exc.errors():
         # A field name from the body (an unknown key) may hold a lone surrogate: shown escaped,
         # so the answer can be encoded.
         location = [printable(str(p)) for p in error["loc"] if p != "body"]
-        errors.append({"field": ".".join(location) or "body", "message": error["msg"]})
+        errors.append(validation_error(location, str(error["msg"])))
     return errors
 
 
@@ -82,10 +96,7 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 def body_too_large(exc: BodyTooLarge) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"body: {exc.detail}", "errors": [{"field": "body", "message": exc.detail}]},
-        status_code=413,
-    )
+    return field_problem("body", str(exc.detail), 413)
 
 
 class BodyLimitMiddleware:
@@ -174,21 +185,7 @@ def create_http_app(
     app.add_middleware(IdempotencyMiddleware)
     app.middleware("http")(_audited(runtime))
 
-    @app.exception_handler(IdempotentAnswer)
-    async def _idempotent(_: Request, exc: IdempotentAnswer) -> Response:
-        return exc.response
-
-    @app.exception_handler(413)
-    async def _too_large(_: Request, exc: Exception) -> Response:
-        if isinstance(exc, BodyTooLarge):
-            return body_too_large(exc)
-        return JSONResponse({"detail": getattr(exc, "detail", None)}, status_code=413)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = field_errors(exc)
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+    install_problem_handlers(app)
 
     @app.get("/health/live", tags=["operations"])
     async def live() -> dict[str, str]:
@@ -212,7 +209,43 @@ def create_http_app(
         )
     _document_idempotency(app, settings.service_name)
     _document_body_limits(app)
+    _document_problems(app)
     return app
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every refusal and failure as a problem (shared/problems.py): an HTTPException's
+    "field: message" detail names its field; pydantic's errors are cleaned of its wording."""
+
+    @app.exception_handler(IdempotentAnswer)
+    async def _idempotent(_: Request, exc: IdempotentAnswer) -> Response:
+        return exc.response  # a replay, or a refusal already made a problem (key_error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc, BodyTooLarge):
+            return body_too_large(exc)
+        if exc.status_code < 400 or exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return problem(exc.status_code, detail_text(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = field_errors(exc)
+        return problem(422, summary(errors), errors)
+
+    @app.exception_handler(ConcurrentUpdate)
+    async def _busy(_: Request, exc: ConcurrentUpdate) -> JSONResponse:
+        return problem(409, str(exc), kind="concurrent-update")
+
+    @app.exception_handler(Exception)
+    async def _failed(_: Request, exc: Exception) -> JSONResponse:
+        # Logged by the server with its traceback; the caller learns nothing of the inside.
+        return problem(
+            500,
+            "the service failed while answering; retry (a POST with the same "
+            "Idempotency-Key, so it acts once)",
+        )
 
 
 def _document_body_limits(app: FastAPI) -> None:
@@ -259,12 +292,98 @@ def _document_idempotency(app: FastAPI, service: str) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-ACCESS_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no bearer token, or one that cannot be trusted (the reason is given)"},
-    403: {"description": "the caller's roles do not allow this (shared/policy.py)"},
-    429: {"description": "too many failed sign-ins from this client; see Retry-After"},
-    503: {"description": "the audit trail cannot be written just now; nothing was answered"},
+ACCESS_RESPONSES: dict[str, str] = {
+    "401": "no bearer token, or one that cannot be trusted (the reason is given)",
+    "403": "the caller's roles do not allow this (shared/policy.py)",
+    "429": "too many failed sign-ins from this client; see Retry-After",
+    "503": "the audit trail cannot be written just now; nothing was answered",
 }
+NOT_FOUND = "no such record in your organisation (another organisation's are not found either)"
+CONFLICT = "the record's state does not allow this, or it changed meanwhile (try again)"
+INVALID = "a field, parameter or header is not valid; `errors` names each one"
+WRITES = frozenset({"post", "put", "patch", "delete"})
+SCHEMAS_REF = "#/components/schemas/"
+
+
+def expected_errors(method: str, path: str, operation: dict[str, Any]) -> dict[str, str]:
+    """The error statuses any /v1 operation can answer, by what it is: access refusals on
+    every one, 404 where a path names a record, 409 where a write meets a record's rules or
+    another writer, 422 where anything is read from the request."""
+    if not path.startswith(f"/{API_VERSION}/"):
+        return {}
+    errors = dict(ACCESS_RESPONSES)
+    names_record = "{" in path
+    if names_record:
+        errors["404"] = NOT_FOUND
+    if names_record and method in WRITES:
+        errors["409"] = CONFLICT
+    if operation.get("parameters") or "requestBody" in operation:
+        errors["422"] = INVALID
+    return errors
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every error response of every operation declared with the problem schema, and the error
+    statuses a route can answer that it did not declare itself (see `expected_errors`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        model = Problem.model_json_schema(ref_template=SCHEMAS_REF + "{model}")
+        schemas.update(model.pop("$defs", {}))
+        schemas[Problem.__name__] = model
+        content = {PROBLEM_JSON: {"schema": {"$ref": f"{SCHEMAS_REF}{Problem.__name__}"}}}
+        for path, methods in schema.get("paths", {}).items():
+            for method, operation in methods.items():
+                if not isinstance(operation, dict):
+                    continue
+                responses = operation.setdefault("responses", {})
+                for status, description in expected_errors(method, path, operation).items():
+                    declared = responses.setdefault(status, {"description": description})
+                    said = str(declared.get("description", ""))
+                    if status == "409" and description not in said:
+                        # Two causes of one status (a reused Idempotency-Key, a record's rules).
+                        declared["description"] = f"{said}; or {description}"
+                for status, response in responses.items():
+                    if str(status).isdigit() and int(status) >= 400:
+                        if response.get("description") == "Validation Error":
+                            response["description"] = INVALID  # FastAPI's own 422
+                        response["content"] = dict(content)
+                operation["responses"] = dict(sorted(responses.items()))
+        _drop_unused_schemas(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _drop_unused_schemas(schema: dict[str, Any]) -> None:
+    """Schemas no operation refers to any more (FastAPI's own validation error, a service's
+    earlier error body) are left out, so a reader finds one error model."""
+    schemas: dict[str, Any] = schema.get("components", {}).get("schemas", {})
+
+    def refs(node: Any) -> set[str]:
+        found: set[str] = set()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(SCHEMAS_REF):
+                found.add(ref.removeprefix(SCHEMAS_REF))
+            for value in node.values():
+                found |= refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                found |= refs(value)
+        return found
+
+    used: set[str] = set()
+    waiting = refs(schema.get("paths", {}))
+    while waiting:
+        name = waiting.pop()
+        if name not in used and name in schemas:
+            used.add(name)
+            waiting |= refs(schemas[name])
+    for name in [n for n in schemas if n not in used]:
+        del schemas[name]
 
 
 def _audited(
@@ -310,5 +429,9 @@ def _audited(
 
 
 def _unavailable(request_id: str) -> JSONResponse:
-    body: dict[str, Any] = {"detail": "the audit trail cannot be written; try again shortly"}
-    return JSONResponse(body, status_code=503, headers={REQUEST_ID_HEADER: request_id})
+    return problem(
+        503,
+        "the audit trail cannot be written; try again shortly",
+        headers={REQUEST_ID_HEADER: request_id},
+        request_id=request_id,
+    )

@@ -35,6 +35,7 @@ from shared.auth import AccessState, CallerDep, access_of
 from shared.ids import stable_id
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
+from shared.problems import field_problem
 from shared.redaction import safe_error
 
 log = get_logger(__name__)
@@ -269,13 +270,11 @@ class IdempotentAnswer(Exception):
         self.response = response
 
 
-def key_error(message: str, code: int, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The project's field error body, naming the header."""
-    return JSONResponse(
-        {"detail": f"{HEADER}: {message}", "errors": [{"field": HEADER, "message": message}]},
-        status_code=code,
-        headers=headers,
-    )
+def key_error(
+    message: str, code: int, headers: dict[str, str] | None = None, kind: str | None = None
+) -> JSONResponse:
+    """A problem (shared/problems.py) naming the header."""
+    return field_problem(HEADER, message, code, kind=kind, headers=headers)
 
 
 async def idempotency_guard(request: Request, caller: CallerDep) -> None:
@@ -316,9 +315,11 @@ async def idempotency_guard(request: Request, caller: CallerDep) -> None:
         )
     if begun.verdict is Verdict.CONFLICT:
         message = "already used for a different request (another body or path); use a new key"
-        raise IdempotentAnswer(key_error(message, 409))
+        raise IdempotentAnswer(key_error(message, 409, kind="idempotency-key-reused"))
     message = "a request with this key is still being handled; retry shortly"
-    raise IdempotentAnswer(key_error(message, 409, {"Retry-After": "1"}))
+    raise IdempotentAnswer(
+        key_error(message, 409, {"Retry-After": "1"}, kind="request-in-progress")
+    )
 
 
 async def _request_content(request: Request) -> tuple[bytes, str]:

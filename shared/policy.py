@@ -203,6 +203,8 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/cases/{case_id}"): _p(P.CASES_READ, CASE),
         ("GET", "/reviews/due"): _p(P.CASES_READ),
         ("GET", "/escalated-cases"): _p(P.CASES_READ),
+        # A case that began before Hearth, opened at its stage from a start date (issue 20).
+        ("POST", "/cases"): _p(P.CASE_DECISIONS),
         ("POST", "/cases/{case_id}/assessment"): _p(P.CASEWORK, CASE),
         ("PUT", "/cases/{case_id}/plan"): _p(P.CASEWORK, CASE),
         ("POST", "/cases/{case_id}/plan/agree"): _p(P.CASEWORK, CASE),
@@ -217,7 +219,16 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
     },
     "reconnection": {
         ("GET", "/reconnection-cases"): _p(P.CASES_READ),
+        # Opening a case (Phase 1, identify), as the spine's events also do (issue 20).
+        ("POST", "/reconnection-cases"): _p(P.CASEWORK),
         ("GET", "/reconnection-cases/{case_id}"): _p(P.CASES_READ, RECONNECTION),
+        # The boroughs the service works in (Tool 3, criterion 1), per organisation.
+        ("GET", "/service-area"): _p(P.SETTINGS_READ, personal=False),
+        ("PUT", "/service-area"): _p(P.SETTINGS_MANAGE, personal=False),
+        # The presentation pack as kept and delivered (Phase 5).
+        ("GET", "/reconnection-cases/{case_id}/presentation-pack/document"): _p(
+            P.CASES_READ, RECONNECTION
+        ),
         **{
             (method, f"/reconnection-cases/{{case_id}}{action}"): _p(P.CASEWORK, RECONNECTION)
             for method, action in (

@@ -20,6 +20,7 @@ from shared.outbox_batches import OutboxBatches
 from shared.quarantine import COLLECTION as QUARANTINE
 from shared.quarantine import Quarantine
 from shared.redaction import safe_error
+from shared.scenario_clock import ScenarioClock
 from shared.settings import HearthSettings
 from shared.timers import FireHandler, Scheduler, TimerStore
 from shared.topics import Topic
@@ -33,7 +34,8 @@ class ServiceRuntime:
         self, settings: HearthSettings, clock: Clock | None = None, configure_logs: bool = True
     ) -> None:
         self.settings = settings
-        self.clock: Clock = clock or clock_from_settings(settings.clock_offset_file)
+        # Refuses to start on a scenario clock in production (shared/scenario_clock.py).
+        self.clock: Clock = clock or clock_from_settings(settings)
         if configure_logs:
             configure_logging(settings.service_name, settings.log_json, settings.log_level)
         self.broker = make_broker(settings)
@@ -54,6 +56,9 @@ class ServiceRuntime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
+        if isinstance(self.clock, ScenarioClock):  # on the scenario's time before serving
+            self.on_startup(self.clock.start)
+            self.on_shutdown(self.clock.stop)
 
     # --- wiring ---------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,16 @@ class HearthSettings(BaseSettings):
     log_level: str = "INFO"
     clock_offset_file: str = Field(
         "", description="demos/tests only: a file holding seconds to move every clock forward"
+    )
+    environment: Literal["production", "staging", "training", "test", "development"] = Field(
+        "production",
+        description="what this deployment is; only one that is not production may move time "
+        "(HEARTH_SCENARIO_CLOCK, HEARTH_CLOCK_OFFSET_FILE, `?as_of=`): shared/scenario_clock.py",
+    )
+    scenario_clock: bool = Field(
+        False,
+        description="not in production: every service follows the clock the platform.clock "
+        "topic sets (`python -m shared.scenario_clock set 2026-06-01`)",
     )
     # Identity: any OpenID Connect provider (Keycloak locally, Entra ID, ...), by settings only.
     oidc_issuer: str = Field("", description="the provider's issuer URL; tokens must name it")

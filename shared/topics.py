@@ -27,6 +27,11 @@ class Topic(StrEnum):
     AUDIT = "audit.trail"
 
 
+# Not a platform topic (never made in production): the scenario clock every service of a
+# non-production deployment follows, one partition (shared/scenario_clock.py).
+SCENARIO_CLOCK = "platform.clock"
+
+
 def topic_name(topic: Topic | str, prefix: str) -> str:
     return f"{prefix}{topic}"
 

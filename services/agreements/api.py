@@ -24,6 +24,7 @@ from services.agreements.views import (
 )
 from shared.agreements import AgreementStatus, Purpose
 from shared.auth import Caller, CallerDep, access_of, audit_listed, audit_record
+from shared.problems import field_problem, problem
 from shared.unit_of_work import ConcurrentUpdate
 
 
@@ -129,13 +130,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AgreementRefused)
     async def _refused(request: Request, exc: AgreementRefused) -> JSONResponse:
         access_of(request).refusal = str(exc)  # on the trail as a refusal, with its reason
-        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=exc.status_code)
+        return field_problem(exc.field, exc.message, exc.status_code)
 
     @app.exception_handler(NotAParty)
     async def _missing(request: Request, exc: NotAParty) -> JSONResponse:
         access_of(request).refusal = str(exc)  # looking at another's agreement is on the trail
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        return problem(404, str(exc))
 
     @app.exception_handler(ConcurrentUpdate)
     async def _busy(_: Request, exc: ConcurrentUpdate) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return problem(409, str(exc), kind="concurrent-update")

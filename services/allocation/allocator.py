@@ -3,17 +3,20 @@
 One referral's path, top-down in this module:
 1. ReferralAssessed (handlers.referrals_assessed) enters the case as a waiting `CaseEntry`
    (store.enter_many) and hands the batch to `place_in_background` -> `place_arrivals`.
-2. While the organisation is settled only the arrivals are offered; otherwise `request` runs
-   a full pass (`run_pass`): the caseworkers, the waiting cases their room could take
-   (store.placeable), offered best-ranked first (`_offer`, waiting_list.rank_waiting).
-3. `_allocate` one entry: complete a claim a crash left on a worker, or choose the best
-   worker (matching.choose_worker) and `_claim` the case's hours on them.
+2. While the organisation is settled only the arrivals (and the heads the last pass kept
+   workers for) are offered; otherwise `request` runs a full pass (`run_pass`): the
+   caseworkers and the waiting cases, offered best-ranked first (`_offer`,
+   waiting_list.rank_waiting) through the backfill plan (backfill.py).
+3. `_allocate` one entry: complete a claim a crash left on a worker, or take the worker the
+   plan places it with and `_claim` the case's hours on them. A case that fits nobody may
+   reserve a worker as the head of its pool: no case ranked below it takes that worker.
 4. `_record` the allocation on the entry with CaseAllocated (`allocated`), or release the
    claim if another claimant or a closure got there first.
 Reallocation, stage changes and closure follow, each reading the case, deciding and writing.
 
 A pass offers waiting cases of one organisation, best-ranked first, to the best matching
-caseworker. An allocation is two guarded single-document writes, with no lock around them:
+caseworker that is not kept for a case ranked above them (backfill.py). An allocation is
+two guarded single-document writes, with no lock around them:
 1. claim the worker's hours with a guarded change (`free_hours >= h`, `$inc`), recording the
    case on the worker so a worker claims a case once;
 2. record the allocation on the entry with CaseAllocated in its outbox (one unit of work,
@@ -26,13 +29,16 @@ released only once older than CLAIM_GRACE (a younger one may be another claimant
 its 1 and 2).
 
 Which cases a pass reads:
-- a full pass (`request`) reads the caseworkers; only when one of them has room does it ask
-  the database for the waiting cases that room could take (store.placeable), ranks just those
-  with the priority rules and offers them in order. It then records the organisation as
-  settled: no waiting case fits any worker.
-- Newly arrived cases (`place_arrivals`, a batch of ReferralAssessed) are offered on their own
-  while the organisation is settled: no capacity was freed since a full pass left every older
-  waiting case unplaceable, so none of those can take a worker now. Otherwise a full pass.
+- a full pass (`request`) reads the caseworkers; only when one of them has room does it read
+  the waiting cases (all of them: a head that fits nowhere still keeps a worker from the
+  cases below it), ranks them with the priority rules and offers them in order. It then
+  records the organisation as settled (no waiting case fits a worker it may take), with the
+  workers kept for heads.
+- Newly arrived cases (`place_arrivals`, a batch of ReferralAssessed) are offered with just
+  those heads while the organisation is settled: no capacity was freed since a full pass left
+  every older waiting case unplaceable, so only a head can change what an arrival may take.
+  An arrival that takes a head's worker (it ranks above the head) unsettles the organisation
+  for a full pass. Otherwise a full pass.
 Anything that frees capacity (a release, fewer hours, a caseworker created or changed) first
 moves the organisation's state version on (store.capacity_may_grow), then asks for a pass. A
 new day unsettles it too (leave ends). The sweep runs the passes that are due and, every
@@ -45,9 +51,11 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from services.allocation.matching import STAGE_HOURS, Match, NoMatch, choose_worker, open_room
+from services.allocation.backfill import Backfill, Placed
+from services.allocation.matching import STAGE_HOURS, NoMatch, choose_worker, open_room
 from services.allocation.records import (
     Allocation,
     CaseEntry,
@@ -89,6 +97,14 @@ def settled(state: PassState | None, today: date) -> bool:
     if state is None:
         return False
     return state.settled == state.version and state.settled_on == today
+
+
+@dataclass(frozen=True)
+class Offered:
+    """What offering cases did: how many were allocated, and the plan it followed."""
+
+    allocated: int
+    plan: Backfill
 
 
 def claim_is_stale(worker: Caseworker, case_id: str, now: datetime) -> bool:
@@ -158,10 +174,27 @@ class Allocator:
         if not entries:
             return 0
         now = self.runtime.clock.now()
-        if not settled(await self.store.get_state(organisation), now.date()):
+        state = await self.store.get_state(organisation)
+        if state is None or not settled(state, now.date()):
             await self.request(organisation)
             return 0
-        return await self._offer(entries, await self._workers(organisation), now)
+        kept = state.kept
+        arrived = {e.case_id for e in entries}
+        heads = await self.store.waiting_among(organisation, kept.values())
+        offered = await self._offer(
+            [*entries, *(h for h in heads if h.case_id not in arrived)],
+            await self._workers(organisation),
+            now,
+        )
+        now_kept = offered.plan.reservations
+        if not set(kept) <= set(now_kept):
+            # A worker kept for a head went to an arrival ranked above it: older cases may
+            # head their pools now, which only a full pass can see.
+            await self.store.capacity_may_grow(organisation)
+            await self.request(organisation)
+        elif now_kept != kept:  # an arrival heads its pool: later arrivals must see it
+            await self.store.keep_reservations(organisation, state.version, now_kept)
+        return offered.allocated
 
     # --- 2. full passes ---------------------------------------------------------------------
 
@@ -191,13 +224,11 @@ class Allocator:
         workers = await self._workers(organisation)
         room = open_room([worker_view(w) for w in workers.values()], today)
         allocated = 0
-        if room or recover:
-            held = [c for w in workers.values() for c in w.cases]
-            entries = await self.store.placeable(
-                organisation, {s.value: h for s, h in room.items()}, held
-            )
-            allocated = await self._offer(entries, workers, now)
-        await self.store.settle(organisation, version, today)
+        reserved: dict[str, str] = {}
+        if room or recover:  # with no room anywhere nothing can be placed, nor kept from anyone
+            offered = await self._offer(await self.store.waiting(organisation), workers, now)
+            allocated, reserved = offered.allocated, offered.plan.reservations
+        await self.store.settle(organisation, version, today, reserved)
         return allocated
 
     async def sweep(self) -> None:
@@ -220,22 +251,33 @@ class Allocator:
 
     # --- 3. one entry: claim, then record -------------------------------------------------
 
-    async def _offer(self, entries: Sequence[CaseEntry], workers: Workers, now: datetime) -> int:
+    async def _offer(
+        self, entries: Sequence[CaseEntry], workers: Workers, now: datetime
+    ) -> Offered:
         teams: dict[str, Team | None] = {}
+        plan = Backfill([worker_view(w) for w in workers.values()], now.date())
         allocated = 0
         for entry, _ in rank_waiting(entries, now):
-            if await self._allocate(entry, workers, teams, now):
+            if await self._allocate(entry, workers, plan, teams, now):
                 allocated += 1
-        return allocated
+        return Offered(allocated, plan)
 
     async def _allocate(
-        self, entry: CaseEntry, workers: Workers, teams: dict[str, Team | None], now: datetime
+        self,
+        entry: CaseEntry,
+        workers: Workers,
+        plan: Backfill,
+        teams: dict[str, Team | None],
+        now: datetime,
     ) -> bool:
         holders = [w for w in workers.values() if w.holds(entry.case_id)]
         if holders:  # a claim an interrupted attempt (or a racing one) made: complete it
             claimed: Caseworker | None = await self._first_claim(entry, holders, workers)
-        else:  # nobody with room: no write at all
-            claimed = await self._claim(entry, workers, now.date())
+            for holder in holders:
+                fresh = workers.get(holder.worker_id)
+                plan.refresh(holder.worker_id, worker_view(fresh) if fresh else None)
+        else:  # nobody with room, or kept for a case above it: no write at all
+            claimed = await self._claim(entry, workers, plan)
         if claimed is None:
             return False
         workers[claimed.worker_id] = claimed
@@ -253,33 +295,38 @@ class Allocator:
                 workers[extra.worker_id] = released or extra
         return holders[0]
 
-    async def _claim(self, entry: CaseEntry, workers: Workers, today: date) -> Caseworker | None:
+    async def _claim(self, entry: CaseEntry, workers: Workers, plan: Backfill) -> Caseworker | None:
         case = case_to_place(entry)
+        organisation = entry.organisation
         for _ in range(CLAIM_ATTEMPTS):
-            choice = choose_worker(case, [worker_view(w) for w in workers.values()], today)
-            if not isinstance(choice, Match):
+            choice = plan.offer(case)
+            if not isinstance(choice, Placed):
                 return None
-            claimed = await self.claim(choice.worker_id, case.case_id, choice.hours)
+            claimed = await self.claim(organisation, choice.worker_id, case.case_id, choice.hours)
             if claimed is not None:
+                plan.refresh(claimed.worker_id, worker_view(claimed))
                 return claimed
             # Another allocation took the hours first: look again with the worker as it is now.
-            fresh = await self.store.get_worker(entry.organisation, choice.worker_id)
+            fresh = await self.store.get_worker(organisation, choice.worker_id)
             if fresh is None:
                 workers.pop(choice.worker_id, None)
             else:
                 workers[choice.worker_id] = fresh
+            plan.refresh(choice.worker_id, worker_view(fresh) if fresh else None)
         # Still placeable after every attempt: let a full pass look at it again.
         await self.store.capacity_may_grow(entry.organisation)
         return None
 
-    async def claim(self, worker_id: str, case_id: str, hours: float) -> Caseworker | None:
-        return await self.store.claim(worker_id, case_id, hours, _wall_clock())
+    async def claim(
+        self, organisation: str, worker_id: str, case_id: str, hours: float
+    ) -> Caseworker | None:
+        return await self.store.claim(organisation, worker_id, case_id, hours, _wall_clock())
 
     async def release(self, worker_id: str, case_id: str, organisation: str) -> Caseworker | None:
         """Give the hours back, once. The organisation is unsettled before and after: a pass
         that read the workers before the release cannot then settle it."""
         await self.store.capacity_may_grow(organisation)
-        released = await self.store.release(worker_id, case_id)
+        released = await self.store.release(organisation, worker_id, case_id)
         await self.store.capacity_may_grow(organisation)
         return released
 
@@ -352,7 +399,7 @@ class Allocator:
         await self.reconcile(entry)
         current = entry.allocation
         target = await self._target(entry, current, to_worker_id, now.date())
-        claimed = await self.claim(target, case_id, current.hours)
+        claimed = await self.claim(organisation, target, case_id, current.hours)
         if claimed is None:
             raise Conflict("to_worker_id", f"the caseworker does not have {current.hours:g} h free")
         team = await self.store.get_team(organisation, claimed.team_id)
@@ -428,7 +475,7 @@ class Allocator:
             fewer = wanted < entry.allocation.hours
             if fewer:
                 await self.store.capacity_may_grow(organisation)
-            hours = await self.store.change_hours(worker_id, case_id, wanted)
+            hours = await self.store.change_hours(organisation, worker_id, case_id, wanted)
             if hours is None:
                 continue  # reallocated meanwhile: the new lead worker holds the hours
             if hours != wanted:

@@ -6,14 +6,15 @@ routes are its methods (`router()`), so each route reads them typed from `self`.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from services.allocation.allocator import AllocationError, Allocator
+from services.allocation.backfill import Decision, Held, Reserved
 from services.allocation.capacity import capacity_view
-from services.allocation.matching import Match, choose_worker
 from services.allocation.records import (
     Allocation,
     CaseEntry,
@@ -31,7 +32,7 @@ from services.allocation.schemas import (
     TeamPatch,
 )
 from services.allocation.store import AllocationStore
-from services.allocation.waiting_list import Ranked, combined_ranking
+from services.allocation.waiting_list import Ranked, backfill_plan, combined_ranking, team_of
 from shared.auth import CallerDep, audit_listed
 from shared.clock import Clock
 from shared.ids import new_id
@@ -99,7 +100,7 @@ def allocation_out(allocation: Allocation | None) -> dict[str, Any] | None:
     )
 
 
-def ranked_out(item: Ranked, workers: list[Caseworker], now: datetime) -> dict[str, Any]:
+def ranked_out(item: Ranked, decision: Decision | None, now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rank": item.rank,
         "position": item.position,
@@ -114,18 +115,17 @@ def ranked_out(item: Ranked, workers: list[Caseworker], now: datetime) -> dict[s
     record = item.record
     if isinstance(record, CaseEntry):
         case = case_to_place(record)
-        choice = choose_worker(case, [worker_view(w) for w in workers], now.date())
         out.update(
             route=record.route,
             support_needs=record.support_needs,
             target_hours=case.hours,
             waiting_since=item.since,
             waiting_days=round((now - item.since).total_seconds() / 86400, 1),
-            waiting_reason=(
-                "a caseworker has room: allocation pending"
-                if isinstance(choice, Match)
-                else choice.reason
-            ),
+            # Why it waits, in the backfill plan's words (backfill.py), and for whom.
+            waiting_reason=decision.reason if decision else "",
+            team_id=team_of(decision),
+            reserved_worker_id=decision.worker_id if isinstance(decision, Reserved) else None,
+            held_for=decision.head_id if isinstance(decision, Held) else None,
         )
     else:
         out.update(
@@ -335,29 +335,41 @@ class AllocationApi:
 
     # --- waiting list and cases -----------------------------------------------------------
 
-    async def _ranking(self, organisation: str) -> tuple[list[Ranked], list[Caseworker]]:
-        waiting = await self.store.waiting(organisation)
-        reviews = await self.store.list_reviews(organisation)
-        cases = {}
-        for review in reviews:
-            case = await self.store.get_case(review.case_id, organisation)
-            if case is not None:
-                cases[review.case_id] = case
-        workers = await self.store.list_workers(organisation)
-        return combined_ranking(waiting, reviews, cases, self.clock.now()), workers
+    async def _ranking(self, organisation: str) -> tuple[list[Ranked], dict[str, Decision]]:
+        """The ranking, and each waiting case's place in the plan a pass would follow now."""
+        now = self.clock.now()
+        # Read side by side: each is a round trip, and none depends on another's answer.
+        waiting, reviews, workers = await asyncio.gather(
+            self.store.waiting(organisation),
+            self.store.list_reviews(organisation),
+            self.store.list_workers(organisation),
+        )
+        cases = await self.store.cases_among(organisation, (r.case_id for r in reviews))
+        decisions = backfill_plan(waiting, workers, now).decisions
+        return combined_ranking(waiting, reviews, cases, now), decisions
 
     async def waiting_list(self, caller: CallerDep, request: Request) -> dict[str, Any]:
         """Waiting cases in priority order, each with its score, reasons, position and why it
         waits; open cases at a review weighed against the list appear in the same ranking."""
         now = self.clock.now()
-        ranking, workers = await self._ranking(caller.organisation)
+        (ranking, decisions), teams = await asyncio.gather(
+            self._ranking(caller.organisation), self.store.list_teams(caller.organisation)
+        )
         audit_listed(request, "case", (r.case_id for r in ranking))
+        entries = [ranked_out(r, decisions.get(r.case_id), now) for r in ranking]
+        waiting = [e for e in entries if e["kind"] == "waiting"]
         return {
             "organisation": caller.organisation,
             "generated_at": now,
-            "waiting": sum(1 for r in ranking if r.kind == "waiting"),
-            "reviews": sum(1 for r in ranking if r.kind == "review"),
-            "entries": [ranked_out(r, workers, now) for r in ranking],
+            "waiting": len(waiting),
+            "reviews": len(entries) - len(waiting),
+            # Each waiting case counted for one team (as /capacity counts them): these add up
+            # to `waiting`.
+            "waiting_by_team": {
+                t.team_id: sum(1 for e in waiting if e["team_id"] == t.team_id) for t in teams
+            },
+            "waiting_without_team": sum(1 for e in waiting if e["team_id"] is None),
+            "entries": entries,
         }
 
     async def dismiss_review(self, case_id: PathId, caller: CallerDep) -> Response:
@@ -373,10 +385,10 @@ class AllocationApi:
         out = case_out(case)
         if case.status == "waiting":
             now = self.clock.now()
-            ranking, workers = await self._ranking(caller.organisation)
+            ranking, decisions = await self._ranking(caller.organisation)
             for item in ranking:
                 if item.kind == "waiting" and item.case_id == case_id:
-                    out["waiting"] = ranked_out(item, workers, now)
+                    out["waiting"] = ranked_out(item, decisions.get(case_id), now)
         return out
 
     async def reallocate(
@@ -400,11 +412,10 @@ class AllocationApi:
     async def capacity(self, caller: CallerDep) -> dict[str, Any]:
         """Demand against capacity per team and for the organisation, to size the service."""
         org = caller.organisation
-        return capacity_view(
-            org,
-            await self.store.list_teams(org),
-            await self.store.list_workers(org),
-            await self.store.waiting(org),
-            len(await self.store.list_reviews(org)),
-            self.clock.now(),
+        teams, workers, waiting, reviews = await asyncio.gather(
+            self.store.list_teams(org),
+            self.store.list_workers(org),
+            self.store.waiting(org),
+            self.store.list_reviews(org),
         )
+        return capacity_view(org, teams, workers, waiting, len(reviews), self.clock.now())

@@ -1,4 +1,7 @@
-"""Demand against capacity, per team and for the organisation: pure, from the stored models."""
+"""Demand against capacity, per team and for the organisation: pure, from the stored models.
+
+Each waiting case counts for one team, the one whose worker the waiting list has it waiting
+for (waiting_list.team_of), so the teams' counts and those of no team add up to the list."""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ from datetime import date, datetime
 from typing import Any
 
 from services.allocation.records import CaseEntry, Caseworker, Team, case_to_place, worker_view
-from services.allocation.specialisms import Specialism
+from services.allocation.waiting_list import waiting_by_team
 
 
 def wait_stats(entries: Iterable[CaseEntry], now: datetime) -> dict[str, Any]:
-    days = [(now - e.waiting_since).total_seconds() / 86400 for e in entries if e.waiting_since]
+    counted = list(entries)  # every waiting case, as the list counts them
+    days = [(now - e.waiting_since).total_seconds() / 86400 for e in counted if e.waiting_since]
     return {
-        "waiting": len(days),
+        "waiting": len(counted),
         "longest_wait_days": round(max(days), 1) if days else 0.0,
         "median_wait_days": round(statistics.median(days), 1) if days else 0.0,
     }
@@ -46,12 +50,12 @@ def capacity_view(
     now: datetime,
 ) -> dict[str, Any]:
     today = now.date()
+    counted_for = waiting_by_team(waiting, workers, now)
     team_rows = []
     for team in teams:
         members = [w for w in workers if w.team_id == team.team_id]
-        skills: set[Specialism] = {s for w in members for s in w.specialisms}
-        # Waiting cases this team could lead, by specialism: its share of the demand.
-        matching = [e for e in waiting if case_to_place(e).wanted & skills]
+        # The waiting cases this team's workers are placing, kept for or held behind.
+        matching = [e for e in waiting if counted_for.get(e.case_id) == team.team_id]
         team_rows.append(
             {
                 "team_id": team.team_id,
@@ -74,6 +78,8 @@ def capacity_view(
             **totals,
             "teams": len(teams),
             **wait_stats(waiting, now),
+            # Waiting cases no team's worker could take (no such specialism, all on leave).
+            "waiting_without_team": sum(1 for e in waiting if counted_for.get(e.case_id) is None),
             "reviews_weighed": reviews_waiting,
             "waiting_demand_hours": round(demand, 2),
             "hours_short": round(shortfall, 2),

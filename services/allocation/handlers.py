@@ -8,7 +8,7 @@ from datetime import datetime
 from services.allocation.allocator import Allocator
 from services.allocation.records import CaseEntry, Review, StoredRiskSignal
 from services.allocation.store import AllocationStore, RiskSignalWrite
-from shared.codes import Route, Stage
+from shared.codes import Route
 from shared.consumer import EventConsumer, PermanentError
 from shared.events.catalogue import (
     CaseClosed,
@@ -29,7 +29,7 @@ def waiting_entry(envelope: Envelope, data: ReferralAssessed, now: datetime) -> 
         organisation=envelope.organisation,
         person_id=data.person_id,
         route=data.route,
-        stage=Stage.STAGE_1,
+        stage=data.entry_stage,  # the staged model's entry route (services/referral/entry_stage.py)
         support_needs=data.support_needs,
         date_facing_homelessness=data.date_facing_homelessness,
         legal_stage=data.legal_stage,

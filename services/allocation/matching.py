@@ -38,6 +38,9 @@ class WorkerView:
     active: bool = True
     leave_from: date | None = None
     leave_to: date | None = None
+    # The most the worker could ever hold (backfill.could_ever_hold); None: not known.
+    contracted_hours: float | None = None
+    max_caseload: int | None = None
 
     def on_leave(self, today: date) -> bool:
         if self.leave_from is None or today < self.leave_from:
@@ -134,6 +137,6 @@ def open_room(workers: Iterable[WorkerView], today: date) -> dict[Specialism, fl
 
 
 def may_place(wanted: Iterable[Specialism], hours: float, room: Mapping[Specialism, float]) -> bool:
-    """Whether `open_room` leaves a chance for a case (the query the allocator asks the
-    database, as a pure rule)."""
+    """Whether `open_room` leaves a chance for a case (ignoring what backfill.py keeps for the
+    heads of pools)."""
     return any(room.get(s, -1.0) >= hours for s in wanted)

@@ -174,15 +174,28 @@ class Review(Record):
     recorded_at: Moment | None = None
 
 
+class Kept(Record):
+    """A worker kept for the head of a pool (backfill.py) by the pass that settled."""
+
+    worker_id: str
+    case_id: str
+
+
 class PassState(Record):
     """An organisation's allocation state: `version` goes up before any change that can free
     capacity; `settled`/`settled_on` are the version and day a full pass last left no waiting
-    case placeable (allocator.settled)."""
+    case placeable (allocator.settled), and `reserved` the workers that pass kept for heads."""
 
     organisation: str = _id("organisation")
     version: int = 0
     settled: int | None = None
     settled_on: date | None = None
+    reserved: list[Kept] = []  # a list: ids may hold dots, unsafe as field names
+
+    @property
+    def kept(self) -> dict[str, str]:
+        """Worker id -> the head's case id."""
+        return {k.worker_id: k.case_id for k in self.reserved}
 
 
 # --- the pure rules' inputs -------------------------------------------------------------------
@@ -199,6 +212,8 @@ def worker_view(worker: Caseworker) -> WorkerView:
         active=worker.active,
         leave_from=worker.leave_from,
         leave_to=worker.leave_to,
+        contracted_hours=worker.contracted_hours,
+        max_caseload=worker.max_caseload,
     )
 
 

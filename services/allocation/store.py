@@ -17,6 +17,11 @@ events in one update and publishes them through the one relay:
   `settled`/`settled_on` record the version and day a full pass last left no waiting case
   placeable. While they agree, only newly arrived cases can be placed (allocator.py).
 
+Team and caseworker ids are each organisation's own (`scoped_id`): the same id in two
+organisations is two documents, so creating one never tells a caller another organisation
+has that id. The API's ids are unchanged; documents stored before were keyed by the id alone
+and are re-keyed once at startup (`adopt_unscoped_ids`).
+
 There are no locks: every write that must not race is one guarded single-document update,
 atomic on MongoDB and on the patched FerretDB (tests/shared/test_database_atomicity.py).
 """
@@ -29,6 +34,7 @@ from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
+from pymongo.errors import DuplicateKeyError
 
 from services.allocation.records import (
     Allocation,
@@ -94,6 +100,29 @@ class KeyedRepository(Repository[M]):
         return [self.from_document(document) async for document in cursor]
 
 
+def kept_list(reserved: Mapping[str, str]) -> list[Document]:
+    """Worker id -> case id as stored (records.Kept): a list, as ids may hold dots."""
+    return [{"worker_id": w, "case_id": c} for w, c in sorted(reserved.items())]
+
+
+def scoped_id(organisation: str, id_: str) -> str:
+    """The `_id` of an organisation's team or caseworker. Ids never hold `|` (schemas.Id), so
+    the last `|` splits the two."""
+    return f"{organisation}|{id_}"
+
+
+class ScopedRepository(KeyedRepository[M]):
+    """Keyed by `scoped_id(model.organisation, model id)`; the model's own id is stored
+    beside it, so queries and the API read it as it was given."""
+
+    def id_of(self, model: M) -> str:
+        organisation = getattr(model, "organisation")  # noqa: B009 (M is any model with one)
+        return scoped_id(str(organisation), str(getattr(model, self.id_field)))
+
+    def to_document(self, model: M) -> Document:
+        return Repository.to_document(self, model)
+
+
 class CaseRepository(KeyedRepository[CaseEntry]):
     """Fields without a value are left out, so a stub stays without `status` and an old
     entry without placement fields (queries tell them apart with `$exists`)."""
@@ -117,8 +146,8 @@ class RiskSignalWrite:
 class AllocationStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.relay = runtime.relay
-        self.teams = KeyedRepository(runtime.collection("teams"), Team, "team_id")
-        self.workers = KeyedRepository(runtime.collection("caseworkers"), Caseworker, "worker_id")
+        self.teams = ScopedRepository(runtime.collection("teams"), Team, "team_id")
+        self.workers = ScopedRepository(runtime.collection("caseworkers"), Caseworker, "worker_id")
         self.cases = CaseRepository(runtime.collection("cases", outbox=True), CaseEntry, "case_id")
         self.reviews = KeyedRepository(runtime.collection("reviews"), Review, "case_id")
         self.passes = KeyedRepository(
@@ -127,11 +156,33 @@ class AllocationStore:
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
+        await self.adopt_unscoped_ids()
         await self.teams.collection.create_index([("organisation", 1)])
         await self.workers.collection.create_index([("organisation", 1), ("team_id", 1)])
         await self.workers.collection.create_index([("cases", 1)])
         await self.cases.collection.create_index([("organisation", 1), ("status", 1)])
+        # FerretDB narrows by one field's index: (organisation, status) narrows by organisation
+        # only, and the waiting cases are a few among thousands (100 of 2,100: 142 -> 44 ms).
+        await self.cases.collection.create_index([("status", 1)])
         await self.reviews.collection.create_index([("organisation", 1)])
+
+    async def adopt_unscoped_ids(self) -> None:
+        """Re-key teams and caseworkers stored by their id alone (before ids were scoped by
+        organisation): a copy under the scoped id, then the old one removed. Idempotent; run
+        at startup, so replicas of the older version must be stopped first."""
+        keyed = ((self.teams.collection, "team_id"), (self.workers.collection, "worker_id"))
+        for collection, field in keyed:
+            async for document in collection.find({field: {"$exists": False}}):
+                old_id = str(document["_id"])
+                organisation = str(document.get("organisation") or "")
+                if not organisation or "|" in old_id:
+                    continue
+                copy = {**document, "_id": scoped_id(organisation, old_id), field: old_id}
+                try:
+                    await collection.insert_one(copy)
+                except DuplicateKeyError:
+                    pass  # copied by another replica, or before a crash
+                await collection.delete_one({"_id": old_id})
 
     def _unit(self) -> UnitOfWork:
         return UnitOfWork(self.relay)
@@ -156,20 +207,20 @@ class AllocationStore:
         """False if a team with its id exists."""
         uow = self._unit()
         uow.add(self.teams, team)
-        return team.team_id in (await uow.commit()).written
+        return self.teams.id_of(team) in (await uow.commit()).written
 
     async def list_teams(self, organisation: str) -> list[Team]:
         return await self.teams.models({"organisation": organisation}, by_id=True)
 
     async def get_team(self, organisation: str, team_id: str) -> Team | None:
-        loaded = await self.teams.get(team_id, organisation=organisation)
+        loaded = await self.teams.get(scoped_id(organisation, team_id))
         return loaded.model if loaded else None
 
     async def update_team(
         self, organisation: str, team_id: str, changes: dict[str, Any]
     ) -> Team | None:
         team, _ = await self._change_one(
-            self.teams, team_id, {"$set": bson_safe(changes)}, guard={"organisation": organisation}
+            self.teams, scoped_id(organisation, team_id), {"$set": bson_safe(changes)}
         )
         return team
 
@@ -179,7 +230,7 @@ class AllocationStore:
         """False if a caseworker with its id exists."""
         uow = self._unit()
         uow.add(self.workers, worker)
-        return worker.worker_id in (await uow.commit()).written
+        return self.workers.id_of(worker) in (await uow.commit()).written
 
     async def list_workers(self, organisation: str, team_id: str | None = None) -> list[Caseworker]:
         query: dict[str, Any] = {"organisation": organisation}
@@ -188,17 +239,14 @@ class AllocationStore:
         return await self.workers.models(query, by_id=True)
 
     async def get_worker(self, organisation: str, worker_id: str) -> Caseworker | None:
-        loaded = await self.workers.get(worker_id, organisation=organisation)
+        loaded = await self.workers.get(scoped_id(organisation, worker_id))
         return loaded.model if loaded else None
 
     async def set_worker_fields(
         self, organisation: str, worker_id: str, fields: dict[str, Any]
     ) -> Caseworker | None:
         worker, _ = await self._change_one(
-            self.workers,
-            worker_id,
-            {"$set": bson_safe(fields)},
-            guard={"organisation": organisation},
+            self.workers, scoped_id(organisation, worker_id), {"$set": bson_safe(fields)}
         )
         return worker
 
@@ -233,17 +281,18 @@ class AllocationStore:
         update: Document = {"$set": bson_safe(sets)} if sets else {}
         if inc:
             update["$inc"] = inc
-        changed, _ = await self._change_one(self.workers, worker.worker_id, update, guard=guard)
+        doc_id = self.workers.id_of(worker)
+        changed, _ = await self._change_one(self.workers, doc_id, update, guard=guard)
         return changed
 
     async def claim(
-        self, worker_id: str, case_id: str, hours: float, now: datetime
+        self, organisation: str, worker_id: str, case_id: str, hours: float, now: datetime
     ) -> Caseworker | None:
         """Take `hours` of the worker's free hours and one caseload slot for the case, only if
         they are there and the worker does not hold the case already: one atomic update."""
         claimed, _ = await self._change_one(
             self.workers,
-            worker_id,
+            scoped_id(organisation, worker_id),
             {
                 "$inc": {"free_hours": -hours, "open_cases": 1, "free_slots": -1},
                 "$addToSet": {"cases": case_id},
@@ -258,11 +307,12 @@ class AllocationStore:
         )
         return claimed
 
-    async def release(self, worker_id: str, case_id: str) -> Caseworker | None:
+    async def release(self, organisation: str, worker_id: str, case_id: str) -> Caseworker | None:
         """Give back the hours the worker holds for the case; once only. The update is guarded
         on the hours it gives back, so a concurrent change of those hours is never lost."""
+        doc_id = scoped_id(organisation, worker_id)
         for _ in range(8):
-            loaded = await self.workers.get(worker_id, cases=case_id)
+            loaded = await self.workers.get(doc_id, cases=case_id)
             if loaded is None:
                 return None
             held = loaded.model.hours_for(case_id)
@@ -271,7 +321,7 @@ class AllocationStore:
                 guard[hours_key(case_id)] = {"$exists": False}
             released, _ = await self._change_one(
                 self.workers,
-                worker_id,
+                doc_id,
                 {
                     "$inc": {"free_hours": float(held or 0.0), "open_cases": -1, "free_slots": 1},
                     "$pull": {"cases": case_id},
@@ -283,11 +333,14 @@ class AllocationStore:
                 return released
         raise RuntimeError(f"release of {case_id} from {worker_id} kept racing; retried")
 
-    async def change_hours(self, worker_id: str, case_id: str, hours: float) -> float | None:
+    async def change_hours(
+        self, organisation: str, worker_id: str, case_id: str, hours: float
+    ) -> float | None:
         """Set the worker's hours for the case to `hours` if the difference is free; returns
         the hours now committed (unchanged if not), None if the worker does not hold it.
         Idempotent: a repeat finds the hours already set; guarded on the hours it read."""
-        loaded = await self.workers.get(worker_id, cases=case_id)
+        doc_id = scoped_id(organisation, worker_id)
+        loaded = await self.workers.get(doc_id, cases=case_id)
         if loaded is None:
             return None
         current = loaded.model.hours_for(case_id) or 0.0
@@ -299,7 +352,7 @@ class AllocationStore:
             guard["free_hours"] = {"$gte": delta}
         changed, _ = await self._change_one(
             self.workers,
-            worker_id,
+            doc_id,
             {"$inc": {"free_hours": -delta}, "$set": {hours_key(case_id): hours}},
             guard=guard,
         )
@@ -376,12 +429,16 @@ class AllocationStore:
 
     async def refresh_placements(self, case_ids: Iterable[str]) -> None:
         """Store the placement fields of waiting cases again where their inputs changed (a
-        raised risk): one read, one bulk update of those that changed."""
+        raised risk): one read, one bulk update of those that changed. A raised risk moves a
+        case up the ranking, so it may head its pool now: the organisation is unsettled, for
+        a full pass to see that (allocator.place_arrivals trusts the last pass's heads)."""
         ids = sorted(set(case_ids))
         if not ids:
             return
         query = {"_id": {"$in": ids}, "status": "waiting"}
-        await self._store_placements(await self.cases.models(query, PASS_PROJECTION))
+        waiting = await self._store_placements(await self.cases.models(query, PASS_PROJECTION))
+        for organisation in sorted({e.organisation for e in waiting if e.organisation}):
+            await self.capacity_may_grow(organisation)
 
     async def _store_placements(self, waiting: list[CaseEntry]) -> list[CaseEntry]:
         """Waiting cases with their placement fields stored again where their inputs changed
@@ -410,27 +467,26 @@ class AllocationStore:
         loaded = await self.cases.get(case_id, **where)
         return loaded.model if loaded else None
 
+    async def cases_among(self, organisation: str, case_ids: Iterable[str]) -> dict[str, CaseEntry]:
+        """The organisation's cases of these ids, in one query."""
+        ids = sorted(set(case_ids))
+        if not ids:
+            return {}
+        query = {"_id": {"$in": ids}, "organisation": organisation, "status": {"$exists": True}}
+        return {case.case_id: case for case in await self.cases.models(query)}
+
+    async def waiting_among(self, organisation: str, case_ids: Iterable[str]) -> list[CaseEntry]:
+        """Those of the cases that are still waiting."""
+        ids = sorted(set(case_ids))
+        if not ids:
+            return []
+        query = {"_id": {"$in": ids}, "organisation": organisation, "status": "waiting"}
+        return await self.cases.models(query, PASS_PROJECTION)
+
     async def waiting(self, organisation: str) -> list[CaseEntry]:
         return await self.cases.models(
             {"organisation": organisation, "status": "waiting"}, PASS_PROJECTION
         )
-
-    async def placeable(
-        self, organisation: str, room: Mapping[str, float], held: Iterable[str]
-    ) -> list[CaseEntry]:
-        """The waiting cases a pass could place: one of their wanted specialisms has a worker
-        with their hours free (`room`, from matching.open_room), or a worker already holds a
-        claim for them (`held`: a crash between claim and record), or they were entered
-        before placement fields were stored."""
-        either: list[Document] = [
-            {"wanted": specialism, "hours": {"$lte": hours}} for specialism, hours in room.items()
-        ]
-        either.append({"wanted": {"$exists": False}})
-        held_ids = sorted(set(held))
-        if held_ids:
-            either.append({"_id": {"$in": held_ids}})
-        query = {"organisation": organisation, "status": "waiting", "$or": either}
-        return await self.cases.models(query, PASS_PROJECTION)
 
     async def waiting_organisations(self) -> list[str]:
         found = await self.cases.collection.distinct("organisation", {"status": "waiting"})
@@ -506,18 +562,37 @@ class AllocationStore:
         uow.upsert(self.passes, organisation, {}, {})
         await uow.commit()
 
-    async def settle(self, organisation: str, version: int, today: date) -> None:
+    async def settle(
+        self,
+        organisation: str,
+        version: int,
+        today: date,
+        reserved: Mapping[str, str] | None = None,
+    ) -> None:
         """A full pass that started at `version` left nothing placeable: recorded only if no
-        capacity was freed meanwhile. The write itself moves `version` on by one, so it
-        records that next version as settled."""
+        capacity was freed meanwhile, with the workers it reserved for the heads of their
+        pools (backfill.py) so arrivals can be offered without them. The write itself moves
+        `version` on by one, so it records that next version as settled."""
         uow = self._unit()
-        change = {"$set": {"settled": version + 1, "settled_on": today.isoformat()}}
+        fields = {"settled_on": today.isoformat(), "reserved": kept_list(reserved or {})}
+        change = {"$set": {"settled": version + 1, **fields}}
         if version:
             uow.change(self.passes, organisation, change, guard={"version": version})
         else:  # the first pass of an organisation creates its state
-            document = {"settled": 1, "settled_on": today.isoformat()}
+            document = {"settled": 1, **fields}
             uow.upsert(self.passes, organisation, change, document, guard={"version": version})
         await uow.commit()  # a conflict: the state is at another version, capacity was freed
+
+    async def keep_reservations(
+        self, organisation: str, version: int, reserved: Mapping[str, str]
+    ) -> None:
+        """Arrivals offered while settled moved the reservations on (a new head): kept only if
+        the organisation is still settled at `version`, and still settled after."""
+        uow = self._unit()
+        change = {"$set": {"settled": version + 1, "reserved": kept_list(reserved)}}
+        guard = {"version": version, "settled": version}
+        uow.change(self.passes, organisation, change, guard=guard)
+        await uow.commit()
 
     # --- reviews --------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """Thin event handlers: keep the small projections, plan with the routing rules, record one
-delivery per (event, recipient, channel), each step one unit of work (`store.unit()`).
-Sending happens in the worker, not here."""
+delivery per (fact, recipient, channel), each step one unit of work (`store.unit()`): related
+events about one fact (a TenancyAtRisk and the CaseEscalated it caused, `facts.py`) notify
+each recipient once. Sending happens in the worker, not here."""
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -13,6 +15,7 @@ from typing import Any, TypeVar, cast
 from pymongo.errors import AutoReconnect, OperationFailure
 
 from services.notifications.consent import contact_allowed
+from services.notifications.facts import fact_key
 from services.notifications.routing import (
     CaseFacts,
     PlannedDelivery,
@@ -31,10 +34,18 @@ from services.notifications.store import (
     CaseRecord,
     ContactRecord,
     DeliveryRecord,
+    LetterRecord,
     NotificationStore,
     TenancyReferenceRecord,
 )
-from services.notifications.templates import TENANCY_REFERENCE, render, shows
+from services.notifications.templates import (
+    DEFAULT_TEMPLATES,
+    TENANCY_REFERENCE,
+    EmptyPlaceholder,
+    Template,
+    render,
+    shows,
+)
 from shared.agreement_book import AgreementBook
 from shared.agreements import DataCategory, Purpose
 from shared.clock import Clock
@@ -54,8 +65,11 @@ from shared.events.catalogue import (
     TenancyReferenceShared,
 )
 from shared.events.envelope import Envelope
+from shared.events.reconnection_events import PRESENTATION_PACK_TEMPLATE, PresentationPackDue
 from shared.ids import stable_id
+from shared.logging import get_logger
 
+log = get_logger(__name__)
 BUSY_MARKERS = ("database is locked", "SQLITE_BUSY")
 HandlerT = TypeVar("HandlerT", Handler, BatchHandler)
 
@@ -77,9 +91,10 @@ def busy_is_transient(handler: HandlerT) -> HandlerT:
     return cast(HandlerT, wrapped)
 
 
-def delivery_id(event_id: str, recipient_key: str, channel: str | None) -> str:
-    """One notification per (event, recipient, channel): the unique key of the delivery log."""
-    return stable_id(event_id, recipient_key, channel or "none")
+def delivery_id(fact: str, recipient_key: str, channel: str | None) -> str:
+    """One notification per (fact, recipient, channel): the unique key of the delivery log, so
+    a second event telling the same fact (or the same event again) inserts nothing."""
+    return stable_id(fact, recipient_key, channel or "none")
 
 
 def bulk_kind(data: EventData) -> type[EventData] | None:
@@ -147,6 +162,7 @@ class NotificationHandlers:
         )(busy_is_transient(self.on_case_events))
         consumer.on_batch(TenancyAtRisk)(busy_is_transient(self.on_tenancies_at_risk))
         consumer.on_batch(TenancyReferenceShared)(busy_is_transient(self.on_tenancy_references))
+        consumer.on(PresentationPackDue)(busy_is_transient(self.on_presentation_pack))
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -279,6 +295,49 @@ class NotificationHandlers:
             self.store.learn_tenancy_reference(uow, record, envelope.id)
         await uow.commit()
 
+    async def on_presentation_pack(self, envelope: Envelope, data: PresentationPackDue) -> None:
+        """Safe Connections Phase 5 (issue 20): the pack reconnection generated and keeps is
+        emailed to the destination's Housing Options officer, its PDF attached, as soon as it
+        is due (the day before the presentation). The PDF is kept as the delivery's letter
+        before the delivery is recorded, so the worker always finds it."""
+        if not data.recipient_email or not data.pdf_base64:
+            return  # no email for the destination authority: the case shows it undelivered
+        channel = "email"
+        recipient_key = f"housing_options:{data.recipient_email.lower()}"
+        record_id = delivery_id(envelope.id, recipient_key, channel)
+        now = self.clock.now()
+        await self.store.save_letter(
+            LetterRecord(
+                delivery_id=record_id,
+                organisation=envelope.organisation,
+                pdf=base64.b64decode(data.pdf_base64),
+                at=now,
+            )
+        )
+        record = DeliveryRecord(
+            delivery_id=record_id,
+            organisation=envelope.organisation,
+            case_id=data.case_id,
+            trigger_event_id=envelope.id,
+            trigger_event_type=PresentationPackDue.TYPE,
+            correlation_id=envelope.correlationid,
+            recipient_role="housing_options",
+            recipient_key=recipient_key,
+            recipient_org=data.recipient_organisation,
+            channel=channel,
+            address=data.recipient_email,
+            template=PRESENTATION_PACK_TEMPLATE,
+            urgent=True,
+            status=PENDING,
+            created_at=now,
+            updated_at=now,
+            due_at=now,
+            subject=data.email_subject or f"Presentation pack: {data.destination_area}",
+            body=data.covering_letter or "",
+            letter=True,
+        )
+        await self.record_deliveries([record])
+
     async def tenancy_data_shared(self, landlord: str, case: CaseFacts) -> bool:
         """A case found by tenancy (not named by referral's own check) hears of the landlord's
         alert only when it is the landlord's, or under a live tenancy-data agreement."""
@@ -392,8 +451,10 @@ class NotificationHandlers:
     ) -> DeliveryRecord:
         template = await self.store.template(inp.case_org, planned.template)
         channel = str(planned.channel) if planned.channel else None
+        fact = fact_key(inp.event_type, envelope.id, envelope.causationid, case_id)
         record = DeliveryRecord(
-            delivery_id=delivery_id(envelope.id, planned.recipient_key, channel),
+            delivery_id=delivery_id(fact, planned.recipient_key, channel),
+            fact_id=fact if fact != envelope.id else None,
             organisation=inp.case_org,
             case_id=case_id,
             trigger_event_id=envelope.id,
@@ -411,19 +472,22 @@ class NotificationHandlers:
             updated_at=now,
         )
         if planned.suppressed_reason:
-            reason = planned.suppressed_reason
-            return record.model_copy(
-                update={
-                    "status": SUPPRESSED,
-                    "reason": reason,
-                    "attempt_log": [Attempt(at=now, outcome="suppressed", reason=reason)],
-                }
-            )
+            return suppressed(record, planned.suppressed_reason, now)
         values = personalise(inp, planned)
-        if shows(template, TENANCY_REFERENCE):
-            values[TENANCY_REFERENCE] = await self.tenancy_reference(
-                values.get("tenancy_id"), references
-            )
+        try:
+            subject, body = await self.rendered(template, values, references)
+        except EmptyPlaceholder as exc:
+            default = DEFAULT_TEMPLATES[template.key]
+            if template == default:  # never for a routed event: tests/unit/notifications
+                return suppressed(record, str(exc), now)
+            # The organisation's version names a value this event does not carry: the
+            # default says it, rather than a blank or no message at all.
+            log.warning("notifications.template_fallback", template=template.key, field=exc.name)
+            template = default
+            try:
+                subject, body = await self.rendered(template, values, references)
+            except EmptyPlaceholder as again:
+                return suppressed(record, str(again), now)
         letter_address = None
         if template.letter and planned.recipient_role is Role.CLIENT and inp.client:
             lines = [inp.client.display_name, *inp.client.postal_address]
@@ -431,11 +495,31 @@ class NotificationHandlers:
         return record.model_copy(
             update={
                 "due_at": now,
-                "subject": render(template.subject, values),
-                "body": render(template.body, values),
+                "subject": subject,
+                "body": body,
                 "letter": template.letter,
                 "provider_template_id": template.provider_template_id,
                 "personalisation": values if channel in ("sms", "letter") else None,
                 "letter_address": letter_address,
             }
         )
+
+    async def rendered(
+        self, template: Template, values: dict[str, str], references: Mapping[str, str] | None
+    ) -> tuple[str, str]:
+        """(subject, body); EmptyPlaceholder when a placeholder has no value."""
+        if shows(template, TENANCY_REFERENCE) and TENANCY_REFERENCE not in values:
+            reference = await self.tenancy_reference(values.get("tenancy_id"), references)
+            values[TENANCY_REFERENCE] = reference
+        return render(template.subject, values), render(template.body, values)
+
+
+def suppressed(record: DeliveryRecord, reason: str, now: datetime) -> DeliveryRecord:
+    """A delivery recorded as not sent, with why."""
+    return record.model_copy(
+        update={
+            "status": SUPPRESSED,
+            "reason": reason,
+            "attempt_log": [Attempt(at=now, outcome="suppressed", reason=reason)],
+        }
+    )

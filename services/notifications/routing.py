@@ -19,6 +19,7 @@ from services.notifications.consent import (
 )
 from services.notifications.routing_rules import RULES, Role, Rule, rules_for
 from shared.agreements import Agreement, DataCategory, Purpose, check
+from shared.closure_letter import support_in_letter
 from shared.codes import Channel
 from shared.consent import Consent
 
@@ -306,6 +307,20 @@ def _text(value: Any, key: str) -> str:
 
 _CODE_FIELDS = {"route", "reason", "tenancy_outcome", "legal_stage", "risk_level", "stage"}
 
+# What a message says where the event (or what this service knows of the case) leaves a value
+# out: the default templates never show an empty placeholder (templates.render refuses one).
+ABSENT: dict[str, str] = {
+    "referrer_reference": "none given",
+    "reasons": "none recorded",
+    "support_needs": "none recorded",
+    "eviction_on": "none set",
+    "crisis_worker_id": "not designated",
+    "contact_frequency_per_week": "unchanged",
+    "caseworker_email": "not known yet",
+    "team_leader_email": "not known yet",
+    "previous_worker_id": "another caseworker",
+}
+
 
 def _day(value: Any) -> str:
     if isinstance(value, str) and len(value) >= 10:
@@ -316,6 +331,12 @@ def _day(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.strftime("%d %B %Y")
     return ""
+
+
+def _own(fields: Mapping[str, Any], name: str) -> str | None:
+    """A case's own text an event carries (CaseClosed's closure letter), if any."""
+    value = fields.get(name)
+    return value if isinstance(value, str) else None
 
 
 def personalisation(inp: RoutingInput, delivery: PlannedDelivery) -> dict[str, str]:
@@ -336,8 +357,13 @@ def personalisation(inp: RoutingInput, delivery: PlannedDelivery) -> dict[str, s
             "case_id": str(inp.fields.get("case_id") or (case.case_id if case else "")),
             "caseworker_email": (case.lead_worker_email if case else None) or "",
             "team_leader_email": (case.team_leader_email if case else None) or "",
-            "local_support": settings.local_support,
-            "crisis_support": settings.crisis_support,
+            # Tool 4, step 7: the case's own support, the organisation's text as the frame.
+            "local_support": support_in_letter(
+                _own(inp.fields, "local_support"), settings.local_support
+            ),
+            "crisis_support": support_in_letter(
+                _own(inp.fields, "crisis_support"), settings.crisis_support
+            ),
         }
     )
     for field_name in ("received_at", "allocated_at", "closed_at", "due_on", "eviction_date"):
@@ -353,4 +379,7 @@ def personalisation(inp: RoutingInput, delivery: PlannedDelivery) -> dict[str, s
     if delivery.recipient_role is Role.CLIENT and client is not None:
         for index, line in enumerate(client.postal_address[:7], start=1):
             values[f"address_line_{index}"] = line
+    for key, wording in ABSENT.items():
+        if not values.get(key, "").strip():
+            values[key] = wording
     return values

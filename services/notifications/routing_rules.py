@@ -51,7 +51,7 @@ RULES: tuple[Rule, ...] = (
     Rule("CaseAllocated", Role.CLIENT, (E, S, L), "client_introduction"),
     Rule("CaseAllocated", Role.CASEWORKER, (E,), "caseworker_allocation"),
     Rule("CaseAllocated", Role.TEAM_LEADER, (E,), "team_leader_allocation"),
-    Rule("CaseReallocated", Role.CASEWORKER, (E,), "caseworker_allocation"),
+    Rule("CaseReallocated", Role.CASEWORKER, (E,), "caseworker_reallocation"),
     # Safety net: urgent alerts, and the housing officer where the sharing agreement allows.
     Rule("TenancyAtRisk", Role.CASEWORKER, (E,), "urgent_tenancy_alert", urgent=True),
     Rule("TenancyAtRisk", Role.TEAM_LEADER, (E,), "urgent_tenancy_alert", urgent=True),

@@ -2,8 +2,9 @@
 talks to MongoDB. Changes are staged here on a `UnitOfWork` (`store.unit()`) and committed by
 the handlers, the worker and the API, which publishes their events through the one relay.
 
-- deliveries: one document per (event, recipient, channel), _id derived from the three, so a
-  redelivered event inserts nothing; the attempt log lives in the document; outbox-watched.
+- deliveries: one document per (fact, recipient, channel), _id derived from the three, so a
+  redelivered event, or another event telling the same fact (facts.py), inserts nothing; the
+  attempt log lives in the document; outbox-watched.
 - cases: projection of who holds a case (worker emails from CaseAllocated/CaseReallocated,
   the referrer from ReferralReceived/ReferralAssessed).
 - contacts: ContactDetailsShared, keyed by case id and person id; dropped when the case's
@@ -83,6 +84,9 @@ class DeliveryRecord(BaseModel):
     """One notification to one recipient by one channel, with its attempts and its claim."""
 
     delivery_id: str
+    # The fact it tells when several events tell it (services/notifications/facts.py): the
+    # first of them to arrive is the trigger, the others add nothing.
+    fact_id: str | None = None
     organisation: str
     case_id: str
     trigger_event_id: str

@@ -1,7 +1,11 @@
 """Message templates: defaults here, overridden per organisation (stored by store.py).
 
-Placeholders are written ((name)), as in GOV.UK Notify; an unknown placeholder renders empty
-rather than failing, so an organisation's edit can never stop a message going.
+Placeholders are written ((name)), as in GOV.UK Notify. A message never goes with an empty
+placeholder ("Your referral  has been screened."): `render` refuses one with no value
+(`EmptyPlaceholder`, naming it), personalisation gives every value the defaults use a wording
+for when the event leaves it out (routing.ABSENT), and a delivery whose organisation's own
+version names a value this event does not have is rendered with the default instead, so an
+organisation's edit can never stop a message going (handlers.py).
 """
 
 from __future__ import annotations
@@ -29,8 +33,24 @@ class Template:
         return self.notify_template_id or f"hearth-{self.key.replace('_', '-')}"
 
 
+class EmptyPlaceholder(ValueError):
+    """A placeholder with no value (unknown, or empty for this event): never sent blank."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"template: (({name})) has no value")
+        self.name = name
+
+
 def render(text: str, values: Mapping[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), text)
+    """`text` with every placeholder filled; one without a value raises EmptyPlaceholder."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1), "")
+        if not value.strip():
+            raise EmptyPlaceholder(match.group(1))
+        return value
+
+    return PLACEHOLDER.sub(fill, text)
 
 
 def placeholders(text: str) -> list[str]:
@@ -59,7 +79,8 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         _t(
             "referral_status",
             "Referral screened - ((case_id)): ((route))",
-            "Your referral ((referrer_reference)) has been screened.\n\nOutcome: ((route))\n"
+            "Your referral (your reference: ((referrer_reference))) has been screened.\n\n"
+            "Outcome: ((route))\n"
             "Reasons: ((reasons))\n\nHearth case reference: ((case_id)).",
         ),
         _t(
@@ -75,6 +96,13 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
             "You are the lead caseworker for case ((case_id)) (client: ((client_name))).\n"
             "Stage: ((stage)), ((target_hours_per_week)) hours a week.\n"
             "Support needs: ((support_needs)).\nTeam leader: ((team_leader_email)).",
+        ),
+        _t(
+            "caseworker_reallocation",
+            "Case ((case_id)) is now yours",
+            "You are now the lead caseworker for case ((case_id)) (client: ((client_name))), "
+            "taken over from ((previous_worker_id)): ((reason)).\n"
+            "Team leader: ((team_leader_email)).",
         ),
         _t(
             "team_leader_allocation",

@@ -39,6 +39,7 @@ from services.privacy.views import (
     schedule_view,
 )
 from shared.auth import CallerDep, access_of, audit_record
+from shared.problems import field_problem, problem
 from shared.unit_of_work import ConcurrentUpdate
 
 
@@ -146,7 +147,11 @@ async def get_schedule(caller: CallerDep, service: ServiceDep) -> ScheduleView:
     return schedule_view(await service.schedule(caller.organisation))
 
 
-@retention.put("", response_model=ScheduleView)
+@retention.put(
+    "",
+    response_model=ScheduleView,
+    responses={409: {"description": "the schedule changed meanwhile; try again"}},
+)
 async def put_schedule(
     body: RetentionPeriods, caller: CallerDep, service: ServiceDep
 ) -> ScheduleView:
@@ -160,17 +165,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _missing(request: Request, exc: NotFound) -> JSONResponse:
         access_of(request).refusal = "no such request in the organisation"
-        return JSONResponse({"detail": "request_id: no such request"}, status_code=404)
+        return problem(404, "request_id: no such request")
 
     @app.exception_handler(NotReady)
     async def _not_ready(_: Request, exc: NotReady) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+        return problem(exc.status_code, str(exc))
 
     @app.exception_handler(Refused)
     async def _refused(_: Request, exc: Refused) -> JSONResponse:
-        errors = [{"field": exc.field, "message": str(exc).split(": ", 1)[1]}]
-        return JSONResponse({"detail": str(exc), "errors": errors}, status_code=422)
+        return field_problem(exc.field, str(exc).split(": ", 1)[1], 422)
 
     @app.exception_handler(ConcurrentUpdate)
     async def _busy(_: Request, exc: ConcurrentUpdate) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return problem(409, str(exc), kind="concurrent-update")

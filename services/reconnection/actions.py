@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from services.reconnection import checklists, pack
+from services.reconnection import checklists, pack, pack_document
 from services.reconnection.budget import check_spend
 from services.reconnection.closure_checklist import ClosureAssessment, assess_closure
 from services.reconnection.dates import at_working_start
 from services.reconnection.decisions import Decision, NotFound, RuleViolation, TimerRequest, move_to
 from services.reconnection.eligibility import EligibilityInput, assess_eligibility
 from services.reconnection.local_connection import (
+    AreaCountry,
+    ExcludedArea,
     LocalConnectionEvidence,
+    LocalConnectionResult,
     area_key,
     assess_local_connection,
 )
@@ -31,6 +34,8 @@ from services.reconnection.model import (
     ItemRecord,
     ItemStatus,
     LocalConnectionRecord,
+    PackDelivery,
+    PackDocument,
     PackItem,
     PackItemRecord,
     PartVIIStatus,
@@ -48,6 +53,7 @@ from services.reconnection.phases import (
     complete,
     index,
 )
+from services.reconnection.service_area import ServiceArea, boroughs_of, qualifying_areas
 from shared.codes import ClosureReason
 from shared.dates import add_months
 
@@ -191,39 +197,79 @@ def _connection_areas(case: ReconnectionCase) -> list[str] | None:
     return [c.area for c in case.local_connection.result.candidates]
 
 
-def record_eligibility(case: ReconnectionCase, given: EligibilityInput, now: datetime) -> Decision:
+def _countries(case: ReconnectionCase) -> list[AreaCountry]:
+    return case.local_connection.evidence.countries if case.local_connection else []
+
+
+def record_eligibility(
+    case: ReconnectionCase,
+    given: EligibilityInput,
+    now: datetime,
+    service_area: ServiceArea | None = None,
+    as_of: date | None = None,
+) -> Decision:
+    """`as_of`: the day the criteria are judged on (a scenario's; the record's own time is
+    still `now`)."""
     decision = _start(case, now)
     _not_reconnected(case, "the eligibility check")
     result = assess_eligibility(
         given,
-        today=now.date(),
+        today=as_of or now.date(),
         referral_needs=case.support_needs,
         referring_area=case.referring_area,
         connection_areas=_connection_areas(case),
+        service_area=service_area,
+        countries=_countries(case),
     )
     decision.case.eligibility = EligibilityRecord(given=given, result=result, phase=case.phase)
     return decision
 
 
 def record_local_connection(
-    case: ReconnectionCase, evidence: LocalConnectionEvidence, now: datetime
+    case: ReconnectionCase,
+    evidence: LocalConnectionEvidence,
+    now: datetime,
+    service_area: ServiceArea | None = None,
+    as_of: date | None = None,
 ) -> Decision:
+    """`as_of`: the day residence and family years are counted to (see record_eligibility)."""
     decision = _start(case, now)
     _not_reconnected(case, "the local-connection assessment")
-    referring = [case.referring_area] if case.referring_area else []
-    result = assess_local_connection(evidence, now.date(), referring)
+    boroughs = boroughs_of(service_area, case.referring_area)
+    day = as_of or now.date()
+    result = assess_local_connection(evidence, day, [case.referring_area or ""])
+    result = _within_criterion_1(result, boroughs, evidence.countries)
     updated = decision.case
     updated.local_connection = LocalConnectionRecord(evidence=evidence, result=result)
     if updated.eligibility is not None:  # its first criterion depends on this result
         eligibility = updated.eligibility
         eligibility.result = assess_eligibility(
             eligibility.given,
-            today=now.date(),
+            today=day,
             referral_needs=updated.support_needs,
             referring_area=updated.referring_area,
             connection_areas=_connection_areas(updated),
+            service_area=service_area,
+            countries=evidence.countries,
         )
     return decision
+
+
+def _within_criterion_1(
+    result: LocalConnectionResult, boroughs: list[str], countries: list[AreaCountry]
+) -> LocalConnectionResult:
+    """Candidates inside the service area, or outside the UK, are no destination (Tool 3,
+    criterion 1): moved to the excluded areas with the reason."""
+    kept, excluded = [], list(result.excluded)
+    for candidate in result.candidates:
+        _, refused = qualifying_areas([candidate.area], boroughs, countries)
+        if refused:
+            excluded.append(
+                ExcludedArea(area=candidate.area, reason=refused[0], grounds=candidate.grounds)
+            )
+        else:
+            kept.append(candidate)
+    return result.model_copy(update={"candidates": kept, "excluded": excluded})
 
 
 def choose_destination(case: ReconnectionCase, area: str, now: datetime) -> Decision:
@@ -337,6 +383,8 @@ def set_reconnection_date(case: ReconnectionCase, day: date, now: datetime) -> D
     updated = decision.case
     updated.reconnection_date = day
     updated.pack_sent_at = None
+    updated.pack_document = None
+    updated.pack_delivery = None
     decision.timers.append(
         TimerRequest(
             timer_id=f"{case.case_id}:pack:{day.isoformat()}",
@@ -348,16 +396,54 @@ def set_reconnection_date(case: ReconnectionCase, day: date, now: datetime) -> D
     return decision
 
 
+def pack_is_due(case: ReconnectionCase, reconnection_date: date) -> bool:
+    """The scheduled send goes only for the date still planned, on an open case, once."""
+    return (
+        case.is_open
+        and case.reconnection_date == reconnection_date
+        and case.pack_sent_at is None
+        and case.destination_area is not None
+    )
+
+
 def mark_pack_sent(
-    case: ReconnectionCase, reconnection_date: date, now: datetime
+    case: ReconnectionCase,
+    reconnection_date: date,
+    now: datetime,
+    document: PackDocument | None = None,
 ) -> Decision | None:
-    """The scheduled send: only for the date still planned, on an open case."""
-    if not case.is_open or case.reconnection_date != reconnection_date or case.pack_sent_at:
-        return None
-    if case.destination_area is None:
+    """The pack issued for delivery, as generated and kept (`document`)."""
+    if not pack_is_due(case, reconnection_date):
         return None
     copy = case.model_copy(deep=True)
     copy.pack_sent_at = now
+    copy.pack_document = document
+    copy.pack_delivery = None
+    return Decision(copy)
+
+
+def record_pack_delivery(
+    case: ReconnectionCase,
+    notification_id: str,
+    sent: bool,
+    channel: str,
+    at: datetime,
+    reason: str | None,
+) -> Decision | None:
+    """What the notifications service reports for the pack's email, kept on the case: sent
+    (and whether a day in advance), or failed with the reason. A sent pack stays sent."""
+    document = case.pack_document
+    if document is None or (case.pack_delivery and case.pack_delivery.status == "sent"):
+        return None
+    copy = case.model_copy(deep=True)
+    copy.pack_delivery = PackDelivery(
+        notification_id=notification_id,
+        status="sent" if sent else "failed",
+        channel=channel,
+        at=at,
+        in_time=sent and pack_document.delivered_in_time(at, document.reconnection_date),
+        reason=reason,
+    )
     return Decision(copy)
 
 

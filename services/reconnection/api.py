@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.reconnection import actions
@@ -25,6 +25,7 @@ from services.reconnection.model import (
     RiskAssessment,
     TravelPlan,
 )
+from services.reconnection.opening import on_identified
 from services.reconnection.phases import Phase
 from services.reconnection.schemas import (
     AgenciesNotified,
@@ -38,6 +39,7 @@ from services.reconnection.schemas import (
     LearningEntryIn,
     LearningPoints,
     NotApplicable,
+    OpenCase,
     PackItemUpdate,
     PartVIIUpdate,
     PreClosureAnswers,
@@ -45,6 +47,7 @@ from services.reconnection.schemas import (
     SpendIn,
 )
 from services.reconnection.service import ConcurrentUpdate, ReconnectionService
+from services.reconnection.service_area import ServiceArea
 from services.reconnection.views import (
     CaseSummary,
     CaseView,
@@ -53,8 +56,10 @@ from services.reconnection.views import (
     learning_entry,
     summary,
 )
+from shared.as_of import AsOf
 from shared.auth import Caller, CallerDep, audit_listed
 from shared.ids import new_id
+from shared.problems import field_problem, problem
 
 Action = Callable[[ReconnectionCase, datetime], Decision]
 # A case action: (case, what the route reads, now=...) -> the decision; see case_action.
@@ -74,6 +79,9 @@ def bind_service(app: FastAPI, service: ReconnectionService) -> None:
 ServiceDep = Annotated[ReconnectionService, Depends(get_service)]
 
 cases = APIRouter(prefix="/reconnection-cases", tags=["reconnection cases"])
+areas = APIRouter(prefix="/service-area", tags=["service area"])
+# A case action that reads the organisation's service area names a parameter so.
+SERVICE_AREA = "service_area"
 learning = APIRouter(prefix="/learning-log", tags=["learning log"])
 
 
@@ -94,9 +102,13 @@ def case_action(method: str, path: str) -> Callable[[Decide], Decide]:
     docstring are the route's name (OpenAPI operation id and summary) and description."""
 
     def register(decide: Decide) -> Decide:
+        needs_area = SERVICE_AREA in inspect.signature(decide).parameters
+
         async def endpoint(
             case_id: str, caller: Caller, service: ReconnectionService, **given: Any
         ) -> CaseView:
+            if needs_area:  # Tool 3, criterion 1: the organisation's own boroughs
+                given[SERVICE_AREA] = await service.store.service_area(caller.organisation)
             return await act(
                 service,
                 caller.organisation,
@@ -121,7 +133,11 @@ def case_action(method: str, path: str) -> Callable[[Decide], Decide]:
 def _route_signature(decide: Decide) -> inspect.Signature:
     """The inputs FastAPI reads for a case action: the case id, what `decide` reads between the
     case and the time, then the caller and the service (as each route used to spell them)."""
-    reads = list(inspect.signature(decide, eval_str=True).parameters.values())[1:-1]
+    reads = [
+        p
+        for p in list(inspect.signature(decide, eval_str=True).parameters.values())[1:-1]
+        if p.name != SERVICE_AREA
+    ]
     return inspect.Signature(
         [
             _keyword("case_id", CaseId),
@@ -167,10 +183,57 @@ async def list_cases(
     return [summary(c, now) for c in visible]
 
 
+@cases.post("", response_model=CaseView, status_code=201)
+async def open_case(
+    body: OpenCase, response: Response, caller: CallerDep, service: ServiceDep
+) -> CaseView:
+    """Open a reconnection case (Phase 1, identify) under its referral's id: 201 when opened,
+    200 with the case when it is already open. It is also opened, without this call, by the
+    referral's assessment (route reconnection) and the allocation, in either order."""
+    existing = await service.store.get(body.case_id)
+    case = await service.apply(
+        body.case_id,
+        lambda case, now: on_identified(
+            case,
+            body.case_id,
+            caller.organisation,
+            new_id("corr"),
+            now,
+            person_id=body.person_id,
+            referring_area=body.referring_area,
+            referrer_organisation=body.referrer_organisation,
+            support_needs=body.support_needs,
+        ),
+        create=True,
+    )
+    assert case is not None
+    if existing is not None:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/reconnection-cases/{case.case_id}"
+    return case_view(case, service.runtime.clock.now())
+
+
 @cases.get("/{case_id}", response_model=CaseView)
 async def get_case(case_id: CaseId, caller: CallerDep, service: ServiceDep) -> CaseView:
     case = await service.get(case_id, caller.organisation)
     return case_view(case, service.runtime.clock.now())
+
+
+@cases.get(
+    "/{case_id}/presentation-pack/document",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the pack as sent"}},
+)
+async def pack_document(case_id: CaseId, caller: CallerDep, service: ServiceDep) -> Response:
+    """Phase 5: the presentation pack as generated the day before the presentation and kept
+    (the covering letter and the list of documents), the PDF emailed to Housing Options."""
+    case = await service.get(case_id, caller.organisation)
+    kept = await service.store.pack(case.pack_document.document_id) if case.pack_document else None
+    if kept is None:
+        raise NotFound(f"case_id: no presentation pack generated for case {case_id} yet")
+    document, pdf = kept
+    disposition = f'attachment; filename="{document.filename}"'
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
 # The case actions, in the order of the OpenAPI document.
@@ -197,15 +260,29 @@ def advance(case: ReconnectionCase, now: datetime) -> Decision:
 
 
 @case_action("PUT", "/eligibility")
-def eligibility(case: ReconnectionCase, body: EligibilityInput, now: datetime) -> Decision:
-    return actions.record_eligibility(case, body, now)
+def eligibility(
+    case: ReconnectionCase,
+    body: EligibilityInput,
+    as_of: AsOf,
+    service_area: ServiceArea | None,
+    now: datetime,
+) -> Decision:
+    """Tool 3's three criteria; the first against the organisation's service area. Outside
+    production, `as_of` judges them on another day (a scenario's)."""
+    return actions.record_eligibility(case, body, now, service_area, as_of)
 
 
 @case_action("PUT", "/local-connection")
 def local_connection(
-    case: ReconnectionCase, body: LocalConnectionEvidence, now: datetime
+    case: ReconnectionCase,
+    body: LocalConnectionEvidence,
+    as_of: AsOf,
+    service_area: ServiceArea | None,
+    now: datetime,
 ) -> Decision:
-    return actions.record_local_connection(case, body, now)
+    """Candidate areas: outside the service area's boroughs, within the UK (Tool 3, 1).
+    Outside production, `as_of` counts residence and family years to another day."""
+    return actions.record_local_connection(case, body, now, service_area, as_of)
 
 
 @case_action("PUT", "/destination")
@@ -358,6 +435,23 @@ async def _store_learning(
     return stored
 
 
+@areas.get("", response_model=ServiceArea | None)
+async def get_service_area(caller: CallerDep, service: ServiceDep) -> ServiceArea | None:
+    """The boroughs the organisation's service works in (null: each case's referring area)."""
+    return await service.store.service_area(caller.organisation)
+
+
+@areas.put("", response_model=ServiceArea)
+async def put_service_area(
+    body: ServiceArea, caller: CallerDep, service: ServiceDep
+) -> ServiceArea:
+    """Tool 3, criterion 1: a connection must be "outside of" these boroughs "but within the
+    UK"; e.g. Safe Connections' tri-borough area: LB of Hackney, LB of Tower Hamlets and the
+    City of London. Applies to assessments made from now on."""
+    await service.store.put_service_area(caller.organisation, body)
+    return body
+
+
 @learning.get("", response_model=list[LearningEntry])
 async def list_learning(
     caller: CallerDep,
@@ -387,12 +481,12 @@ async def add_learning(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuleViolation)
     async def _refused(_: Request, exc: RuleViolation) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=409)
+        return field_problem(exc.field, exc.message, 409)
 
     @app.exception_handler(NotFound)
     async def _missing(_: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        return problem(404, str(exc))
 
     @app.exception_handler(ConcurrentUpdate)
     async def _busy(_: Request, exc: ConcurrentUpdate) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return problem(409, str(exc), kind="concurrent-update")

@@ -56,7 +56,11 @@ def create_app(
 ) -> FastAPI:
     runtime = build_runtime(settings, clock)
     app = create_http_app(
-        runtime, "Hearth reconnection", DESCRIPTION, [api.cases, api.learning], manage_runtime
+        runtime,
+        "Hearth reconnection",
+        DESCRIPTION,
+        [api.cases, api.areas, api.learning],
+        manage_runtime,
     )
     api.bind_service(app, runtime.reconnection)
     api.install_error_handlers(app)

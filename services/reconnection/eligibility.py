@@ -6,39 +6,26 @@ also asks about recourse to public funds (without it there is no Part VII applic
 reconnection through housing options) and ID (needed for the presentation pack: an action, not a
 bar).
 
-CHAIN's rough-sleeping definitions, made countable:
-- living on the street: at least LIVING_MIN_CONTACTS contacts in the period, spread over
-  3 weeks or more, never more than MAX_GAP_DAYS apart;
-- intermittent: seen rough sleeping before the period began, contacted in it, but not regularly
-  enough to be living on the street;
-- bedded down: 2 or more bedded-down contacts.
+Criterion 2 (rough sleeping) is the platform's one rule, shared/rough_sleeping.py, which
+referral screening applies too.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from services.reconnection.dates import BoundedDate
-from services.reconnection.local_connection import area_key
+from services.reconnection.local_connection import AreaCountry
+from services.reconnection.service_area import ServiceArea, boroughs_of, qualifying_areas
 from shared.codes import SupportNeed
+from shared.rough_sleeping import RoughSleepingCategory, categories, record_of_contacts
 
-PERIOD_DAYS = 90
-LIVING_MIN_CONTACTS = 5
-LIVING_MIN_SPAN_DAYS = 21
-MAX_GAP_DAYS = 7
-BEDDED_DOWN_MIN = 2
 MULTIPLE_NEEDS_MIN = 2
 # Homelessness itself is why the client is referred; "multiple needs" means needs beyond it.
 NOT_COUNTED_AS_NEEDS = frozenset({SupportNeed.ROUGH_SLEEPING, SupportNeed.REPEAT_HOMELESSNESS})
-
-
-class RoughSleepingCategory(StrEnum):
-    LIVING_ON_THE_STREET = "living_on_the_street"
-    INTERMITTENT = "intermittent"
-    BEDDED_DOWN_CONTACTS = "bedded_down_contacts"
 
 
 class Status(StrEnum):
@@ -93,29 +80,9 @@ class EligibilityResult(BaseModel):
 def classify_rough_sleeping(
     contacts: list[StreetContact], seen_before_period: bool, today: date
 ) -> list[RoughSleepingCategory]:
-    period_start = today - timedelta(days=PERIOD_DAYS - 1)
-    known = sorted(c.on for c in contacts if c.on <= today)
-    in_period = [d for d in known if d >= period_start]
-    categories = []
-    if _living_on_the_street(in_period):
-        categories.append(RoughSleepingCategory.LIVING_ON_THE_STREET)
-    elif in_period and (seen_before_period or any(d < period_start for d in known)):
-        categories.append(RoughSleepingCategory.INTERMITTENT)
-    if sum(1 for c in contacts if c.bedded_down and c.on <= today) >= BEDDED_DOWN_MIN:
-        categories.append(RoughSleepingCategory.BEDDED_DOWN_CONTACTS)
-    return categories
-
-
-def _living_on_the_street(days: list[date]) -> bool:
-    """A run of contacts at most MAX_GAP_DAYS apart, spanning 3+ weeks, with enough contacts."""
-    run: list[date] = []
-    for day in days:
-        if run and (day - run[-1]).days > MAX_GAP_DAYS:
-            run = []
-        run.append(day)
-        if len(run) >= LIVING_MIN_CONTACTS and (run[-1] - run[0]).days >= LIVING_MIN_SPAN_DAYS:
-            return True
-    return False
+    """Criterion 2 on the dated street contacts (shared/rough_sleeping.py)."""
+    dated = [(c.on, c.bedded_down) for c in contacts]
+    return categories(record_of_contacts(dated, seen_before_period, today))
 
 
 def assess_eligibility(
@@ -125,10 +92,14 @@ def assess_eligibility(
     referral_needs: list[SupportNeed],
     referring_area: str | None,
     connection_areas: list[str] | None,
+    service_area: ServiceArea | None = None,
+    countries: list[AreaCountry] | None = None,
 ) -> EligibilityResult:
-    """`connection_areas`: the local-connection candidates (None: not assessed yet)."""
+    """`connection_areas`: the local-connection candidates (None: not assessed yet);
+    `service_area`: the organisation's boroughs (None: the referring area stands for them)."""
+    boroughs = boroughs_of(service_area, referring_area)
     criteria = [
-        _local_connection(referring_area, connection_areas),
+        _local_connection(boroughs, connection_areas, countries or []),
         _rough_sleeping(given, today),
         _multiple_needs(given.support_needs or referral_needs),
     ]
@@ -152,16 +123,23 @@ def assess_eligibility(
     )
 
 
-def _local_connection(referring_area: str | None, areas: list[str] | None) -> Criterion:
+def _local_connection(
+    boroughs: list[str], areas: list[str] | None, countries: list[AreaCountry]
+) -> Criterion:
+    """Criterion 1: "A local connection outside of LB of Hackney, LB of Tower Hamlets and the
+    City of London but within the UK" (service_area.py)."""
     name = "local_connection_outside_referring_area"
     if areas is None:
         return Criterion(name=name, status=Status.UNKNOWN, detail="local connection not assessed")
-    referring = area_key(referring_area) if referring_area else None
-    outside = [a for a in areas if area_key(a) != referring]
+    outside, refused = qualifying_areas(areas, boroughs, countries)
     if outside:
         return Criterion(name=name, status=Status.MET, detail=f"connected to {', '.join(outside)}")
+    where = ", ".join(boroughs) if boroughs else "the service area"
+    detail = f"no local connection outside {where} but within the UK"
     return Criterion(
-        name=name, status=Status.NOT_MET, detail="no local connection outside the referring area"
+        name=name,
+        status=Status.NOT_MET,
+        detail="; ".join([detail, *refused]),
     )
 
 

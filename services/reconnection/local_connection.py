@@ -96,11 +96,22 @@ class SpecialCircumstance(BaseModel):
     description: str = Field(min_length=1, max_length=1000)
 
 
+class AreaCountry(BaseModel):
+    """The country of a connection area, where it may not be in the UK (Tool 3: "within the
+    UK"; service_area.py)."""
+
+    area: AreaName = Field(min_length=1, max_length=100)
+    country: str = Field(min_length=1, max_length=100)
+
+
 class LocalConnectionEvidence(BaseModel):
     residence: list[ResidencePeriod] = Field(default_factory=list, max_length=100)
     employment: list[Employment] = Field(default_factory=list, max_length=50)
     family: list[FamilyMember] = Field(default_factory=list, max_length=50)
     special_circumstances: list[SpecialCircumstance] = Field(default_factory=list, max_length=50)
+    countries: list[AreaCountry] = Field(
+        default_factory=list, max_length=50, description="an area's country, if not the UK's"
+    )
 
 
 class Ground(BaseModel):

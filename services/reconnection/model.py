@@ -13,6 +13,7 @@ from services.reconnection.eligibility import EligibilityInput, EligibilityResul
 from services.reconnection.local_connection import LocalConnectionEvidence, LocalConnectionResult
 from services.reconnection.phases import Phase
 from shared.codes import ClosureReason, SupportNeed
+from shared.validation import Email
 
 Text = str
 
@@ -46,6 +47,9 @@ class AuthorityContact(BaseModel):
     contacted_on: BoundedDate
     channel: str = Field("phone", max_length=50)
     contact_name: str | None = Field(None, max_length=200)
+    email: Email | None = Field(
+        None, description="the Housing Options officer's: the presentation pack goes there"
+    )
     organisation: str | None = Field(None, max_length=100, description="the authority's Hearth id")
     rough_sleeping_highlighted: bool = True
     already_known: bool | None = Field(None, description="is the client known to the authority?")
@@ -81,6 +85,50 @@ class PackItemRecord(BaseModel):
     reason: str | None = None
     note: str | None = None
     at: datetime
+
+
+class PackRecipient(BaseModel):
+    """Who the pack goes to: the destination authority's Housing Options officer or manager."""
+
+    area: str
+    name: str | None = None
+    email: str | None = None
+    organisation: str | None = None
+
+
+class PackDocumentItem(BaseModel):
+    item: PackItem
+    description: str
+    status: ItemStatus
+    reason: str | None = None
+    note: str | None = None
+
+
+class PackDocument(BaseModel):
+    """The presentation pack as generated and kept (the PDF in `presentation_packs`)."""
+
+    document_id: str
+    generated_at: datetime
+    reconnection_date: date
+    destination_area: str
+    recipient: PackRecipient | None
+    items: list[PackDocumentItem]
+    subject: str
+    letter: str  # the covering letter, signed by the caseworker (also the email's text)
+    filename: str
+    size_bytes: int
+    sha256: str
+
+
+class PackDelivery(BaseModel):
+    """What the notifications service reported for the pack's email (NotificationSent/Failed)."""
+
+    notification_id: str
+    status: str  # sent | failed
+    channel: str
+    at: datetime
+    in_time: bool  # before the day of the presentation
+    reason: str | None = None
 
 
 class RiskLevelText(StrEnum):
@@ -205,7 +253,9 @@ class ReconnectionCase(BaseModel):
     authority_contacts: list[AuthorityContact] = []
     part_vii: PartVII = PartVII()
     pack: dict[str, PackItemRecord] = {}
-    pack_sent_at: datetime | None = None
+    pack_sent_at: datetime | None = None  # the pack issued for delivery (the day before)
+    pack_document: PackDocument | None = None
+    pack_delivery: PackDelivery | None = None
     reconnection_date: date | None = None
     risk_assessment: RiskAssessment | None = None
     travel_plan: TravelPlan | None = None

@@ -3,6 +3,10 @@
 ReferralAssessed(route=reconnection) opens the case in *identify* with the referring area.
 CaseAllocated(route=reconnection) names the lead caseworker: the case passes through *allocate*
 into *engage*. Whichever comes first creates the case; the other fills in what it carries.
+
+A caseworker may also open it directly (`POST /v1/reconnection-cases`, Phase 1: "A client is
+identified as suitable for referral to the project"): the case starts in *identify* under the
+referral's id, and the spine's two events fill in the rest when they come.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import datetime
 from services.reconnection.decisions import Decision, RuleViolation, move_to
 from services.reconnection.model import ReconnectionCase
 from services.reconnection.phases import Phase, index
+from shared.codes import SupportNeed
 from shared.events.catalogue import CaseAllocated, ReferralAssessed
 
 
@@ -78,4 +83,32 @@ def on_case_allocated(
     if index(case.phase) < index(Phase.ENGAGE):
         move_to(decision, Phase.ALLOCATE, now)
         move_to(decision, Phase.ENGAGE, now)
+    return decision
+
+
+def on_identified(
+    existing: ReconnectionCase | None,
+    case_id: str,
+    organisation: str,
+    correlation_id: str,
+    now: datetime,
+    *,
+    person_id: str | None = None,
+    referring_area: str | None = None,
+    referrer_organisation: str | None = None,
+    support_needs: list[SupportNeed] | None = None,
+) -> Decision | None:
+    """Open the case in *identify* for a client identified by a caseworker; one already open
+    changes nothing. Another organisation's id is refused without saying whose it is."""
+    if existing is not None:
+        if existing.organisation != organisation:
+            raise RuleViolation("case_id", "a reconnection case cannot be opened with this id")
+        return None
+    case = _new_case(case_id, organisation, correlation_id, now)
+    case.person_id = person_id
+    case.referring_area = referring_area
+    case.referrer_organisation = referrer_organisation
+    case.support_needs = sorted(set(support_needs or []))
+    decision = Decision(case)
+    move_to(decision, Phase.IDENTIFY, now)
     return decision

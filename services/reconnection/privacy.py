@@ -49,7 +49,9 @@ ERASED = "(erased)"
 OWN_RECORDS = (
     "local_connection", "eligibility", "authority_contacts", "part_vii", "pack",
     "risk_assessment", "travel_plan", "budget", "confidence_check", "handovers", "closure",
+    "pack_document", "pack_delivery",
 )  # fmt: skip
+PACKS_HELD_IN = "reconnection/presentation_packs"
 
 log = get_logger(__name__)
 
@@ -131,6 +133,21 @@ def held_records(case: ReconnectionCase, learning: Sequence[Document] = ()) -> l
                 {"item": item, **_data(pack_item)},
                 held_since=pack_item.at,
                 shared_with=to_destination if case.pack_sent_at else [],
+            )
+        )
+    if case.pack_document is not None:
+        to = case.pack_document.recipient
+        sent_to = [f"{(to.organisation or to.email or to.area) if to else '-'}: presentation pack"]
+        delivery = _data(case.pack_delivery) if case.pack_delivery else None
+        records.append(
+            HeldRecord(
+                kind="presentation pack document",
+                record_id=case.pack_document.document_id,
+                held_in=PACKS_HELD_IN,
+                held_since=case.pack_document.generated_at,
+                last_changed=case.pack_delivery.at if case.pack_delivery else None,
+                data={**_data(case.pack_document), "delivery": delivery},
+                shared_with=sent_to if case.pack_delivery else [],
             )
         )
     if case.risk_assessment is not None:
@@ -224,8 +241,23 @@ def deidentified(case: ReconnectionCase) -> ReconnectionCase:
         given = c.eligibility.given.model_copy(update={"id_documents": []})
         c.eligibility = c.eligibility.model_copy(update={"given": given})
     c.authority_contacts = [
-        a.model_copy(update={"contact_name": None, "notes": None}) for a in c.authority_contacts
+        a.model_copy(update={"contact_name": None, "email": None, "notes": None})
+        for a in c.authority_contacts
     ]
+    if c.pack_document is not None:  # its PDF is deleted (ReconnectionPrivacy.erase)
+        recipient = c.pack_document.recipient
+        c.pack_document = c.pack_document.model_copy(
+            update={
+                "letter": ERASED,
+                "recipient": recipient.model_copy(update={"name": None, "email": None})
+                if recipient
+                else None,
+                "items": [
+                    i.model_copy(update={"note": None, "reason": None})
+                    for i in c.pack_document.items
+                ],
+            }
+        )
     c.part_vii = c.part_vii.model_copy(update={"reference": None})
     c.pack = {k: v.model_copy(update={"note": None, "reason": None}) for k, v in c.pack.items()}
     if c.risk_assessment is not None:
@@ -306,6 +338,9 @@ class ReconnectionPrivacy:
         await self.store.rewrite_learning(
             {str(e["_id"]): deidentified_learning(e) for e in learning}
         )
+        packs = await self.store.delete_packs(request.organisation, case_ids)
+        if packs:
+            erased["presentation pack document"] = packs
         if cases:
             kept["reconnection case"] = len(cases)
         if learning:

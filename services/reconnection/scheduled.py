@@ -1,13 +1,18 @@
 """What the reconnection timers cause when they come due: the presentation pack the day before
-the presentation, the step-down prompt 3 weeks after reconnection, the 3-month closure review."""
+the presentation (generated, kept, and handed to the notifications service to email to the
+destination authority), the step-down prompt 3 weeks after reconnection, the 3-month closure
+review."""
 
 from __future__ import annotations
 
-from datetime import date
+import base64
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from services.reconnection.actions import mark_pack_sent
+from services.reconnection import pack_document
+from services.reconnection.actions import mark_pack_sent, pack_is_due
 from services.reconnection.decisions import NotFound
+from services.reconnection.model import PackDocument, ReconnectionCase
 from services.reconnection.phases import Phase, index
 from services.reconnection.service import SOURCE, ReconnectionService
 from shared.codes import Route
@@ -22,20 +27,27 @@ def fire_handlers(service: ReconnectionService) -> dict[str, FireHandler]:
     async def presentation_pack(timer: Document) -> list[Envelope]:
         payload: dict[str, Any] = timer["payload"]
         day = date.fromisoformat(payload["reconnection_date"])
-        try:
-            case = await service.apply(
-                payload["case_id"], lambda c, now: mark_pack_sent(c, day, now) if c else None
+        loaded = await service.store.get(payload["case_id"])
+        if loaded is None:
+            return []
+        if pack_is_due(loaded.model, day):
+            # Generated now, when the phase needs it, and kept before the case says so.
+            document, pdf = pack_document.generate(loaded.model, day, service.runtime.clock.now())
+            document, pdf = await service.store.keep_pack(
+                loaded.model.organisation, loaded.model.case_id, document, pdf
             )
-        except NotFound:
+            try:
+                await service.apply(
+                    payload["case_id"],
+                    lambda c, now: mark_pack_sent(c, day, now, document) if c else None,
+                )
+            except NotFound:
+                return []
+        case = (await service.store.get(payload["case_id"])) or loaded
+        issued = case.model.pack_document
+        if not case.model.is_open or case.model.reconnection_date != day or issued is None:
             return []
-        if case is None or not case.is_open or case.reconnection_date != day:
-            return []
-        if case.destination_area is None or case.pack_sent_at is None:
-            return []
-        data = PresentationPackDue(
-            case_id=case.case_id, destination_area=case.destination_area, reconnection_date=day
-        )
-        return [_event(case.organisation, case.correlation_id, timer, data, service)]
+        return [await _pack_event(service, case.model, issued, timer)]
 
     async def review(timer: Document) -> list[Envelope]:
         payload: dict[str, Any] = timer["payload"]
@@ -60,6 +72,30 @@ def fire_handlers(service: ReconnectionService) -> dict[str, FireHandler]:
         return [_event(case.organisation, case.correlation_id, timer, data, service)]
 
     return {"presentation_pack": presentation_pack, "review": review}
+
+
+async def _pack_event(
+    service: ReconnectionService, case: ReconnectionCase, issued: PackDocument, timer: Document
+) -> Envelope:
+    """The pack as kept (the same bytes on every firing), with the letter that covers it."""
+    kept = await service.store.pack(issued.document_id)
+    pdf = kept[1] if kept else b""
+    to = issued.recipient
+    data = PresentationPackDue(
+        case_id=case.case_id,
+        destination_area=issued.destination_area,
+        reconnection_date=issued.reconnection_date,
+        document_id=issued.document_id,
+        recipient_name=to.name if to else None,
+        recipient_email=to.email if to else None,
+        recipient_organisation=to.organisation if to else None,
+        email_subject=issued.subject,
+        covering_letter=issued.letter,
+        filename=issued.filename,
+        pdf_base64=base64.b64encode(pdf).decode("ascii") if pdf else None,
+        deliver_by=datetime.combine(issued.reconnection_date, time(0), tzinfo=UTC),
+    )
+    return _event(case.organisation, case.correlation_id, timer, data, service)
 
 
 def _event(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.reconnection.dates import BoundedDate
 from services.reconnection.model import AgencyNotice, ItemStatus, PartVIIStatus, SpendCategory
-from shared.codes import ClosureReason
+from shared.codes import ClosureReason, SupportNeed
 
 CaseId = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="the referral id")
@@ -18,6 +18,21 @@ CaseId = Annotated[
 ItemId = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 Note = Annotated[str | None, Field(None, max_length=2000)]
+
+
+class OpenCase(BaseModel):
+    """Phase 1, identify: a client identified as suitable for reconnection."""
+
+    case_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
+        description="the referral id (a case keeps its referral's id)",
+    )
+    person_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+    referring_area: str | None = Field(
+        None, min_length=1, max_length=100, description="where the client was contacted"
+    )
+    referrer_organisation: str | None = Field(None, min_length=1, max_length=100)
+    support_needs: list[SupportNeed] = Field(default_factory=list, max_length=len(SupportNeed))
 
 
 class ItemNote(BaseModel):

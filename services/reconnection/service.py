@@ -45,16 +45,24 @@ class ReconnectionService:
         *,
         cause: Envelope | None = None,
         organisation: str | None = None,
+        create: bool = False,
     ) -> ReconnectionCase | None:
         """Apply `decide` once. With `cause` (a consumed event) a missing case may be created
-        and a repeat of the event changes nothing; with `organisation` the case must be theirs."""
+        and a repeat of the event changes nothing; with `organisation` the case must be theirs;
+        with `create` (a caller opening a case) a missing case may be created and `decide`
+        sees any case, to refuse another organisation's."""
         event_id = cause.id if cause else None
 
         async def step(uow: UnitOfWork) -> tuple[ReconnectionCase | None, Decision | None]:
             loaded = await self.store.get(case_id)
-            if loaded is None and cause is None:
+            if loaded is None and cause is None and not create:
                 raise NotFound(f"case_id: no reconnection case {case_id}")
-            if loaded is not None and organisation and loaded.model.organisation != organisation:
+            if (
+                loaded is not None
+                and organisation
+                and not create
+                and loaded.model.organisation != organisation
+            ):
                 raise NotFound(f"case_id: no reconnection case {case_id}")
             if loaded is not None and loaded.has_seen(event_id):
                 return loaded.model, None
@@ -101,6 +109,7 @@ class ReconnectionService:
             )
             out.append(self._envelope(case, data, cause, f"{previous}>{phase}", now))
         if decision.closed and case.closed is not None:
+            letter = case.closure.letter  # Tool 4, step 7: the case's own, for the letter
             closed = CaseClosed(
                 case_id=case.case_id,
                 person_id=case.person_id or case.case_id,
@@ -109,6 +118,8 @@ class ReconnectionService:
                 closed_at=case.closed.at,
                 lead_worker_id=case.lead_worker_id,
                 involved_organisations=involved_organisations(case),
+                local_support=letter.local_support if letter else None,
+                crisis_support=letter.crisis_plan if letter else None,
             )
             out.append(self._envelope(case, closed, cause, "closed", now))
         return out

@@ -1,4 +1,5 @@
-"""The service's own collections: reconnection cases (with their outbox) and the learning log.
+"""The service's own collections: reconnection cases (with their outbox), the learning log,
+the presentation packs generated (their PDFs) and each organisation's service area.
 
 A case is one document: the validated state under `state`, a `version` for optimistic
 concurrency (HTTP actions and consumed events may race on one case), and the query fields
@@ -11,7 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.reconnection.model import ReconnectionCase
+from pymongo.errors import DuplicateKeyError
+
+from services.reconnection.model import PackDocument, ReconnectionCase
+from services.reconnection.service_area import ServiceArea
 from shared.mongo import Collection, Document
 from shared.repository import Loaded, Repository
 from shared.runtime import ServiceRuntime
@@ -19,6 +23,8 @@ from shared.runtime import ServiceRuntime
 CASES = "reconnection_cases"
 LEARNING_LOG = "learning_log"
 TIMERS = "reconnection_timers"
+SERVICE_AREAS = "service_areas"
+PRESENTATION_PACKS = "presentation_packs"
 
 
 class CaseRepository(Repository[ReconnectionCase]):
@@ -42,11 +48,14 @@ class CaseStore:
         self.cases: Collection = runtime.collection(CASES, outbox=True)
         self.repository = CaseRepository(self.cases, ReconnectionCase, "case_id")
         self.learning: Collection = runtime.collection(LEARNING_LOG)
+        self.service_areas: Collection = runtime.collection(SERVICE_AREAS)
+        self.packs: Collection = runtime.collection(PRESENTATION_PACKS)
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
         await self.cases.create_index([("organisation", 1), ("phase", 1)])
         await self.learning.create_index([("organisation", 1), ("recorded_at", -1)])
+        await self.packs.create_index([("case_id", 1)])
 
     async def get(self, case_id: str) -> Loaded[ReconnectionCase] | None:
         return await self.repository.get(case_id)
@@ -86,6 +95,57 @@ class CaseStore:
             either = [{"state.person_id": person_id}, {"_id": {"$in": list(case_ids)}}]
             query = {"organisation": organisation, "$or": either}
         return [loaded.model for loaded in await self.repository.find(query, sort=[("_id", 1)])]
+
+    # --- presentation packs (Phase 5): each generated pack kept, its PDF with it -----------
+
+    async def keep_pack(
+        self, organisation: str, case_id: str, document: PackDocument, pdf: bytes
+    ) -> tuple[PackDocument, bytes]:
+        """Keep the pack as first generated; a second generation of the same one (a timer
+        fired again after a crash) gets the kept one back, so what was sent is what is kept."""
+        kept = await self.pack(document.document_id)
+        if kept is not None:
+            return kept
+        record = {
+            "_id": document.document_id,
+            "organisation": organisation,
+            "case_id": case_id,
+            "document": document.model_dump(mode="json"),
+            "pdf": pdf,
+        }
+        try:
+            await self.packs.insert_one(record)
+        except DuplicateKeyError:
+            kept = await self.pack(document.document_id)
+            assert kept is not None
+            return kept
+        return document, pdf
+
+    async def pack(self, document_id: str) -> tuple[PackDocument, bytes] | None:
+        found = await self.packs.find_one({"_id": document_id})
+        if found is None:
+            return None
+        return PackDocument.model_validate(found["document"]), bytes(found["pdf"])
+
+    async def packs_of_cases(self, organisation: str, case_ids: list[str]) -> list[Document]:
+        """Every kept pack of the cases (a privacy request)."""
+        query = {"organisation": organisation, "case_id": {"$in": case_ids}}
+        return [doc async for doc in self.packs.find(query).sort("_id", 1)]
+
+    async def delete_packs(self, organisation: str, case_ids: list[str]) -> int:
+        query = {"organisation": organisation, "case_id": {"$in": case_ids}}
+        return (await self.packs.delete_many(query)).deleted_count
+
+    # --- the organisation's service area (Tool 3, criterion 1) ---------------------------
+
+    async def service_area(self, organisation: str) -> ServiceArea | None:
+        document = await self.service_areas.find_one({"_id": organisation})
+        return None if document is None else ServiceArea.model_validate(document["area"])
+
+    async def put_service_area(self, organisation: str, area: ServiceArea) -> None:
+        await self.service_areas.update_one(
+            {"_id": organisation}, {"$set": {"area": area.model_dump(mode="json")}}, upsert=True
+        )
 
     # --- learning log ------------------------------------------------------------------
 

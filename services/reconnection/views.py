@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.reconnection import checklists, pack
+from services.reconnection import checklists, pack, pack_document
 from services.reconnection.actions import closure_assessment
 from services.reconnection.closure_checklist import ClosureAssessment
-from services.reconnection.model import ItemStatus, PackItem, ReconnectionCase
+from services.reconnection.model import ItemStatus, PackItem, PackRecipient, ReconnectionCase
 from services.reconnection.phases import INTENSIVE_SUPPORT_MAX_MONTHS, Phase, index
 from services.reconnection.schemas import LearningEntryIn
 from shared.dates import add_months
@@ -55,6 +55,8 @@ class CaseView(BaseModel):
     presentation_pack: list[PackItemView]
     presentation_pack_complete: bool
     presentation_pack_sends_at: datetime | None
+    # Who the pack is emailed to (the destination's contact with an email); none: it cannot go.
+    presentation_pack_goes_to: PackRecipient | None
     budget: BudgetView
     closure_checklist: ClosureAssessment | None
     intensive_support_until: date | None  # 72 hours to 3 months after reconnection
@@ -114,6 +116,7 @@ def case_view(case: ReconnectionCase, now: datetime) -> CaseView:
         presentation_pack_sends_at=pack.sent_at(case.reconnection_date)
         if case.reconnection_date
         else None,
+        presentation_pack_goes_to=pack_document.recipient(case),
         budget=BudgetView(
             allocated_pence=allocated,
             spent_pence=spent,

@@ -35,6 +35,7 @@ from shared.http import body_limit
 from shared.idempotency import HEADER as IDEMPOTENCY_KEY
 from shared.ids import new_id, stable_id
 from shared.policy import Reach
+from shared.problems import field_problem
 
 # A referral's body, refused before it is read when larger (shared/http.py counts the bytes).
 MAX_SUBMISSION_BYTES = 256_000
@@ -49,10 +50,7 @@ ReferralId = Annotated[str, Path(min_length=1, max_length=200, pattern=REFERRAL_
 
 
 def _field_error(field: str, message: str, code: int = 422) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"{field}: {message}", "errors": [{"field": field, "message": message}]},
-        status_code=code,
-    )
+    return field_problem(field, message, code)
 
 
 async def _visible_links(

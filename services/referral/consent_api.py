@@ -34,6 +34,7 @@ from shared.consent import (
     withdraw,
 )
 from shared.events.referral_intake import REFERRAL_ID_PATTERN
+from shared.problems import field_problem
 
 ReferralId = Annotated[str, Path(min_length=1, max_length=200, pattern=REFERRAL_ID_PATTERN)]
 ORGANISATION_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -108,10 +109,7 @@ def view(consent: Consent, now: datetime) -> ConsentView:
 
 def _refusal(exc: ConsentError) -> JSONResponse:
     code = status.HTTP_409_CONFLICT if exc.conflict else 422  # the field is wrong
-    return JSONResponse(
-        {"detail": str(exc), "errors": [{"field": exc.field, "message": exc.message}]},
-        status_code=code,
-    )
+    return field_problem(exc.field, exc.message, code)
 
 
 def consent_router(store: ReferralStore, consents: ConsentRecords, clock: Clock) -> APIRouter:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from services.referral.consent_records import ConsentRecords
+from services.referral.entry_stage import entry_stage, in_crisis
 from services.referral.person_matching import (
     Keyring,
     MatchDecision,
@@ -342,6 +343,9 @@ class ReferralIntake:
             referring_area=submission.referring_area,
             specialist_service=outcome.specialist_service,
             possible_duplicate_of=duplicate_of,
+            entry_stage=entry_stage(
+                outcome.route, submission.source, in_crisis(submission.urgency)
+            ),
         )
         events = [received, follow_on(received, assessed, source=SOURCE, time=now)]
         contact = contact_details(referral_id, match.person_id, submission)

@@ -26,12 +26,9 @@ from datetime import date
 
 from shared.codes import LegalStage, Route, SupportNeed
 from shared.events.referral_intake import ReferralSubmission, RoughSleepingHistory
+from shared.rough_sleeping import RoughSleepingCategory, StreetRecord, categories
 
-# Safe Connections, criterion 2a: "a high number of contacts over 3 weeks or more".
-LIVING_ON_STREET_MIN_CONTACTS = 5
-LIVING_ON_STREET_MIN_DAYS = 21
-# Criterion 2c: "2 or more bedded down contacts on CHAIN".
-MIN_BEDDED_DOWN_CONTACTS = 2
+# Criterion 2 (rough sleeping) is the platform's one rule: shared/rough_sleeping.py.
 # Criterion 3: multiple needs.
 MIN_NEEDS_FOR_MULTIPLE = 2
 
@@ -83,20 +80,25 @@ def _area(name: str) -> str:
 
 
 def rough_sleeping_reason(history: RoughSleepingHistory | None, today: date) -> str | None:
-    """Which of criterion 2's three definitions holds, or None."""
+    """Which of criterion 2's three definitions holds, or None. The referral's counts are read
+    as the shared rule's record: its contacts over its period (to today while it runs), and a
+    referrer's "intermittent" as seen rough sleeping before the period."""
     if history is None:
         return None
-    if history.bedded_down_contacts >= MIN_BEDDED_DOWN_CONTACTS:
+    end = history.period_end or today
+    span = (end - history.period_start).days if history.period_start else 0
+    record = StreetRecord(
+        contacts=history.contacts,
+        span_days=span,
+        seen_before_period=history.intermittent,
+        bedded_down_contacts=history.bedded_down_contacts,
+    )
+    found = categories(record)
+    if RoughSleepingCategory.BEDDED_DOWN_CONTACTS in found:
         return f"rough sleeping: {history.bedded_down_contacts} bedded-down contacts"
-    if history.period_start is not None:
-        end = history.period_end or today
-        days = (end - history.period_start).days
-        if history.contacts >= LIVING_ON_STREET_MIN_CONTACTS and days >= LIVING_ON_STREET_MIN_DAYS:
-            return (
-                f"rough sleeping: living on the street, {history.contacts} contacts "
-                f"over {days} days"
-            )
-    if history.intermittent:
+    if RoughSleepingCategory.LIVING_ON_THE_STREET in found:
+        return f"rough sleeping: living on the street, {history.contacts} contacts over {span} days"
+    if RoughSleepingCategory.INTERMITTENT in found:
         return "rough sleeping: intermittent rough sleeper"
     return None
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from pydantic import StringConstraints
 
 from services.support import views
 from services.support.case import SupportCase
@@ -25,6 +26,7 @@ from services.support.schemas import (
     CrisisWorkerIn,
     EscalateIn,
     FileIn,
+    OpenCaseIn,
     OverrideIn,
     PlanIn,
     ProgressIn,
@@ -40,6 +42,9 @@ ActionId = Annotated[str, Path(pattern=Id)]
 StatusFilter = Annotated[str, Query(alias="status", pattern="^(open|closed|all)$")]
 WorkerFilter = Annotated[str | None, Query(pattern=Id)]
 Days = Annotated[int, Query(ge=1, le=92, description="window from today")]
+TeamFilter = Annotated[
+    list[Annotated[str, StringConstraints(pattern=Id)]] | None, Query(max_length=50)
+]
 Json = dict[str, Any]
 T = TypeVar("T")
 
@@ -107,11 +112,18 @@ def build_router(casework: Casework) -> APIRouter:
 
     @router.get("/reviews/due", summary="Reviews due this week (the next 7 days) and overdue ones")
     async def reviews_due(
-        request: Request, caller: CallerDep, worker_id: WorkerFilter = None, days: Days = 7
+        request: Request,
+        caller: CallerDep,
+        worker_id: WorkerFilter = None,
+        days: Days = 7,
+        team_id: TeamFilter = None,
     ) -> Json:
+        """`team_id` (repeatable): only those teams' cases, as a team leader's page wants."""
         today = casework.today()
         until = views.last_day(today, days)
-        cases = await store.with_reviews_due_by(caller.organisation, until.isoformat(), worker_id)
+        cases = await store.with_reviews_due_by(
+            caller.organisation, until.isoformat(), worker_id, team_id
+        )
         return {
             "from": today.isoformat(),
             "to": until.isoformat(),
@@ -125,6 +137,16 @@ def build_router(casework: Casework) -> APIRouter:
         return {"cases": [views.escalated(c, today) for c in cases]}
 
     # --- actions -------------------------------------------------------------------------
+
+    @router.post(
+        "/cases",
+        status_code=status.HTTP_201_CREATED,
+        summary="Open a case at a stage from a start date (a case that began before Hearth)",
+    )
+    async def open_case(body: OpenCaseIn, caller: CallerDep) -> Json:
+        if not caller.sees(body.team_id):
+            raise HTTPException(403, "team_id: not one of your teams")
+        return detail(await _run(casework.opening.take_over(caller.organisation, body)))
 
     @router.post("/cases/{case_id}/assessment", summary="Record the needs assessment")
     async def record_assessment(case_id: CaseId, body: AssessmentIn, caller: CallerDep) -> Json:

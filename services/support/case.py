@@ -83,6 +83,7 @@ class Review(Part):
     target_hours_per_week: float | None = later()
     new_needs: list[NeedDomain] | None = later()
     waiting_list_priority: str | None = later()
+    weighing: str | None = later()  # what weighing it against referrals waiting decided
     completed_on: date | None = later()
 
     @property

@@ -7,7 +7,7 @@ A review id is stable: the case, the stage entry (stage_seq), the point and its 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from services.support.case import (
@@ -21,9 +21,9 @@ from services.support.case import (
 )
 from services.support.escalation import BASE_CONTACTS_PER_WEEK, Action
 from services.support.plan import Goal, Progress
-from services.support.review_calendar import ReviewPoint, review_points
+from services.support.review_calendar import ReviewPoint, points_taken_over, review_points
 from services.support.stages import LimitOverride, support_limit
-from shared.codes import Route, Stage
+from shared.codes import Route, Stage, SupportNeed
 from shared.events.base import EventData
 from shared.events.catalogue import CaseAllocated
 from shared.events.envelope import Envelope, make_event
@@ -61,6 +61,55 @@ def new_case(envelope: Envelope, data: CaseAllocated) -> SupportCase:
         support_needs=data.support_needs,
         tenancy_id=data.tenancy_id,
         referrer_organisation=data.referrer_organisation,
+        reviews={r.review_id: r for r in reviews},
+        next_review_on=min((r.due_on for r in reviews), default=None),
+        support_limit_on=limit,
+        contact_frequency_per_week=BASE_CONTACTS_PER_WEEK,
+    )
+
+
+@dataclass(frozen=True)
+class TakenOver:
+    """A case that began before Hearth, opened at its stage from the day that stage began."""
+
+    case_id: str
+    organisation: str
+    person_id: str
+    stage: Stage
+    started_on: date
+    support_started_on: date
+    target_hours_per_week: float
+    lead_worker_id: str
+    team_id: str
+    team_leader_id: str | None = None
+    support_needs: tuple[SupportNeed, ...] = ()
+    referrer_organisation: str | None = None
+
+
+def case_taken_over(taken: TakenOver, now: datetime) -> SupportCase:
+    """The case as it stands today: in its stage since `started_on`, in support since
+    `support_started_on` (the two-year limit runs from it), with the reviews still to come."""
+    limit = support_limit(taken.support_started_on)
+    points = review_points(taken.stage, taken.started_on, taken.support_started_on, limit)
+    reviews = [new_review(taken.case_id, 1, p) for p in points_taken_over(points, now.date())]
+    return SupportCase(
+        case_id=taken.case_id,
+        organisation=taken.organisation,
+        person_id=taken.person_id,
+        route=Route.SUPPORT,
+        lead_worker_id=taken.lead_worker_id,
+        team_id=taken.team_id,
+        team_leader_id=taken.team_leader_id,
+        stage=taken.stage,
+        stage_seq=1,
+        stage_started_on=taken.started_on,
+        support_started_on=taken.support_started_on,
+        opened_at=now,
+        target_hours_per_week=taken.target_hours_per_week,
+        # Hours are planned from the day Hearth takes the case on: before it, none recorded.
+        hours_periods=[HoursPeriodRecord(starts_on=now.date(), hours=taken.target_hours_per_week)],
+        support_needs=list(taken.support_needs),
+        referrer_organisation=taken.referrer_organisation,
         reviews={r.review_id: r for r in reviews},
         next_review_on=min((r.due_on for r in reviews), default=None),
         support_limit_on=limit,

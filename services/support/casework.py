@@ -26,7 +26,7 @@ class Casework:
         self.store = store
         self.clock = clock
         self.timers = ReviewTimers(store, clock, timer_store)
-        self.opening = CaseOpening(store, self.timers)
+        self.opening = CaseOpening(store, self.timers, clock)
         self.escalations = Escalations(store, clock)
         self.planning = Planning(store, clock)
         self.contacts = ContactLog(store, clock)

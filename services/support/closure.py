@@ -88,6 +88,33 @@ def validate_closure(
             raise ClosureError("evaluation.what_could_have_prevented_it", "required")
 
 
+def implied_outcome(reason: ClosureReason, has_tenancy: bool) -> TenancyOutcome | None:
+    """The tenancy outcome a closure that names none means: the one its reason allows
+    (evicted, abandoned, sustained), else not_applicable when the case has no tenancy and
+    unknown when it has one, where the reason allows that; None when the caller must say."""
+    allowed = REASON_OUTCOMES.get(reason)
+    if allowed is not None and len(allowed) == 1:
+        return next(iter(allowed))
+    meant = TenancyOutcome.UNKNOWN if has_tenancy else TenancyOutcome.NOT_APPLICABLE
+    return meant if allowed is None or meant in allowed else None
+
+
+def tenancy_outcome(
+    reason: ClosureReason, given: TenancyOutcome | None, has_tenancy: bool
+) -> TenancyOutcome:
+    """The outcome given, or the one the reason and the case imply (`implied_outcome`)."""
+    if given is not None:
+        return given
+    implied = implied_outcome(reason, has_tenancy)
+    if implied is None:
+        allowed = REASON_OUTCOMES.get(reason, frozenset())
+        if has_tenancy:
+            allowed = allowed - {TenancyOutcome.NOT_APPLICABLE}
+        names = ", ".join(sorted(allowed))
+        raise ClosureError("tenancy_outcome", f"required: {reason} needs one of: {names}")
+    return implied
+
+
 def landlord_of(tenancy_id: str | None) -> str | None:
     """Tenancy ids are `landlord organisation:t-<digest>` (shared.ids.tenancy_id)."""
     if not tenancy_id or ":" not in tenancy_id:

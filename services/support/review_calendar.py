@@ -7,6 +7,7 @@
 - Stages 2 and 3 end with a review at the two-year support limit (or the override date).
   So does stage 1 when its 12-week review would fall past the limit.
 - A follow-up review when a review decides to continue and nothing else is pending.
+- A case taken over at a stage that began before Hearth keeps the reviews from today on.
 Every review has a reminder 7 days ahead and a notice on the day.
 """
 
@@ -66,6 +67,17 @@ def review_points(
     if stage is not Stage.STAGE_1 or not points:  # stage 1 entered just before the limit
         points.append(ReviewPoint(SUPPORT_LIMIT_POINT, stage, limit))
     return points
+
+
+def points_taken_over(points: list[ReviewPoint], today: date) -> list[ReviewPoint]:
+    """The reviews of a stage that began before Hearth took the case on: those before today
+    were held outside Hearth, except stage 1's 12-week review and the support limit, which
+    are due (overdue) until someone completes them."""
+    return [
+        p
+        for p in points
+        if p.due_on >= today or p.stage is Stage.STAGE_1 or p.point == SUPPORT_LIMIT_POINT
+    ]
 
 
 def follow_up_point(stage: Stage, completed_on: date, limit: date) -> ReviewPoint:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -11,8 +10,10 @@ from pydantic import BaseModel, Field, StringConstraints
 from services.support.closure import BreakdownPoint
 from services.support.contacts import ContactChannel, FileKind
 from services.support.plan import ActionOwner, NeedDomain, NeedLevel, Progress
+from services.support.review_weighing import WaitingListPriority
 from services.support.stages import ReviewOutcome
-from shared.codes import ClosureReason, LegalStage, RiskLevel, Stage, TenancyOutcome
+from shared.codes import ClosureReason, LegalStage, RiskLevel, Stage, SupportNeed, TenancyOutcome
+from shared.events.referral_intake import REFERRAL_ID_PATTERN
 
 NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f]+$")]
@@ -92,17 +93,18 @@ class EvaluationIn(BaseModel):
 
 class ClosureIn(BaseModel):
     reason: ClosureReason
-    tenancy_outcome: TenancyOutcome = TenancyOutcome.NOT_APPLICABLE
+    tenancy_outcome: TenancyOutcome | None = Field(
+        None,
+        description="what became of the tenancy. Left out: the one outcome the reason allows "
+        "(tenancy_sustained: sustained; evicted; abandoned), else not_applicable for a case "
+        "with no tenancy and unknown for one with a tenancy where the reason allows it; a 422 "
+        "naming this field when the reason needs the caller to say (plan_achieved, moved_on)",
+    )
     closed_by: Name
     notes: Notes | None = None
     evaluation: EvaluationIn | None = Field(
         None, description="where the tenancy broke down; required when evicted or abandoned"
     )
-
-
-class WaitingListPriority(StrEnum):
-    CASE_KEEPS_PRIORITY = "case_keeps_priority"
-    WAITING_REFERRALS_FIRST = "waiting_referrals_first"
 
 
 class ReviewCompletionIn(BaseModel):
@@ -111,9 +113,16 @@ class ReviewCompletionIn(BaseModel):
     notes: Notes | None = None
     target_stage: Stage | None = Field(None, description="for change_stage")
     target_hours_per_week: float | None = Field(None, ge=0.5, le=3.0)
-    new_needs: list[NeedDomain] = Field(default=[], max_length=20)
+    new_needs: list[NeedDomain] = Field(
+        default=[],
+        max_length=20,
+        description="new support needs identified at this review; at a stage 1 review they are "
+        "assessed for priority against referrals waiting for service",
+    )
     waiting_list_priority: WaitingListPriority | None = Field(
-        None, description="required on reviews weighed against referrals waiting"
+        None,
+        description="how the case ranks against referrals waiting: required on reviews weighed "
+        "against them (stage 2) and on a stage 1 review that identifies new needs",
     )
     closure: ClosureIn | None = Field(None, description="required when the outcome is close")
 
@@ -135,3 +144,27 @@ class OverrideIn(BaseModel):
 
 class CrisisWorkerIn(BaseModel):
     worker_id: Name | None = Field(description="None: the lead worker stands in")
+
+
+class OpenCaseIn(BaseModel):
+    """A case opened at a stage from a start date: one that began before Hearth took it on."""
+
+    case_id: str = Field(
+        min_length=1, max_length=200, pattern=REFERRAL_ID_PATTERN, description="the case's id"
+    )
+    person_id: Name = Field(description="the person's Hearth id (their referral's, if any)")
+    stage: Stage
+    started_on: Day = Field(description="the day the case entered this stage; not in future")
+    support_started_on: Day | None = Field(
+        None,
+        description="the day support began, from which the two-year limit runs; default: "
+        "started_on",
+    )
+    lead_worker_id: Name
+    team_id: Name
+    team_leader_id: Name | None = None
+    target_hours_per_week: float | None = Field(
+        None, ge=0.5, le=3.0, description="within the stage's band; default: the stage's"
+    )
+    support_needs: list[SupportNeed] = Field(default=[], max_length=len(SupportNeed))
+    referrer_organisation: Name | None = None

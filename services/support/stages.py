@@ -156,6 +156,14 @@ def validate_override(current_limit: date, override: LimitOverride) -> None:
         raise StageError("approved_by", "required")
 
 
+def check_taken_over(started_on: date, support_started_on: date, today: date) -> None:
+    """A case that began before Hearth: the stage began by today, support no later than it."""
+    if started_on > today:
+        raise StageError("started_on", f"must not be after today ({today})")
+    if support_started_on > started_on:
+        raise StageError("support_started_on", f"must not be after started_on ({started_on})")
+
+
 def check_may_continue(outcome: ReviewOutcome, on: date, limit: date) -> None:
     """Past the limit, only closing is allowed until an override is recorded."""
     if outcome is not ReviewOutcome.CLOSE and on >= limit:

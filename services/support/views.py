@@ -10,6 +10,7 @@ from typing import Any
 
 from services.support.case import SupportCase
 from services.support.contacts import HoursPeriod, contact_hours
+from services.support.hours_periods import distinct_periods
 from services.support.plan import progress_share
 from services.support.stages import stage_alerts
 
@@ -48,7 +49,7 @@ def escalated(case: SupportCase, today: date) -> dict[str, Any]:
 
 
 def hours(case: SupportCase, today: date) -> dict[str, Any]:
-    periods = [HoursPeriod(p.starts_on, p.hours) for p in case.hours_periods]
+    periods = [HoursPeriod(p.starts_on, p.hours) for p in distinct_periods(case.hours_periods)]
     contacts = [(c.occurred_on, c.duration_minutes) for c in case.contacts if c.attended]
     last_day = today
     if not case.is_open and case.closed_at:
@@ -73,6 +74,8 @@ def hours(case: SupportCase, today: date) -> dict[str, Any]:
 
 def detail(case: SupportCase, today: date) -> dict[str, Any]:
     body = case.model_dump()
+    # Each period once, as cases stored before periods were kept distinct are shown too.
+    body["hours_periods"] = [p.model_dump() for p in distinct_periods(case.hours_periods)]
     body["reviews"] = [
         r.model_dump() for r in sorted(case.reviews.values(), key=lambda r: r.due_on)
     ]

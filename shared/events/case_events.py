@@ -112,3 +112,7 @@ class CaseClosed(EventData):
     lead_worker_id: str | None = None
     tenancy_id: str | None = None
     involved_organisations: list[str] = []
+    # The case's own closure letter (Safe Connections Tool 4, step 7): who the client's
+    # support is in the local area and what to do in a crisis (shared/closure_letter.py).
+    local_support: str | None = Field(None, max_length=4000)
+    crisis_support: str | None = Field(None, max_length=4000)

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from shared.events.base import EventData
 from shared.topics import Topic
@@ -101,6 +101,21 @@ class HeldRecord(BaseModel):
     last_changed: datetime | None = None
     data: dict[str, Any] = {}
     shared_with: list[str] = Field(default=[], description="organisations it went to, and why")
+
+    @field_validator("data")
+    @classmethod
+    def _without_internal_fields(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """A stored document's own bookkeeping (`_id`, `_inbox`, `_outbox_token`, ...) is the
+        service's, not the person's: it never leaves in a bundle."""
+        return _public(data)
+
+
+def _public(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    return value
 
 
 class SubjectDataContributed(EventData):

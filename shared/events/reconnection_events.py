@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar
+
+from pydantic import Field
 
 from shared.events.base import EventData
 from shared.topics import Topic
+
+# A pack's PDF travels inside the event: kept well under the broker's 1 MB record limit.
+PACK_PDF_MAX_BASE64 = 700_000
+# The template name the notifications service records the pack's email under.
+PRESENTATION_PACK_TEMPLATE = "presentation_pack"
 
 
 class ReconnectionPhaseChanged(EventData):
@@ -29,3 +36,14 @@ class PresentationPackDue(EventData):
     case_id: str
     destination_area: str
     reconnection_date: date
+    # The pack as the reconnection service generated and keeps it (issue 20): the
+    # notifications service emails it to the Housing Options officer, the PDF attached.
+    document_id: str | None = None
+    recipient_name: str | None = Field(None, max_length=200)
+    recipient_email: str | None = Field(None, max_length=254)
+    recipient_organisation: str | None = Field(None, max_length=100)
+    email_subject: str | None = Field(None, max_length=500)
+    covering_letter: str | None = Field(None, max_length=20_000)
+    filename: str | None = Field(None, max_length=200)
+    pdf_base64: str | None = Field(None, max_length=PACK_PDF_MAX_BASE64)
+    deliver_by: datetime | None = Field(None, description="the start of the presentation day")

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from shared.codes import LegalStage, RiskLevel, Route, SupportNeed
+from shared.codes import LegalStage, RiskLevel, Route, Stage, SupportNeed
 from shared.events.base import EventData
 from shared.topics import Topic
 from shared.validation import (
@@ -90,6 +90,11 @@ class ReferralAssessed(EventData):
         None,
         description="the person's earliest open referral in this organisation when this one "
         "arrived: kept and routed as usual, flagged for a team leader to merge",
+    )
+    entry_stage: Stage = Field(
+        Stage.STAGE_1,
+        description="route support: the stage the case starts at (staged model: Stage 2 via "
+        "the Supported Housing Panel, Stage 3 from self-referral, Stage 1 otherwise or in crisis)",
     )
 
 

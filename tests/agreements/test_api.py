@@ -54,7 +54,7 @@ async def test_proposing_with_yourself_is_refused_naming_counterparty(
     answer = await agreements.call(
         "POST", "/agreements", ADMIN[LANDLORD], 422, proposal(counterparty=LANDLORD)
     )
-    assert answer["field"] == "counterparty"
+    assert answer["errors"][0]["field"] == "counterparty"
     assert answer["detail"].startswith("counterparty:")
 
 
@@ -109,7 +109,7 @@ async def test_ending_twice_and_accepting_an_ended_one_are_refused(
     base = f"/agreements/{created['agreement_id']}"
     await agreements.call("POST", f"{base}/end", ADMIN[LANDLORD], 200, {"note": "withdrawn"})
     again = await agreements.call("POST", f"{base}/end", ADMIN[COUNCIL], 409, {})
-    assert again["field"] == "status" and "already ended" in again["detail"]
+    assert again["errors"][0]["field"] == "status" and "already ended" in again["detail"]
     accepted = await agreements.call("POST", f"{base}/accept", ADMIN[COUNCIL], 409, {})
     assert "ended" in accepted["detail"]
 

@@ -10,7 +10,7 @@ from shared.clock import ManualClock
 from shared.codes import SupportNeed
 from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
-from tests.allocation.helpers import START, Service, assessed, records_of
+from tests.allocation.helpers import DERBY, START, Service, assessed, records_of
 from tests.helpers import publish, wait_for
 from tests.identity import bearer
 
@@ -161,8 +161,8 @@ async def test_claims_racing_for_one_workers_last_hours_never_over_commit(make_s
         await first.worker("solo", "generalist", hours=7.0, caseload=10)
         allocators = [first.runtime.allocator, second.runtime.allocator]
         results = await asyncio.gather(
-            *(allocators[n % 2].claim("solo", f"case-{n}", 2.0) for n in range(12)),
-            *(allocators[n % 2].claim("solo", "case-0", 2.0) for n in range(4)),  # repeats
+            *(allocators[n % 2].claim(DERBY, "solo", f"case-{n}", 2.0) for n in range(12)),
+            *(allocators[n % 2].claim(DERBY, "solo", "case-0", 2.0) for n in range(4)),  # repeats
         )
         assert sum(r is not None for r in results) == 3  # 7 h hold three 2 h cases
         solo = await first.get("/v1/caseworkers/solo")

@@ -62,8 +62,10 @@ def test_derby_sized_service_shows_demand_against_capacity() -> None:
     assert totals["reviews_weighed"] == 2 and totals["utilisation"] == 0.889
     team0 = view["teams"][0]
     assert team0["caseworkers"] == 6 and team0["open_cases"] == 48
-    # Team 0 has generalists, mental-health and domestic-abuse workers: it can take all 8.
-    assert team0["waiting"] == 8
+    # Each waiting case counts for the one team whose worker it waits for (issue 20): the
+    # generalist cases for w0 (team 0), the mental-health cases for w1 (team 1).
+    assert [t["waiting"] for t in view["teams"]] == [4, 4, 0, 0]
+    assert totals["waiting_without_team"] == 0
 
 
 def test_shortfall_in_hours_and_caseworkers() -> None:

@@ -128,7 +128,12 @@ async def test_full_team_leaves_cases_waiting_in_priority_order_and_closure_pull
         rows = [(e["case_id"], e["position"], e["waiting_reason"]) for e in listing["entries"]]
         assert rows == [
             ("abuse", 1, "no domestic-abuse caseworker in the organisation"),
-            ("medium", 2, "no generalist caseworker with 2 h free"),
+            (
+                "medium",
+                2,
+                "no generalist caseworker with 2 h free; reserved: the next 2 h free on gen go "
+                "to this case (0 h free now)",
+            ),
             ("low", 3, "no generalist caseworker with 2 h free"),
         ]
         assert "waiting 3 days (+3)" in listing["entries"][1]["reasons"]
@@ -304,7 +309,7 @@ async def test_a_claim_left_by_a_crash_is_completed_not_repeated(
         entry = CaseEntry.model_validate({"_id": "crashed", **fields})
         await store.enter_many([(entry, "event-1")])
         # A replica claimed the hours, then died before recording the allocation.
-        assert await store.claim("gen", "crashed", 2.0, START) is not None
+        assert await store.claim("derby-homes", "gen", "crashed", 2.0, START) is not None
         await service.runtime.allocator.request("derby-homes")
         case = await service.get("/v1/cases/crashed")
         assert case["status"] == "allocated" and case["allocation"]["worker_id"] == "gen"

@@ -66,16 +66,16 @@ async def test_claim_and_release_come_back_typed_and_happen_once(
     )
     assert await store.add_worker(worker)
     assert not await store.add_worker(worker)  # the id exists
-    claimed = await store.claim("gen", "case-1", 2.0, START)
+    claimed = await store.claim("derby", "gen", "case-1", 2.0, START)
     assert claimed is not None and claimed.holds("case-1")
     assert (claimed.free_hours, claimed.free_slots, claimed.hours_for("case-1")) == (2.0, 4, 2.0)
     assert claimed.claimed_at_for("case-1") == START
-    assert await store.claim("gen", "case-1", 2.0, START) is None  # claimed once
-    assert await store.change_hours("gen", "case-1", 3.0) == 3.0
-    released = await store.release("gen", "case-1")
+    assert await store.claim("derby", "gen", "case-1", 2.0, START) is None  # claimed once
+    assert await store.change_hours("derby", "gen", "case-1", 3.0) == 3.0
+    released = await store.release("derby", "gen", "case-1")
     assert released is not None and not released.holds("case-1")
     assert (released.free_hours, released.free_slots, released.open_cases) == (4.0, 5, 0)
-    assert await store.release("gen", "case-1") is None  # released once
+    assert await store.release("derby", "gen", "case-1") is None  # released once
 
 
 async def test_entries_keep_the_stored_layout_and_a_stub_keeps_its_signals(

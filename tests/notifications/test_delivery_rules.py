@@ -15,7 +15,12 @@ from services.notifications.channels.notify import letter_request, notify_token,
 from services.notifications.channels.webhook import webhook_body
 from services.notifications.handlers import delivery_id
 from services.notifications.retry import RetryPolicy, after_failure
-from services.notifications.templates import DEFAULT_TEMPLATES, placeholders, render
+from services.notifications.templates import (
+    DEFAULT_TEMPLATES,
+    EmptyPlaceholder,
+    placeholders,
+    render,
+)
 from services.notifications.webhook_signing import new_secret, signed_headers, verify
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -44,7 +49,7 @@ def test_backoff_is_capped() -> None:
     assert RetryPolicy(20, 30, 600).delay(10) == timedelta(seconds=600)
 
 
-def test_one_delivery_key_per_event_recipient_channel() -> None:
+def test_one_delivery_key_per_fact_recipient_channel() -> None:
     assert delivery_id("e1", "client", "sms") == delivery_id("e1", "client", "sms")
     keys = {
         delivery_id("e1", "client", "sms"),
@@ -55,8 +60,10 @@ def test_one_delivery_key_per_event_recipient_channel() -> None:
     assert len(keys) == 4
 
 
-def test_render_fills_placeholders_and_blanks_unknown_ones() -> None:
-    assert render("Hi ((name)), ((missing))!", {"name": "Sam"}) == "Hi Sam, !"
+def test_render_fills_placeholders_and_refuses_unknown_ones() -> None:
+    assert render("Hi ((name))!", {"name": "Sam"}) == "Hi Sam!"
+    with pytest.raises(EmptyPlaceholder):  # never "Hi Sam, !" (issue 20)
+        render("Hi ((name)), ((missing))!", {"name": "Sam"})
     assert placeholders("((a)) ((b)) ((a))") == ["a", "b"]
     letter = DEFAULT_TEMPLATES["closure_letter"]
     assert letter.letter and "crisis_support" in placeholders(letter.body)

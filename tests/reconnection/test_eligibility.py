@@ -34,8 +34,11 @@ def contacts(*days_ago: int, bedded: tuple[int, ...] = ()) -> list[StreetContact
         (contacts(0, 5, 10, 15, 21), False, [LIVING]),  # 5 contacts over 3 weeks, gaps <= 7 days
         (contacts(0, 5, 10, 15, 20), False, []),  # only 20 days: not 3 weeks
         (contacts(0, 7, 14, 21), False, []),  # 3 weeks but only 4 contacts
-        (contacts(0, 5, 12, 16, 21), False, [LIVING]),  # a gap of exactly 7 days keeps the run
-        (contacts(0, 5, 14, 16, 21), False, []),  # a gap of 9 days breaks it
+        (contacts(0, 5, 12, 16, 21), False, [LIVING]),  # a contact a week or more often
+        (contacts(0, 5, 14, 16, 21), False, [LIVING]),  # one gap of 9 days, a week on average
+        (contacts(0, 1, 2, 3, 30), False, []),  # 30 days, but not a contact a week on average
+        # Six contacts 54 to 30 days ago (24 days) count, whatever came before and after.
+        (contacts(0, 1, 2, 3, 30, 50, 51, 52, 53, 54, 75), False, [LIVING]),
         (contacts(3, 40), True, [INTERMITTENT]),  # contacted in the period, seen before it
         (
             contacts(3, 95),

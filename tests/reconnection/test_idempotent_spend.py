@@ -9,11 +9,10 @@ import pytest
 from services.reconnection.store import CASES
 from shared.kafka import ensure_topics
 from tests.helpers import publish
-from tests.reconnection.test_flow import (
+from tests.reconnection.harness import (
     DERBY,
     Harness,
     case_allocated,
-    harness,  # noqa: F401  (the fixture)
     opened,
     referral_assessed,
 )
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.integration
 SPEND = {"amount_pence": 2400, "category": "travel"}
 
 
-async def test_a_spend_posted_twice_with_one_key_spends_once(harness: Harness) -> None:  # noqa: F811
+async def test_a_spend_posted_twice_with_one_key_spends_once(harness: Harness) -> None:
     h, case = harness, "ref-spend-1"
     await ensure_topics(h.settings)
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -157,6 +157,12 @@ async def test_case_worked_from_plan_to_closure(make_settings, topic_reader) -> 
             clock.set(datetime(2026, 3, 26, 10, tzinfo=UTC))  # the week of the review
             due = (await http.get("/v1/reviews/due", headers=DERBY)).json()["reviews"]
             assert [d["review_id"] for d in due] == [review["review_id"]]
+            team = case["team_id"]
+            ids = [review["review_id"]]
+            for teams, expected in ((["no-such-team"], []), ([team, "other"], ids), (None, ids)):
+                params = {"team_id": teams} if teams else {}
+                answer = await http.get("/v1/reviews/due", headers=DERBY, params=params)
+                assert [d["review_id"] for d in answer.json()["reviews"]] == expected
 
             step_down = {"outcome": "step_down", "completed_by": "worker-2", "notes": "stable"}
             r = await http.post(

@@ -20,6 +20,7 @@ from services.notifications.destinations import (
     Unresolved,
     resolve_destination,
 )
+from services.notifications.facts import same_fact_types
 from services.notifications.settings import NotificationSettings
 from services.notifications.store import (
     WEBHOOK_ADDRESS_PREFIX,
@@ -82,8 +83,10 @@ class WebhookChannel:
             # A URL planned before endpoints were registered: it has no secret of its own.
             raise DeliveryFailed("refused: endpoint not registered", True)
         organisation = message.address.removeprefix(WEBHOOK_ADDRESS_PREFIX)
-        event_type = str(message.metadata.get("event_type") or "")
-        endpoints = [e for e in await self.store.endpoints(organisation) if e.wants(event_type)]
+        # One delivery per fact: an endpoint subscribed to any event telling it receives it
+        # (a TenancyAtRisk's delivery reaches an endpoint that asked for CaseEscalated).
+        told = same_fact_types(str(message.metadata.get("event_type") or ""))
+        endpoints = [e for e in await self.store.endpoints(organisation) if any(map(e.wants, told))]
         if not endpoints:
             raise DeliveryFailed("webhook: no enabled endpoint for this event", True)
         body = webhook_body(message)

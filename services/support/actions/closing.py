@@ -12,6 +12,7 @@ from services.support.closure import (
     ClosureError,
     Evaluation,
     involved_organisations,
+    tenancy_outcome,
     validate_closure,
 )
 from services.support.errors import CaseworkError, still_open, why, written
@@ -39,10 +40,11 @@ class Closing:
         case = still_open(await self.store.case(case_id, organisation), case_id)
         given = closure.evaluation
         evaluation = Evaluation(**given.model_dump()) if given else None
+        has_tenancy = bool(case.tenancy_id)
         try:
-            validate_closure(
-                closure.reason, closure.tenancy_outcome, evaluation, bool(case.tenancy_id)
-            )
+            # Left out, the outcome is the one the reason and the case imply.
+            outcome = tenancy_outcome(closure.reason, closure.tenancy_outcome, has_tenancy)
+            validate_closure(closure.reason, outcome, evaluation, has_tenancy)
         except ClosureError as exc:
             raise CaseworkError(422, exc.field, why(exc)) from exc
         now = self.clock.now()
@@ -51,7 +53,7 @@ class Closing:
             person_id=case.person_id,
             route=Route.SUPPORT,
             reason=closure.reason,
-            tenancy_outcome=closure.tenancy_outcome,
+            tenancy_outcome=outcome,
             closed_at=now,
             lead_worker_id=case.lead_worker_id,
             tenancy_id=case.tenancy_id,
@@ -68,7 +70,7 @@ class Closing:
             reviews.pop(f"reviews.{rid}.status", None)
             reviews[f"reviews.{rid}"] = stored(completed_review)
         record = ClosureRecord(
-            **closure.model_dump(),
+            **{**closure.model_dump(), "tenancy_outcome": outcome},
             closed_on=now.date(),
             evaluation_required=evaluation is not None,
         )

@@ -1,22 +1,63 @@
-"""Cases opened from CaseAllocated (route=support only) and CaseReallocated applied."""
+"""Cases opened from CaseAllocated (route=support only) or taken over at a stage (a case that
+began before Hearth), and CaseReallocated applied."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from services.support.actions.timers import ReviewTimers
-from services.support.case import Reallocation, stored
-from services.support.case_records import new_case
+from services.support.case import Reallocation, SupportCase, stored
+from services.support.case_records import TakenOver, case_taken_over, new_case
+from services.support.errors import CaseworkError, why
+from services.support.schemas import OpenCaseIn
+from services.support.stages import StageError, check_taken_over, hours_for_stage
 from services.support.store import SupportStore
+from shared.clock import Clock
 from shared.codes import Route
 from shared.events.catalogue import CaseAllocated, CaseReallocated
 from shared.events.envelope import Envelope
 
 
 class CaseOpening:
-    def __init__(self, store: SupportStore, timers: ReviewTimers) -> None:
+    def __init__(self, store: SupportStore, timers: ReviewTimers, clock: Clock) -> None:
         self.store = store
         self.timers = timers
+        self.clock = clock
+
+    async def take_over(self, organisation: str, body: OpenCaseIn) -> SupportCase:
+        """Open a case at its stage from the day that stage began (a case that began before
+        Hearth); 409 when the id is taken, 422 naming the field a rule refuses."""
+        now = self.clock.now()
+        support_started_on = body.support_started_on or body.started_on
+        try:
+            check_taken_over(body.started_on, support_started_on, now.date())
+            hours = hours_for_stage(body.stage, body.target_hours_per_week, None)
+        except StageError as exc:
+            raise CaseworkError(422, exc.field, why(exc)) from exc
+        case = case_taken_over(
+            TakenOver(
+                case_id=body.case_id,
+                organisation=organisation,
+                person_id=body.person_id,
+                stage=body.stage,
+                started_on=body.started_on,
+                support_started_on=support_started_on,
+                target_hours_per_week=hours,
+                lead_worker_id=body.lead_worker_id,
+                team_id=body.team_id,
+                team_leader_id=body.team_leader_id,
+                support_needs=tuple(body.support_needs),
+                referrer_organisation=body.referrer_organisation,
+            ),
+            now,
+        )
+        uow = self.store.unit()
+        uow.add(self.store.repository, case)
+        committed = await uow.commit()
+        if body.case_id not in committed.written:
+            raise CaseworkError(409, "case_id", f"a case {body.case_id!r} exists already")
+        await self.timers.sync(case)
+        return case
 
     async def open_many(self, allocations: list[tuple[Envelope, CaseAllocated]]) -> None:
         """Open the support-route cases of CaseAllocated events: one insert (a redelivered

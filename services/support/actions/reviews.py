@@ -3,6 +3,7 @@ the two-year limit; stage changes emit StageChanged and reschedule the review ti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from services.support.actions.closing import Closing
@@ -28,11 +29,13 @@ from services.support.case_records import (
 )
 from services.support.dates import iso
 from services.support.errors import CaseworkError, still_open, why, written
+from services.support.hours_periods import with_period
 from services.support.review_calendar import (
     SUPPORT_LIMIT_POINT,
     ReviewPoint,
     follow_up_point,
 )
+from services.support.review_weighing import Weighing, weigh_review
 from services.support.schemas import ReviewCompletionIn
 from services.support.stages import (
     LimitOverride,
@@ -64,11 +67,11 @@ class Reviews:
     ) -> SupportCase:
         case = still_open(await self.store.case(case_id, organisation), case_id)
         review = pending_review(case.reviews, review_id)
-        require_priority_when_weighed(review, completion)
+        weighing = weigh(review, completion)
         now = self.clock.now()
         today = now.date()
         current, new = stage_after_review(case, completion, today)
-        done = completed_review(review, completion, today)
+        done = completed_review(review, completion, today, weighing)
         if new is None:
             if completion.closure is None:
                 raise CaseworkError(422, "closure", "required when the outcome is close")
@@ -78,24 +81,29 @@ class Reviews:
         reviews = {**case.reviews, review_id: done}
         if new == current:
             kept = with_follow_up_review(case, reviews, today)
-            return await self._save_review(case_id, review_id, review_update(kept, None, today), [])
+            return await self._save_review(case, review_id, review_update(kept, None, today), [])
         update, changed_stage = stage_change(case, reviews, new, completion, today)
-        return await self._save_review(case_id, review_id, update, [fact(case, changed_stage, now)])
+        return await self._save_review(case, review_id, update, [fact(case, changed_stage, now)])
 
     async def _save_review(
-        self, case_id: str, review_id: str, update: Document, events: list[Envelope]
+        self, case: SupportCase, review_id: str, update: Document, events: list[Envelope]
     ) -> SupportCase:
-        """Write the change, guarded on the review still pending; a new stage (events) moves
-        every review timer, otherwise the timers are only brought in line with the reviews."""
+        """Write the change, guarded on the review still pending and the case still in the
+        stage entry it was decided on (the hours periods are set whole); a new stage (events)
+        moves every review timer, otherwise the timers are only brought in line."""
         uow = self.store.unit()
         uow.change(
             self.store.repository,
-            case_id,
+            case.case_id,
             update,
             events,
-            guard={"status": OPEN, f"reviews.{review_id}.status": PENDING},
+            guard={
+                "status": OPEN,
+                "stage_seq": case.stage_seq,
+                f"reviews.{review_id}.status": PENDING,
+            },
         )
-        updated = written(await uow.commit(), self.store.repository, case_id)
+        updated = written(await uow.commit(), self.store.repository, case.case_id)
         if events:
             await self.timers.reschedule(updated)
         else:
@@ -162,14 +170,19 @@ def pending_review(reviews: dict[str, Review], review_id: str) -> Review:
     return review
 
 
-def require_priority_when_weighed(review: Review, completion: ReviewCompletionIn) -> None:
-    """A review weighed against the waiting list must say how the case ranks against it."""
-    if review.weigh_against_waiting_list and not completion.waiting_list_priority:
-        raise CaseworkError(
-            422,
-            "waiting_list_priority",
-            "required: this review is weighed against referrals waiting",
+def weigh(review: Review, completion: ReviewCompletionIn) -> Weighing:
+    """The review weighed against referrals waiting (review_weighing.py); a completion the
+    weighing rules out is a 422 naming the field."""
+    try:
+        return weigh_review(
+            review.stage,
+            review.weigh_against_waiting_list,
+            completion.outcome,
+            completion.new_needs,
+            completion.waiting_list_priority,
         )
+    except StageError as exc:
+        raise CaseworkError(422, exc.field, why(exc)) from exc
 
 
 def stage_after_review(
@@ -185,12 +198,14 @@ def stage_after_review(
     return case.stage, new
 
 
-def completed_review(review: Review, completion: ReviewCompletionIn, today: date) -> Review:
-    """The review with what the caseworker gave (blanks keep the review's own values)."""
+def completed_review(
+    review: Review, completion: ReviewCompletionIn, today: date, weighing: Weighing
+) -> Review:
+    """The review with what the caseworker gave (blanks keep the review's own values) and
+    what weighing it against referrals waiting decided."""
     given = completion.model_dump(exclude={"closure"}, exclude_none=True)
-    return Review.model_validate(
-        {**review.model_dump(), **given, "status": "completed", "completed_on": today}
-    )
+    done = {"status": "completed", "completed_on": today, "weighing": weighing.reason}
+    return Review.model_validate({**review.model_dump(), **given, **done})
 
 
 def with_follow_up_review(
@@ -246,12 +261,17 @@ def stage_change(
         target_hours_per_week=entry.target_hours_per_week,
         changed_on=today,
     )
-    return review_update(restaged, entry, today), changed_stage
+    return review_update(restaged, entry, today, case.hours_periods), changed_stage
 
 
-def review_update(reviews: dict[str, Review], entry: StageEntry | None, today: date) -> Document:
+def review_update(
+    reviews: dict[str, Review],
+    entry: StageEntry | None,
+    today: date,
+    periods: Sequence[HoursPeriodRecord] = (),
+) -> Document:
     """The case update: the reviews, the next due date and, for a new stage, its fields and
-    a new period of weekly hours starting today."""
+    its weekly hours from today on (`periods`: the case's periods so far)."""
     update: Document = {
         "$set": {
             **(stored(entry) if entry else {}),
@@ -260,6 +280,6 @@ def review_update(reviews: dict[str, Review], entry: StageEntry | None, today: d
         }
     }
     if entry:
-        period = HoursPeriodRecord(starts_on=today, hours=entry.target_hours_per_week)
-        update["$push"] = {"hours_periods": stored(period)}
+        hours = with_period(periods, today, entry.target_hours_per_week)
+        update["$set"]["hours_periods"] = [stored(period) for period in hours]
     return update

@@ -492,7 +492,13 @@ def review_body(values: Values, review: Json, completed_by: str) -> tuple[Json, 
         except ValueError:
             errors["target_hours_per_week"] = "Hours a week must be a number from 0.5 to 3"
     priority = values.get("waiting_list_priority") or None
-    if review.get("weigh_against_waiting_list") and priority not in WAITING_LIST_PRIORITIES:
+    raw_needs = values.get("new_needs") or []
+    new_needs = [n for n in ([raw_needs] if isinstance(raw_needs, str) else raw_needs) if n]
+    if any(n not in NEED_DOMAINS for n in new_needs):
+        errors["new_needs"] = "Select the new needs from the list"
+    # The staged model: a Stage 1 review weighs new needs against the referrals waiting.
+    weighed = review.get("weigh_against_waiting_list") or bool(new_needs)
+    if weighed and priority not in WAITING_LIST_PRIORITIES:
         errors["waiting_list_priority"] = "Select how the case ranks against referrals waiting"
     closure: Json | None = None
     if outcome == "close":
@@ -505,6 +511,7 @@ def review_body(values: Values, review: Json, completed_by: str) -> tuple[Json, 
         "target_stage": target_stage if outcome == "change_stage" else None,
         "target_hours_per_week": hours,
         "waiting_list_priority": priority,
+        "new_needs": new_needs,
         "closure": closure,
     }
     return body, errors
@@ -516,7 +523,7 @@ REVIEW_FIELDS = {
     "notes": "notes",
     "target_stage": "target_stage",
     "target_hours_per_week": "target_hours_per_week",
-    "new_needs": "outcome",
+    "new_needs": "new_needs",
     "waiting_list_priority": "waiting_list_priority",
     "review_id": "outcome",
     "case_id": "outcome",
@@ -946,6 +953,7 @@ def _review_page(
         errors=errors,
         outcomes=[(o, words(o)) for o in REVIEW_OUTCOMES],
         stages=_options(STAGES, "Select a stage"),
+        needs=[(n, words(n)) for n in NEED_DOMAINS],
         priorities=[
             ("case_keeps_priority", "The case keeps its priority"),
             ("waiting_referrals_first", "Referrals waiting come first"),

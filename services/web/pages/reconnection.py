@@ -69,9 +69,11 @@ def phase_steps(current: str, closed: bool) -> list[PhaseStep]:
 
 
 def refusal(exc: ApiError) -> tuple[str, str]:
-    """A 409's field and message: the API says `{"detail": "field: message", "field": ...}`."""
+    """A 409's field and message, from the API's problem details (`detail` is "field:
+    message", `errors` names the field)."""
     detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
-    field = str(detail.get("field") or "")
+    named = [e for e in detail.get("errors") or [] if isinstance(e, dict) and e.get("field")]
+    field = str(detail.get("field") or (named[0]["field"] if named else ""))
     message = str(detail.get("detail") or exc.message)
     if field and message.startswith(f"{field}: "):
         message = message[len(field) + 2 :]
@@ -223,8 +225,8 @@ def api_field_errors(exc: ApiError) -> dict[str, str]:
     mapped = {}
     for where, message in exc.field_errors().items():
         name = where.replace(".", "-").replace("_", "-")
-        if message.startswith("Value error, end:"):
-            name, message = f"{name}-end", "The end date must be after the start date"
+        if name.endswith("-end") and "before start" in message:
+            message = "The end date must be after the start date"
         mapped[name] = message
     return mapped
 

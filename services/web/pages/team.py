@@ -144,7 +144,7 @@ class TeamGroup:
     leader: str
     mine: bool
     workers: list[WorkerRow] = field(default_factory=list)
-    waiting: int | None = None  # waiting cases this team's specialisms could lead
+    waiting: int | None = None  # waiting cases counted for this team (placed, reserved, held)
     longest_wait_days: float | None = None
 
     @property

@@ -263,6 +263,28 @@ def test_a_review_that_changes_stage_or_closes_says_how() -> None:
     assert body["closure"] is None
 
 
+def test_new_needs_at_a_stage_1_review_are_weighed_against_the_referrals_waiting() -> None:
+    """The staged model: at the Stage 1 review, new needs are weighed against the waiting
+    list, so the form asks how the case ranks whenever new needs are ticked."""
+    stage_1 = {"stage": "stage_1", "weigh_against_waiting_list": False}
+    _, errors = review_body({"outcome": "continue", "new_needs": ["mental_health"]}, stage_1, "jo")
+    assert set(errors) == {"waiting_list_priority"}
+    body, errors = review_body(
+        {
+            "outcome": "step_down",
+            "new_needs": ["mental_health"],
+            "waiting_list_priority": "waiting_referrals_first",
+        },
+        stage_1,
+        "jo",
+    )
+    assert errors == {} and body["new_needs"] == ["mental_health"]
+    _, errors = review_body({"outcome": "continue", "new_needs": "telepathy"}, stage_1, "jo")
+    assert "new_needs" in errors
+    body, errors = review_body({"outcome": "continue"}, stage_1, "jo")
+    assert errors == {} and body["new_needs"] == []
+
+
 def test_the_plan_form_round_trips_and_keeps_what_it_does_not_show() -> None:
     current = {
         "status": "agreed",

@@ -33,9 +33,11 @@ def test_a_refused_advance_names_the_open_items_by_their_text() -> None:
         "reconnection",
         409,
         {
+            "type": "https://hearth.example/problems/conflict",
+            "status": 409,
             "detail": "phase: engage cannot be completed: checklist item open: consent_recorded; "
             "eligibility not confirmed at engagement",
-            "field": "phase",
+            "errors": [{"field": "phase", "message": "engage cannot be completed: ..."}],
         },
     )
     field, message = refusal(exc)
@@ -114,14 +116,16 @@ def test_saved_evidence_fills_the_form_and_adds_a_blank_row() -> None:
 
 
 def test_a_422_location_is_the_forms_field() -> None:
-    exc = ApiError(
-        "reconnection",
-        422,
-        [
-            {"loc": ["body", "family", 0, "years_in_area"], "msg": "too many"},
-            {"loc": ["body", "residence", 1], "msg": "Value error, end: is before start"},
+    problem = {
+        "type": "https://hearth.example/problems/validation",
+        "status": 422,
+        "detail": "family.0.years_in_area: too many; residence.1.end: is before start",
+        "errors": [
+            {"field": "family.0.years_in_area", "message": "too many"},
+            {"field": "residence.1.end", "message": "is before start"},
         ],
-    )
+    }
+    exc = ApiError("reconnection", 422, problem)
     assert api_field_errors(exc) == {
         "family-0-years-in-area": "too many",
         "residence-1-end": "The end date must be after the start date",
