@@ -90,7 +90,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         # notification.events: the presentation pack's delivery, kept on the case (issue 20).
         reads=frozenset({T.REFERRAL_EVENTS, T.CASE_EVENTS, T.AGREEMENTS, T.NOTIFICATION_EVENTS})
         | _ANSWERS_PRIVACY.reads,
-        writes=frozenset({T.CASE_EVENTS, T.RECONNECTION_EVENTS}) | _ANSWERS_PRIVACY.writes,
+        # The restricted topic: the presentation pack for notifications to deliver (issue 20).
+        writes=frozenset({T.CASE_EVENTS, T.RECONNECTION_EVENTS, T.CONTACTS})
+        | _ANSWERS_PRIVACY.writes,
     ),
     "notifications": ServiceAccess(
         reads=frozenset(

@@ -65,7 +65,10 @@ from shared.events.catalogue import (
     TenancyReferenceShared,
 )
 from shared.events.envelope import Envelope
-from shared.events.reconnection_events import PRESENTATION_PACK_TEMPLATE, PresentationPackDue
+from shared.events.reconnection_events import (
+    PRESENTATION_PACK_TEMPLATE,
+    PresentationPackForDelivery,
+)
 from shared.ids import stable_id
 from shared.logging import get_logger
 
@@ -162,7 +165,7 @@ class NotificationHandlers:
         )(busy_is_transient(self.on_case_events))
         consumer.on_batch(TenancyAtRisk)(busy_is_transient(self.on_tenancies_at_risk))
         consumer.on_batch(TenancyReferenceShared)(busy_is_transient(self.on_tenancy_references))
-        consumer.on(PresentationPackDue)(busy_is_transient(self.on_presentation_pack))
+        consumer.on(PresentationPackForDelivery)(busy_is_transient(self.on_presentation_pack))
 
     # --- handlers -----------------------------------------------------------------------------
 
@@ -295,7 +298,9 @@ class NotificationHandlers:
             self.store.learn_tenancy_reference(uow, record, envelope.id)
         await uow.commit()
 
-    async def on_presentation_pack(self, envelope: Envelope, data: PresentationPackDue) -> None:
+    async def on_presentation_pack(
+        self, envelope: Envelope, data: PresentationPackForDelivery
+    ) -> None:
         """Safe Connections Phase 5 (issue 20): the pack reconnection generated and keeps is
         emailed to the destination's Housing Options officer, its PDF attached, as soon as it
         is due (the day before the presentation). The PDF is kept as the delivery's letter
@@ -319,7 +324,7 @@ class NotificationHandlers:
             organisation=envelope.organisation,
             case_id=data.case_id,
             trigger_event_id=envelope.id,
-            trigger_event_type=PresentationPackDue.TYPE,
+            trigger_event_type=PresentationPackForDelivery.TYPE,
             correlation_id=envelope.correlationid,
             recipient_role="housing_options",
             recipient_key=recipient_key,

@@ -15,13 +15,20 @@ from shared.events.catalogue import (
     ReconnectionPhaseChanged,
     ReviewDue,
 )
+from shared.events.reconnection_events import PresentationPackForDelivery
 from shared.http import create_http_app
 from shared.record_scopes import scope_lookup
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.timers import FireHandler
 
-EMITS = (ReconnectionPhaseChanged, PresentationPackDue, ReviewDue, CaseClosed)
+EMITS = (
+    ReconnectionPhaseChanged,
+    PresentationPackDue,
+    PresentationPackForDelivery,
+    ReviewDue,
+    CaseClosed,
+)
 
 DESCRIPTION = (
     "Safe Connections reconnection: the eight phases with their good-practice checklists, "

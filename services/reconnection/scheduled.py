@@ -18,6 +18,7 @@ from services.reconnection.service import SOURCE, ReconnectionService
 from shared.codes import Route
 from shared.events.catalogue import PresentationPackDue, ReviewDue
 from shared.events.envelope import Envelope, make_event
+from shared.events.reconnection_events import PresentationPackForDelivery
 from shared.ids import stable_id
 from shared.mongo import Document
 from shared.timers import FireHandler
@@ -47,7 +48,7 @@ def fire_handlers(service: ReconnectionService) -> dict[str, FireHandler]:
         issued = case.model.pack_document
         if not case.model.is_open or case.model.reconnection_date != day or issued is None:
             return []
-        return [await _pack_event(service, case.model, issued, timer)]
+        return await _pack_events(service, case.model, issued, timer)
 
     async def review(timer: Document) -> list[Envelope]:
         payload: dict[str, Any] = timer["payload"]
@@ -74,14 +75,24 @@ def fire_handlers(service: ReconnectionService) -> dict[str, FireHandler]:
     return {"presentation_pack": presentation_pack, "review": review}
 
 
-async def _pack_event(
+async def _pack_events(
     service: ReconnectionService, case: ReconnectionCase, issued: PackDocument, timer: Document
-) -> Envelope:
-    """The pack as kept (the same bytes on every firing), with the letter that covers it."""
+) -> list[Envelope]:
+    """That the pack is due, on the spine (ids and dates only); and the pack as kept (the same
+    bytes on every firing) with the letter that covers it, on the restricted topic for the
+    notifications service alone."""
     kept = await service.store.pack(issued.document_id)
     pdf = kept[1] if kept else b""
     to = issued.recipient
-    data = PresentationPackDue(
+    deliver_by = datetime.combine(issued.reconnection_date, time(0), tzinfo=UTC)
+    due = PresentationPackDue(
+        case_id=case.case_id,
+        destination_area=issued.destination_area,
+        reconnection_date=issued.reconnection_date,
+        document_id=issued.document_id,
+        deliver_by=deliver_by,
+    )
+    delivery = PresentationPackForDelivery(
         case_id=case.case_id,
         destination_area=issued.destination_area,
         reconnection_date=issued.reconnection_date,
@@ -93,17 +104,21 @@ async def _pack_event(
         covering_letter=issued.letter,
         filename=issued.filename,
         pdf_base64=base64.b64encode(pdf).decode("ascii") if pdf else None,
-        deliver_by=datetime.combine(issued.reconnection_date, time(0), tzinfo=UTC),
+        deliver_by=deliver_by,
     )
-    return _event(case.organisation, case.correlation_id, timer, data, service)
+    return [
+        _event(case.organisation, case.correlation_id, timer, due, service),
+        _event(case.organisation, case.correlation_id, timer, delivery, service, "delivery"),
+    ]
 
 
 def _event(
     organisation: str,
     correlation_id: str,
     timer: Document,
-    data: PresentationPackDue | ReviewDue,
+    data: PresentationPackDue | PresentationPackForDelivery | ReviewDue,
     service: ReconnectionService,
+    part: str = "",
 ) -> Envelope:
     # The id is derived from the timer, so two replicas firing it queue the same event.
     return make_event(
@@ -111,6 +126,6 @@ def _event(
         source=SOURCE,
         organisation=organisation,
         correlation_id=correlation_id,
-        event_id=stable_id(str(timer["_id"]), "fired"),
+        event_id=stable_id(str(timer["_id"]), "fired", *([part] if part else [])),
         time=service.runtime.clock.now(),
     )

@@ -20,7 +20,11 @@ from shared.events.privacy_events import (
     SubjectAccessRequested,
     SubjectDataContributed,
 )
-from shared.events.reconnection_events import PresentationPackDue, ReconnectionPhaseChanged
+from shared.events.reconnection_events import (
+    PresentationPackDue,
+    PresentationPackForDelivery,
+    ReconnectionPhaseChanged,
+)
 from shared.events.referral_events import (
     ArrearsAlertSubmitted,
     ContactDetailsShared,
@@ -48,6 +52,7 @@ __all__ = [
     "NotificationFailed",
     "NotificationSent",
     "PresentationPackDue",
+    "PresentationPackForDelivery",
     "ReconnectionPhaseChanged",
     "ReferralAssessed",
     "ReferralReceived",

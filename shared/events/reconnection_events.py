@@ -36,9 +36,25 @@ class PresentationPackDue(EventData):
     case_id: str
     destination_area: str
     reconnection_date: date
-    # The pack as the reconnection service generated and keeps it (issue 20): the
-    # notifications service emails it to the Housing Options officer, the PDF attached.
+    # The pack as the reconnection service generated and keeps it (issue 20). Its letter and
+    # PDF are personal data: they travel apart, as PresentationPackForDelivery on the
+    # restricted topic (purged once consumed), never on this one.
     document_id: str | None = None
+    deliver_by: datetime | None = Field(None, description="the start of the presentation day")
+
+
+class PresentationPackForDelivery(EventData):
+    """The pack itself, for the notifications service to email to the destination's Housing
+    Options officer, the PDF attached (Safe Connections Phase 5). On the restricted topic:
+    the letter and the pack hold the client's local-connection details."""
+
+    TYPE: ClassVar[str] = "PresentationPackForDelivery"
+    TOPIC: ClassVar[str] = Topic.CONTACTS
+
+    case_id: str
+    destination_area: str
+    reconnection_date: date
+    document_id: str
     recipient_name: str | None = Field(None, max_length=200)
     recipient_email: str | None = Field(None, max_length=254)
     recipient_organisation: str | None = Field(None, max_length=100)

@@ -308,11 +308,14 @@ async def test_reconnection_referral_walked_through_eight_phases_to_closure(
             what="PresentationPackDue",
         )
         [(pack_headers, pack)] = log.of_type("PresentationPackDue")
-        assert pack == {
+        assert {k: pack[k] for k in ("case_id", "destination_area", "reconnection_date")} == {
             "case_id": case_id,
             "destination_area": "Leeds",
             "reconnection_date": RECONNECTION_DAY.isoformat(),
         }
+        # On the spine: the kept document's id and the deadline, never the letter or the PDF.
+        stated = {"case_id", "destination_area", "reconnection_date", "document_id", "deliver_by"}
+        assert set(pack) <= stated, sorted(pack)
         assert pack_headers["ce_organisation"] == "derby-council"
         assert event_time(pack_headers) >= sends_at
         await eventually(

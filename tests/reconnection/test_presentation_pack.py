@@ -115,14 +115,23 @@ async def test_the_pack_is_kept_and_emailed_to_housing_options_a_day_in_advance(
     assert (delivery["status"], delivery["channel"], delivery["in_time"]) == ("sent", "email", True)
     assert delivery["at"].startswith("2026-03-09")
 
-    # The event on the spine carries the document it delivered.
+    # The spine says the pack is due, by its document's id: ids and dates, no letter, no PDF
+    # (the outcomes are rebuilt from the spine, which is never purged).
     reader = await topic_reader(topic_name(Topic.RECONNECTION_EVENTS, h.settings.topic_prefix))
     records = await reader.read_until(lambda r: len(r) >= 1)
-    pack = events_of(records, "PresentationPackDue")[0]["data"]
+    due = events_of(records, "PresentationPackDue")[0]["data"]
+    assert due["document_id"] == document["document_id"]
+    assert due["deliver_by"].startswith("2026-03-10T00:00")
+    assert not {"pdf_base64", "covering_letter", "recipient_email"} & set(due)
+    # The pack itself went on the restricted topic, for notifications alone.
+    restricted = await topic_reader(topic_name(Topic.CONTACTS, h.settings.topic_prefix))
+    records = await restricted.read_until(
+        lambda r: bool(events_of(r, "PresentationPackForDelivery"))
+    )
+    pack = events_of(records, "PresentationPackForDelivery")[0]["data"]
     assert pack["document_id"] == document["document_id"]
     assert pack["recipient_email"] == OFFICER
     assert base64.b64decode(pack["pdf_base64"]) == response.content
-    assert pack["deliver_by"].startswith("2026-03-10T00:00")
 
 
 async def test_a_pack_with_no_email_for_the_destination_is_kept_not_delivered(
