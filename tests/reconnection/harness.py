@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from shared.clock import ManualClock
 from shared.codes import Route, SupportNeed
 from shared.events.catalogue import CaseAllocated, ReferralAssessed, Referrer
 from shared.events.envelope import Envelope, make_event
+from shared.kafka import ensure_topics
 from shared.settings import HearthSettings
 from tests.helpers import publish
 from tests.identity import bearer
@@ -140,3 +142,18 @@ async def ready_for_a_date(h: Harness, case: str) -> str:
     ):
         await h.call("PUT", f"{cases}/presentation-pack/{item}", {"status": "done"})
     return cases
+
+
+@asynccontextmanager
+async def running_harness(settings: HearthSettings) -> AsyncIterator[Harness]:
+    """The service on the real broker and database, its clock at 2 March 2026, 09:00."""
+    await ensure_topics(settings)
+    h = Harness(settings, ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)))
+    await h.runtime.start(background_loops=False)
+    try:
+        yield h
+    finally:
+        await h.http.aclose()
+        # Each test's database is its own; dropping it keeps the shared FerretDB small.
+        await h.runtime.mongo.drop_database(settings.database_name)
+        await h.runtime.stop()

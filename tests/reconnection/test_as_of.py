@@ -4,13 +4,8 @@ today'")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-
 import pytest
 
-from shared.clock import ManualClock
-from shared.kafka import ensure_topics
 from tests.helpers import publish
 from tests.reconnection.harness import (
     DERBY,
@@ -18,6 +13,7 @@ from tests.reconnection.harness import (
     case_allocated,
     opened,
     referral_assessed,
+    running_harness,
 )
 
 pytestmark = pytest.mark.integration
@@ -25,19 +21,6 @@ pytestmark = pytest.mark.integration
 # Six months in Leeds to 31 August 2025: "6 of the last 12 months" (Tool 3) as of 1 September
 # 2025; as of today in the test (2 March 2026) only 182 of the 365 days, not half.
 RESIDENCE = {"residence": [{"area": "Leeds", "start": "2025-03-01", "end": "2025-08-31"}]}
-
-
-async def _harness(make_settings, environment: str) -> AsyncIterator[Harness]:
-    settings = make_settings("reconnection", environment=environment)
-    await ensure_topics(settings)
-    h = Harness(settings, ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)))
-    await h.runtime.start(background_loops=False)
-    try:
-        yield h
-    finally:
-        await h.http.aclose()
-        await h.runtime.mongo.drop_database(settings.database_name)
-        await h.runtime.stop()
 
 
 async def _open(h: Harness, case: str) -> str:
@@ -48,7 +31,7 @@ async def _open(h: Harness, case: str) -> str:
 
 
 async def test_a_scenario_judges_the_local_connection_as_of_its_own_day(make_settings) -> None:
-    async for h in _harness(make_settings, "test"):
+    async with running_harness(make_settings("reconnection", environment="test")) as h:
         path = await _open(h, "ref-as-of-1")
         today = await h.call("PUT", path, RESIDENCE)
         then = await h.call("PUT", f"{path}?as_of=2025-09-01", RESIDENCE)
@@ -61,7 +44,8 @@ async def test_a_scenario_judges_the_local_connection_as_of_its_own_day(make_set
 
 
 async def test_production_refuses_as_of_naming_it(make_settings) -> None:
-    async for h in _harness(make_settings, "production"):
+    settings = make_settings("reconnection", environment="production")
+    async with running_harness(settings) as h:
         path = await _open(h, "ref-as-of-2")
         refused = await h.http.put(f"/v1{path}?as_of=2025-09-01", json=RESIDENCE, headers=DERBY)
         assert refused.status_code == 422, refused.text
