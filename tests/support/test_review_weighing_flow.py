@@ -9,11 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from services.support.app import create_app
 from shared.clock import ManualClock
-from shared.kafka import ensure_topics
 from tests.helpers import publish, wait_for
-from tests.support.helpers import DERBY, allocated
+from tests.support.helpers import DERBY, allocated, running_support
 
 pytestmark = pytest.mark.integration
 
@@ -23,25 +21,17 @@ TENANCY = "derby-homes:t-issue20"
 
 async def test_stage_1_review_periods_and_closure_defaults(make_settings) -> None:
     settings = make_settings("support")
-    await ensure_topics(settings)
     clock = ManualClock(START)
-    app = create_app(settings, clock, manage_runtime=False)
-    runtime, casework = app.state.runtime, app.state.casework
-    await runtime.start()
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            for case_id, tenancy in (("w-close", TENANCY), ("w-same-day", None), ("w-12", None)):
-                await publish(settings, allocated(case_id, START, tenancy_id=tenancy))
-            for case_id in ("w-close", "w-same-day", "w-12"):
-                await wait_for(lambda case_id=case_id: casework.store.get(case_id))
+    async with running_support(settings, clock) as (http, casework, _):
+        for case_id, tenancy in (("w-close", TENANCY), ("w-same-day", None), ("w-12", None)):
+            await publish(settings, allocated(case_id, START, tenancy_id=tenancy))
+        for case_id in ("w-close", "w-same-day", "w-12"):
+            await wait_for(lambda case_id=case_id: casework.store.get(case_id))
 
-            await closing_may_leave_the_outcome_out(http)
-            await a_same_day_stage_change_lists_the_period_once(http)
-            clock.set(START + timedelta(weeks=12))
-            await new_needs_are_weighed_at_the_12_week_review(http)
-    finally:
-        await runtime.stop()
+        await closing_may_leave_the_outcome_out(http)
+        await a_same_day_stage_change_lists_the_period_once(http)
+        clock.set(START + timedelta(weeks=12))
+        await new_needs_are_weighed_at_the_12_week_review(http)
 
 
 async def closing_may_leave_the_outcome_out(http: httpx.AsyncClient) -> None:
