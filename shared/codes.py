@@ -103,3 +103,43 @@ class Channel(StrEnum):
     PHONE = "phone"
     WHATSAPP = "whatsapp"
     WEBHOOK = "webhook"
+
+
+class TenancyEndReason(StrEnum):
+    """Why a landlord's feed says a tenancy ended (issue 18: sustainment and turnover)."""
+
+    EVICTION = "eviction"  # possession carried out
+    ABANDONMENT = "abandonment"
+    SURRENDER = "surrender"  # the tenant gave notice
+    TRANSFER = "transfer"  # moved to another of the landlord's homes (a planned move)
+    MUTUAL_EXCHANGE = "mutual_exchange"
+    MOVED_ON = "moved_on"  # left for other settled housing (a planned move)
+    DECEASED = "deceased"
+    OTHER = "other"
+
+    @property
+    def failed(self) -> bool:
+        """A tenancy that failed, as against one that ended by a planned move or a death."""
+        return self in (
+            TenancyEndReason.EVICTION,
+            TenancyEndReason.ABANDONMENT,
+            TenancyEndReason.SURRENDER,
+            TenancyEndReason.OTHER,
+        )
+
+
+class LearningTheme(StrEnum):
+    """What a learning point is about (Safe Connections Step 11), so the log can be counted
+    without reading its free text."""
+
+    DESTINATION_AUTHORITY = "destination_authority"  # early contact, Part VII, the decision
+    ACCOMMODATION = "accommodation"
+    ENGAGEMENT = "engagement"
+    HEALTH = "health"
+    SUBSTANCE_USE = "substance_use"
+    DOCUMENTS_AND_BENEFITS = "documents_and_benefits"
+    TRAVEL_AND_BUDGET = "travel_and_budget"
+    FAMILY_AND_NETWORKS = "family_and_networks"
+    PARTNERSHIP_WORKING = "partnership_working"
+    SAFETY = "safety"
+    OTHER = "other"

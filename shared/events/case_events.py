@@ -116,3 +116,50 @@ class CaseClosed(EventData):
     # support is in the local area and what to do in a crisis (shared/closure_letter.py).
     local_support: str | None = Field(None, max_length=4000)
     crisis_support: str | None = Field(None, max_length=4000)
+
+
+class ContactLogged(EventData):
+    """A contact with the client logged on a case: when, how and how long. No notes: outcomes
+    measures time to first contact and hours delivered from it (issue 18)."""
+
+    TYPE: ClassVar[str] = "ContactLogged"
+    TOPIC: ClassVar[str] = Topic.CASE_EVENTS
+
+    case_id: str
+    contact_id: str
+    contact_on: date
+    channel: str = Field(description="face_to_face, phone, ... (support's ContactChannel)")
+    duration_minutes: int | None = Field(None, ge=0)
+    first: bool = Field(False, description="the case's first logged contact")
+
+
+class ReviewCompleted(EventData):
+    """A review done: which one, when it was due and when it was done, and the decision."""
+
+    TYPE: ClassVar[str] = "ReviewCompleted"
+    TOPIC: ClassVar[str] = Topic.CASE_EVENTS
+
+    case_id: str
+    review_id: str
+    review_point: str = Field(description="e.g. stage_1_week_12, stage_2_month_6, step_down")
+    due_on: date | None = None
+    completed_on: date
+    decision: str = Field(description="continue, change_stage, step_down, close, ...")
+    stage: Stage | None = None
+
+
+class CaseworkerCapacityChanged(EventData):
+    """A caseworker's hours for casework changed, or they joined or left a team: capacity over
+    time, set against demand (issue 18). Keyed by caseworker."""
+
+    TYPE: ClassVar[str] = "CaseworkerCapacityChanged"
+    TOPIC: ClassVar[str] = Topic.CASE_EVENTS
+
+    caseworker_id: str
+    team_id: str
+    hours_per_week: float = Field(ge=0)
+    active: bool = True
+    changed_at: datetime
+
+    def subject(self) -> str:
+        return self.caseworker_id

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from shared.codes import LearningTheme
 from shared.events.base import EventData
 from shared.topics import Topic
 
@@ -63,3 +64,35 @@ class PresentationPackForDelivery(EventData):
     filename: str | None = Field(None, max_length=200)
     pdf_base64: str | None = Field(None, max_length=PACK_PDF_MAX_BASE64)
     deliver_by: datetime | None = Field(None, description="the start of the presentation day")
+
+
+class ReconnectionFollowedUp(EventData):
+    """Three months after the reconnection (Tool 4, Steps 1-2): is the client still in
+    accommodation and engaged in the destination area? The outcome Safe Connections is judged by."""
+
+    TYPE: ClassVar[str] = "ReconnectionFollowedUp"
+    TOPIC: ClassVar[str] = Topic.CASE_EVENTS
+
+    case_id: str
+    destination_area: str | None = None
+    reconnected_on: date | None = None
+    followed_up_on: date
+    still_in_accommodation: bool
+    engaged: bool | None = None
+    returned_to_rough_sleeping: bool = False
+
+
+class LearningPointsRecorded(EventData):
+    """Learning points logged (Step 11): their themes only, never their words."""
+
+    TYPE: ClassVar[str] = "LearningPointsRecorded"
+    TOPIC: ClassVar[str] = Topic.RECONNECTION_EVENTS
+
+    entry_id: str
+    case_id: str | None = None
+    recorded_on: date
+    points: int = Field(ge=0, description="how many points the entry holds")
+    themes: list[LearningTheme] = []
+
+    def subject(self) -> str:
+        return self.case_id or self.entry_id

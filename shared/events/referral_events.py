@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from shared.codes import LegalStage, RiskLevel, Route, Stage, SupportNeed
+from shared.codes import LegalStage, RiskLevel, Route, Stage, SupportNeed, TenancyEndReason
 from shared.events.base import EventData
 from shared.topics import Topic
 from shared.validation import (
@@ -114,6 +114,44 @@ class TenancyAtRisk(EventData):
     eviction_date: date | None = None
     case_id: str | None = Field(None, description="the open case, when there is one")
     prevention_case_id: str | None = Field(None, description="referral raised by this alert")
+
+    def subject(self) -> str:
+        return self.tenancy_id
+
+
+class TenancyArrearsReported(EventData):
+    """A landlord's figures for a tenancy that has (or had) a case, when they changed: what
+    outcomes needs for arrears at referral, at closure and six months on (issue 18). Repeats
+    and tenancies never supported send nothing."""
+
+    TYPE: ClassVar[str] = "TenancyArrearsReported"
+    TOPIC: ClassVar[str] = Topic.TENANCY_RISK
+
+    tenancy_id: str
+    landlord: str
+    alert_id: str
+    reported_on: date
+    arrears_balance: float
+    weekly_rent: float | None = None
+    legal_stage: LegalStage = LegalStage.NONE
+    case_ids: list[str] = Field(default=[], description="the tenancy's cases the landlord may see")
+
+    def subject(self) -> str:
+        return self.tenancy_id
+
+
+class TenancyEnded(EventData):
+    """The landlord's notice that a tenancy ended, and why: sustainment and turnover."""
+
+    TYPE: ClassVar[str] = "TenancyEnded"
+    TOPIC: ClassVar[str] = Topic.TENANCY_RISK
+
+    tenancy_id: str
+    landlord: str
+    alert_id: str
+    ended_on: date
+    reason: TenancyEndReason
+    case_ids: list[str] = Field(default=[], description="the tenancy's cases the landlord may see")
 
     def subject(self) -> str:
         return self.tenancy_id

@@ -1,0 +1,148 @@
+"""The reporting store: an append-only fact store and the rollups folded from it. The only
+module of the outcomes service that talks to MongoDB.
+
+- facts: one document per event consumed (`_id` = the event id, so a redelivery is a no-op),
+  never updated or deleted. Everything else is derived from it.
+- case_histories, tenancy_histories, capacities: per subject, the fold of all its facts
+  (services/outcomes/histories.py), with `facts` = how many facts it was folded from. A fold
+  only replaces one folded from fewer facts, so two writers of one subject cannot go back.
+
+Each batch costs a constant number of commands: one insert of its facts, then per kind one
+read of the subjects' facts and one bulk write of their folds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pymongo.errors import BulkWriteError
+
+from services.outcomes.facts import Fact
+from services.outcomes.histories import (
+    CaseHistory,
+    CaseworkerCapacity,
+    TenancyHistory,
+    fold_capacity,
+    fold_case,
+    fold_tenancy,
+)
+from shared.bulk import Upsert, bulk_upsert, duplicate_ids
+from shared.mongo import Collection, Database
+
+FACTS = "facts"
+CASE_HISTORIES = "case_histories"
+TENANCY_HISTORIES = "tenancy_histories"
+CAPACITIES = "capacities"
+ROLLUPS = (CASE_HISTORIES, TENANCY_HISTORIES, CAPACITIES)
+
+
+def _fold(kind: str, subject: str, facts: list[Fact]) -> dict[str, Any]:
+    if kind == "tenancy":
+        tenancy = fold_tenancy(subject, facts)
+        return {**tenancy.document(), "organisation": tenancy.landlord}
+    if kind == "capacity":
+        capacity = fold_capacity(subject, facts)
+        return capacity.document()
+    case = fold_case(subject, facts)
+    return case.document()
+
+
+class OutcomesStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.facts: Collection = db[FACTS]
+        self.rollups: dict[str, Collection] = {
+            "case": db[CASE_HISTORIES],
+            "tenancy": db[TENANCY_HISTORIES],
+            "capacity": db[CAPACITIES],
+        }
+
+    async def ensure_indexes(self) -> None:
+        await self.facts.create_index("subject")
+        await self.facts.create_index("organisation")
+        for rollup in self.rollups.values():
+            await rollup.create_index("organisation")
+
+    # --- recording ------------------------------------------------------------------------
+
+    async def record(self, facts: Sequence[Fact]) -> int:
+        """Append the facts (repeats ignored) and refold every subject they touch; returns
+        how many facts were new."""
+        new = await self.append(facts)
+        await self.refold(facts)
+        return new
+
+    async def append(self, facts: Sequence[Fact]) -> int:
+        """Append the facts, repeats ignored; how many were new."""
+        unique = list({fact.id: fact for fact in facts}.values())
+        if not unique:
+            return 0
+        new = len(unique)
+        try:
+            await self.facts.insert_many([f.document() for f in unique], ordered=False)
+        except BulkWriteError as exc:
+            new -= len(duplicate_ids(exc))
+        return new
+
+    async def refold(self, facts: Iterable[Fact]) -> None:
+        subjects: dict[str, set[str]] = defaultdict(set)
+        for fact in facts:
+            subjects[fact.kind].add(fact.subject)
+        for kind, names in subjects.items():
+            await self._refold_kind(kind, sorted(names))
+
+    async def _refold_kind(self, kind: str, subjects: list[str]) -> None:
+        by_subject: dict[str, list[Fact]] = defaultdict(list)
+        query = {"subject": {"$in": subjects}, "kind": kind}
+        async for document in self.facts.find(query):
+            by_subject[document["subject"]].append(Fact.from_document(document))
+        upserts = []
+        for subject, facts in by_subject.items():
+            folded = {**_fold(kind, subject, facts), "facts": len(facts)}
+            folded.setdefault("organisation", facts[-1].organisation)
+            upserts.append(
+                Upsert(subject, {"$set": folded}, folded, guard={"facts": {"$lt": len(facts)}})
+            )
+        await bulk_upsert(self.rollups[kind], upserts)
+
+    async def rebuild_rollups(self, window: int = 2000) -> None:
+        """Fold every subject again from the facts alone."""
+        for rollup in self.rollups.values():
+            await rollup.delete_many({})
+        batch: list[Fact] = []
+        async for document in self.facts.find({}).sort("_id", 1):
+            batch.append(Fact.from_document(document))
+            if len(batch) >= window:
+                await self.refold(batch)
+                batch = []
+        await self.refold(batch)
+
+    async def clear(self) -> None:
+        """Everything, before a rebuild from the topics."""
+        await self.facts.delete_many({})
+        for rollup in self.rollups.values():
+            await rollup.delete_many({})
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def cases(self, organisation: str) -> list[CaseHistory]:
+        """Every case history the organisation owns or received the referral of."""
+        query = {"$or": [{"organisation": organisation}, {"referral_organisation": organisation}]}
+        cursor = self.rollups["case"].find(query, {"_id": 0, "facts": 0})
+        return [CaseHistory.from_document(d) async for d in cursor]
+
+    async def tenancies(self, tenancy_ids: Iterable[str]) -> dict[str, TenancyHistory]:
+        ids = sorted(set(tenancy_ids))
+        if not ids:
+            return {}
+        cursor = self.rollups["tenancy"].find({"_id": {"$in": ids}}, {"facts": 0})
+        return {d["_id"]: TenancyHistory.from_document(d) async for d in cursor}
+
+    async def capacities(self, organisation: str) -> list[CaseworkerCapacity]:
+        cursor = self.rollups["capacity"].find({"organisation": organisation}, {"facts": 0})
+        return [CaseworkerCapacity.from_document(d) async for d in cursor]
+
+    async def fact_count(self) -> int:
+        return await self.facts.count_documents({})

@@ -1,0 +1,23 @@
+"""What the outcomes service consumes: every platform event on the spine topics, never the
+restricted topic, the privacy topics or the audit trail (they carry personal data)."""
+
+from __future__ import annotations
+
+import shared.events.catalogue  # noqa: F401 - registers every event type
+from shared.events.base import EventData, registered_types
+from shared.topics import Topic
+
+SUBSCRIBES = (
+    Topic.REFERRAL_EVENTS,
+    Topic.TENANCY_RISK,
+    Topic.CASE_EVENTS,
+    Topic.RECONNECTION_EVENTS,
+    Topic.NOTIFICATION_EVENTS,
+)
+
+
+def consumed_models() -> tuple[type[EventData], ...]:
+    """Every registered event type that travels on a subscribed topic."""
+    topics = {str(t) for t in SUBSCRIBES}
+    models = {m for m in registered_types().values() if str(m.TOPIC) in topics}
+    return tuple(sorted(models, key=lambda m: m.TYPE))
