@@ -36,6 +36,7 @@ API_SERVICES = (
     "audit",
     "agreements",
     "privacy",
+    "outcomes",
 )
 SERVICES = (*API_SERVICES, "web")  # the web app last: it calls the others' APIs
 # Services that never touch Kafka: no broker principal (the web app only calls the APIs).

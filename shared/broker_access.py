@@ -114,6 +114,21 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         | _ANSWERS_PRIVACY.reads,
         writes=_ANSWERS_PRIVACY.writes,
     ),
+    # Reporting: every spine topic, from the beginning (it can rebuild its store from them);
+    # never the restricted topic, the privacy topics or the audit trail.
+    "outcomes": ServiceAccess(
+        reads=frozenset(
+            {
+                T.REFERRAL_EVENTS,
+                T.TENANCY_RISK,
+                T.CASE_EVENTS,
+                T.RECONNECTION_EVENTS,
+                T.NOTIFICATION_EVENTS,
+            }
+        )
+        | _ANSWERS_PRIVACY.reads,
+        writes=_ANSWERS_PRIVACY.writes,
+    ),
     "agreements": ServiceAccess(
         reads=_ANSWERS_PRIVACY.reads, writes=frozenset({T.AGREEMENTS}) | _ANSWERS_PRIVACY.writes
     ),

@@ -16,7 +16,7 @@ from shared.broker_access import INGRESS_TOPICS, ingress_topic
 from shared.events.base import model_for_type
 from shared.events.envelope import Envelope, to_kafka
 from shared.settings import HearthSettings
-from shared.topics import all_topic_names, topic_name
+from shared.topics import Topic, all_topic_names, topic_configs, topic_name
 
 
 def partner_ingress_topics(settings: HearthSettings) -> list[str]:
@@ -86,7 +86,16 @@ async def ensure_topics(settings: HearthSettings, extra: Iterable[str] = ()) -> 
         ]
         missing = [name for name in dict.fromkeys(wanted) if name not in existing]
         if missing:
-            topics = [NewTopic(name, settings.topic_partitions, 1) for name in missing]
+            logical = {topic_name(t, settings.topic_prefix): t for t in Topic}
+            topics = [
+                NewTopic(
+                    name,
+                    settings.topic_partitions,
+                    1,
+                    topic_configs=topic_configs(logical[name]) if name in logical else None,
+                )
+                for name in missing
+            ]
             try:
                 await admin.create_topics(topics)
             except TopicAlreadyExistsError:

@@ -27,6 +27,24 @@ class Topic(StrEnum):
     AUDIT = "audit.trail"
 
 
+# The spine: pseudonymous ids, codes, dates and amounts, no personal details, kept for ever
+# (retention.ms = -1) so the outcomes service can rebuild its store from the beginning.
+KEPT_FOREVER = frozenset(
+    {
+        Topic.REFERRAL_EVENTS,
+        Topic.TENANCY_RISK,
+        Topic.CASE_EVENTS,
+        Topic.RECONNECTION_EVENTS,
+        Topic.NOTIFICATION_EVENTS,
+    }
+)
+
+
+def topic_configs(topic: Topic | str) -> dict[str, str]:
+    """The configuration a platform topic is created with."""
+    return {"retention.ms": "-1"} if topic in KEPT_FOREVER else {}
+
+
 # Not a platform topic (never made in production): the scenario clock every service of a
 # non-production deployment follows, one partition (shared/scenario_clock.py).
 SCENARIO_CLOCK = "platform.clock"

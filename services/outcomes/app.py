@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.outcomes import api, handlers
+from services.outcomes import api, handlers, privacy
 from services.outcomes.store import OutcomesStore
 from services.outcomes.subscriptions import SUBSCRIBES, consumed_models
 from shared.clock import Clock
 from shared.events.base import EventData
+from shared.events.privacy_events import ErasureCarriedOut, SubjectDataContributed
 from shared.http import create_http_app
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 
-EMITS: tuple[type[EventData], ...] = ()
+EMITS: tuple[type[EventData], ...] = (SubjectDataContributed, ErasureCarriedOut)
 
 DESCRIPTION = (
     "Outcomes and returns: did the support work? Tenancies sustained 3, 6 and 12 months after "
@@ -37,6 +38,7 @@ class OutcomesRuntime(ServiceRuntime):
 def build_runtime(settings: HearthSettings, clock: Clock | None = None) -> OutcomesRuntime:
     runtime = OutcomesRuntime(settings, clock)
     handlers.register(runtime.consumer(list(SUBSCRIBES)), runtime.store, consumed_models())
+    privacy.install(runtime, runtime.store)  # subject access and erasure (issue 16)
     return runtime
 
 

@@ -103,6 +103,30 @@ KEPT: dict[str, tuple[str, ...]] = {
     "NotificationFailed": ("notification_id", "recipient_role", "channel", "template", "parked"),
 }
 
+# Fields that are never kept, whatever an event type's list says: checked by a test, so a
+# careless addition to `KEPT` fails before it stores a name.
+NEVER_KEPT = frozenset(
+    {
+        "referrer",
+        "display_name",
+        "name",
+        "email",
+        "mobile",
+        "postal_address",
+        "reasons",
+        "notes",
+        "local_support",
+        "crisis_support",
+        "covering_letter",
+        "recipient_name",
+        "recipient_email",
+        "pdf_base64",
+        "tenancy_reference",
+        "highs",
+        "lows",
+    }
+)
+
 # Facts about a tenancy (keyed by tenancy id) rather than a case.
 TENANCY_TYPES = frozenset({"TenancyAtRisk", "TenancyArrearsReported", "TenancyEnded"})
 CAPACITY_TYPES = frozenset({"CaseworkerCapacityChanged"})

@@ -62,6 +62,7 @@ class OutcomesStore:
     async def ensure_indexes(self) -> None:
         await self.facts.create_index("subject")
         await self.facts.create_index("organisation")
+        await self.rollups["case"].create_index("person_id")
         for rollup in self.rollups.values():
             await rollup.create_index("organisation")
 
@@ -130,6 +131,11 @@ class OutcomesStore:
     async def cases(self, organisation: str) -> list[CaseHistory]:
         """Every case history the organisation owns or received the referral of."""
         query = {"$or": [{"organisation": organisation}, {"referral_organisation": organisation}]}
+        cursor = self.rollups["case"].find(query, {"_id": 0, "facts": 0})
+        return [CaseHistory.from_document(d) async for d in cursor]
+
+    async def cases_of_person(self, person_id: str, organisation: str) -> list[CaseHistory]:
+        query = {"person_id": person_id, "organisation": organisation}
         cursor = self.rollups["case"].find(query, {"_id": 0, "facts": 0})
         return [CaseHistory.from_document(d) async for d in cursor]
 

@@ -30,6 +30,7 @@ PRIVACY_CONTRIBUTORS = (
     "notifications",
     "audit",
     "agreements",
+    "outcomes",
 )
 
 
