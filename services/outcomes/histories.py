@@ -53,9 +53,25 @@ class ReviewRecord:
 
 
 @dataclass
+class PhaseEntry:
+    phase: str
+    on: date
+
+
+@dataclass
 class Escalation:
     on: date
     risk_level: str
+
+
+@dataclass
+class LearningEntry:
+    """One learning-log entry (Safe Connections Step 11): when, how many points, their themes."""
+
+    entry_id: str
+    recorded_on: date
+    points: int = 0
+    themes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -67,6 +83,7 @@ class CaseHistory:
     referral_organisation: str | None = None  # who received the referral
     person_id: str | None = None  # pseudonymous
     referred_at: datetime | None = None
+    referral_source: str | None = None  # the referrer's source code (H-CLIC extract), no contact
     automatic: bool = False
     support_needs: list[str] = field(default_factory=list)
     tenancy_id: str | None = None
@@ -95,11 +112,12 @@ class CaseHistory:
     tenancy_outcome: str | None = None
     destination_area: str | None = None
     reconnected_on: date | None = None
-    phases: list[tuple[str, date]] = field(default_factory=list)
+    phases: list[PhaseEntry] = field(default_factory=list)
     followed_up_on: date | None = None
     reconnection_held: bool | None = None
     returned_to_rough_sleeping: bool = False
     learning_themes: list[str] = field(default_factory=list)
+    learning: list[LearningEntry] = field(default_factory=list)  # each entry, dated
 
     @property
     def referred_on(self) -> date | None:
@@ -153,7 +171,16 @@ class CaseHistory:
             Escalation(_date(e["on"]), e["risk_level"])  # type: ignore[arg-type,index]
             for e in history.escalations
         ]
-        history.phases = [(p[0], _date(p[1])) for p in history.phases]  # type: ignore[misc]
+        history.phases = [PhaseEntry(p["phase"], _date(p["on"])) for p in history.phases]  # type: ignore[arg-type,index]
+        history.learning = [
+            LearningEntry(
+                e["entry_id"],  # type: ignore[index]
+                _date(e["recorded_on"]),  # type: ignore[arg-type,index]
+                int(e.get("points") or 0),  # type: ignore[attr-defined]
+                list(e.get("themes") or ()),  # type: ignore[attr-defined]
+            )
+            for e in history.learning
+        ]
         return history
 
 
@@ -187,12 +214,14 @@ def _apply(h: CaseHistory, fact: Fact) -> None:
         h.person_id = d.get("person_id", h.person_id)
         h.referred_at = _moment(d.get("received_at")) or fact.time
         h.automatic = bool(d.get("automatic", False))
+        h.referral_source = d.get("referral_source") or h.referral_source
         h.support_needs = list(d.get("support_needs") or h.support_needs)
         h.tenancy_id = d.get("tenancy_id") or h.tenancy_id
     elif kind == "ReferralAssessed":
         h.referral_organisation = h.referral_organisation or fact.organisation
         h.person_id = h.person_id or d.get("person_id")
         h.referred_at = h.referred_at or _moment(d.get("received_at"))
+        h.referral_source = h.referral_source or d.get("referral_source")
         h.route = d.get("route", h.route)
         h.assessed_at = fact.time
         h.legal_stage = d.get("legal_stage")
@@ -247,7 +276,7 @@ def _apply(h: CaseHistory, fact: Fact) -> None:
         h.tenancy_id = h.tenancy_id or d.get("tenancy_id")
     elif kind == "ReconnectionPhaseChanged":
         on = _date(d.get("changed_on")) or fact.time.date()
-        h.phases.append((str(d.get("phase")), on))
+        h.phases.append(PhaseEntry(str(d.get("phase")), on))
         h.destination_area = d.get("destination_area") or h.destination_area
         if d.get("phase") == "reconnect" and h.reconnected_on is None:
             h.reconnected_on = on
@@ -262,6 +291,13 @@ def _apply(h: CaseHistory, fact: Fact) -> None:
         h.returned_to_rough_sleeping = bool(d.get("returned_to_rough_sleeping", False))
     elif kind == "LearningPointsRecorded":
         h.learning_themes = sorted({*h.learning_themes, *(d.get("themes") or ())})
+        # An entry with no case is a history of its own: it belongs to whoever logged it.
+        h.organisation = h.organisation or fact.organisation
+        entry_id = str(d.get("entry_id") or fact.id)
+        if all(e.entry_id != entry_id for e in h.learning):
+            on = _date(d.get("recorded_on")) or fact.time.date()
+            themes = list(d.get("themes") or ())
+            h.learning.append(LearningEntry(entry_id, on, int(d.get("points") or 0), themes))
 
 
 def _review(h: CaseHistory, kind: str, d: dict[str, Any]) -> None:
