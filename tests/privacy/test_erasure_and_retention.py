@@ -12,6 +12,7 @@ from services.privacy.store import ANSWERS
 from shared.codes import ClosureReason, Route
 from shared.events.case_events import CaseClosed
 from shared.events.envelope import Envelope, make_event
+from shared.events.privacy_events import PRIVACY_CONTRIBUTORS
 from shared.topics import Topic, topic_name
 from tests.helpers import publish, wait_for
 from tests.privacy.conftest import (
@@ -49,7 +50,9 @@ async def test_erasure_is_asked_of_every_service_and_deletes_the_bundles_here(
         return (await privacy.call("GET", status, DPO, 200))["status"] == "fulfilled"
 
     await wait_for(fulfilled)
-    assert await privacy.runtime.db[ANSWERS].count_documents({"person_id": "p-9"}) == 7
+    assert await privacy.runtime.db[ANSWERS].count_documents({"person_id": "p-9"}) == len(
+        PRIVACY_CONTRIBUTORS
+    )
 
     body = {"person_id": "p-9", "reason": "Article 17(1)(b): consent withdrawn"}
     accepted = await privacy.call("POST", "/erasure-requests", DPO, 202, body)
@@ -74,10 +77,10 @@ async def test_erasure_is_asked_of_every_service_and_deletes_the_bundles_here(
         return found if found["completed_at"] else None
 
     view = await wait_for(completed)
-    assert len(view["carried_out"]) == 7 and view["awaiting"] == []
+    assert len(view["carried_out"]) == len(PRIVACY_CONTRIBUTORS) and view["awaiting"] == []
     assert view["carried_out"]["referral"]["erased"] == {"record": 1}
     assert view["carried_out"]["agreements"]["deidentified"] == {"case": 1}
-    assert view["bundles_erased"] == 7 and view["basis"] == "request"
+    assert view["bundles_erased"] == len(PRIVACY_CONTRIBUTORS) and view["basis"] == "request"
     await privacy.call("GET", path, OTHER_DPO, 404)
     listed = await privacy.call("GET", "/erasure-requests?person_id=p-9", AUDITOR, 200)
     assert [r["request_id"] for r in listed["requests"]] == [request_id]
