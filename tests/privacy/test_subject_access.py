@@ -141,7 +141,7 @@ async def test_a_request_is_answered_by_every_service_and_bundled(
     answer = await privacy.call("GET", bundle, DPO, 200)
     services = [s["service"] for s in answer["services"]]
     assert services == ["referral", "allocation", "support", "reconnection", "notifications",
-                        "audit", "agreements"]  # fmt: skip
+                        "audit", "agreements", "outcomes"]  # fmt: skip
     referral = answer["services"][0]["records"][0]
     assert referral["data"]["name"] == NAME and referral["held_in"] == "referral/referrals"
     assert referral["held_since"].startswith("2024-12-27")
