@@ -186,6 +186,9 @@ def fact_from(envelope: Envelope, data: EventData) -> Fact:
     short = envelope.short_type
     dumped = data.model_dump(mode="json")
     kept = {name: dumped[name] for name in KEPT.get(short, ()) if dumped.get(name) is not None}
+    referrer = getattr(data, "referrer", None)
+    if referrer is not None and getattr(referrer, "source", None):
+        kept["referral_source"] = referrer.source  # a code (H-CLIC's referral source), no contact
     case_ids: list[str] = []
     for name in ("case_id", "prevention_case_id"):
         value = getattr(data, name, None)

@@ -60,6 +60,7 @@ def test_a_referrers_contact_and_a_closure_letter_never_reach_the_store() -> Non
         "received_at": "2026-04-01T09:00:00Z",
         "support_needs": ["mental_health"],
         "automatic": False,
+        "referral_source": "outreach_team",
     }
 
 
