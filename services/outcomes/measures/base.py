@@ -23,6 +23,8 @@ class GroupBy(StrEnum):
     CASEWORKER = "caseworker"
     ROUTE = "route"
     MONTH = "month"
+    # Reconnections by the area the person went to; a case with no destination is in no group.
+    DESTINATION = "destination"
 
 
 class Unit(StrEnum):
@@ -100,6 +102,9 @@ def group_key(case: CaseHistory, group_by: GroupBy) -> dict[str, str] | None:
         return None if case.lead_worker_id is None else {"caseworker_id": case.lead_worker_id}
     if group_by is GroupBy.ROUTE:
         return None if case.route is None else {"route": case.route}
+    if group_by is GroupBy.DESTINATION:
+        area = case.destination_area
+        return None if area is None else {"destination_area": area}
     raise ValueError("group_by month is decided by each measure's own date")
 
 
