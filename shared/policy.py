@@ -57,6 +57,7 @@ class Permission(StrEnum):
     PRIVACY_READ = "privacy.read"  # subject-access and erasure requests: their status, no data
     PRIVACY_REQUESTS = "privacy.requests"  # make them, and read a subject-access bundle
     RETENTION_MANAGE = "retention.manage"  # the organisation's retention schedule
+    RETURNS_READ = "returns.read"  # the statutory returns (H-CLIC): case-level rows, errors
 
 
 class Reach(IntEnum):
@@ -82,6 +83,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[Reach, frozenset[Permission]]] = {
             | {P.CASE_DECISIONS, P.WAITING_LIST, P.TEAMS_READ, P.TEAMS_MANAGE, P.REPORTS}
             | {P.ARREARS_READ, P.DELIVERIES, P.SETTINGS_READ, P.SETTINGS_MANAGE}
             | {P.AGREEMENTS_READ}
+            | {P.RETURNS_READ}
         ),
     ),
     Role.INCOME_OFFICER: (
@@ -98,7 +100,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[Reach, frozenset[Permission]]] = {
     # Who shares what with whom is an audit question too (agreements hold no personal data).
     Role.AUDITOR: (
         Reach.ORGANISATION,
-        frozenset({P.AUDIT_READ, P.AGREEMENTS_READ, P.PRIVACY_READ}),
+        # The statutory return too (issue 18): checked before the council submits it.
+        frozenset({P.AUDIT_READ, P.AGREEMENTS_READ, P.PRIVACY_READ, P.RETURNS_READ}),
     ),
     # Answers the people whose data it is: everything held, erased when the law says so.
     Role.DATA_PROTECTION_OFFICER: (
@@ -314,6 +317,19 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/erasure-requests/{request_id}"): _p(P.PRIVACY_READ, ERASURE, personal=False),
         ("GET", "/retention-schedule"): _p(P.PRIVACY_READ, personal=False),
         ("PUT", "/retention-schedule"): _p(P.RETENTION_MANAGE, personal=False),
+    },
+    # Figures, charts and the report name no person (team and caseworker ids at most); a team
+    # leader's reach to their own teams is kept by the routes. The H-CLIC return and its
+    # errors are rows per case: audited, with the cases they showed.
+    "outcomes": {
+        ("GET", "/outcomes/measures"): _p(P.REPORTS, personal=False),
+        ("GET", "/outcomes/measures/{key}"): _p(P.REPORTS, personal=False),
+        ("GET", "/outcomes/charts/{key}.svg"): _p(P.REPORTS, personal=False),
+        ("GET", "/outcomes/charts/{key}.png"): _p(P.REPORTS, personal=False),
+        ("GET", "/outcomes/reports/monthly.pdf"): _p(P.REPORTS, personal=False),
+        ("GET", "/returns/hclic"): _p(P.RETURNS_READ),
+        ("GET", "/returns/hclic.csv"): _p(P.RETURNS_READ),
+        ("GET", "/returns/hclic/errors"): _p(P.RETURNS_READ),
     },
 }
 

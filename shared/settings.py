@@ -78,6 +78,12 @@ class HearthSettings(BaseSettings):
         "32 characters); NEVER rotated: a tenancy's id must stay the same for life, so a new "
         "key would split every tenancy from its cases and alerts",
     )
+    hclic_case_ref_key: SecretStr = Field(
+        SecretStr(""),
+        description="outcomes: the HMAC key of the H-CLIC return's case identifiers (one "
+        "secret of at least 32 characters); NEVER rotated: a new key gives every case a new "
+        "identifier and the department would count each open case twice",
+    )
     quarantine_keys: list[str] = Field(
         [],
         description="every consuming service: keys sealing its quarantined dead letters "

@@ -90,6 +90,8 @@ def make_settings(
             "quarantine_keys": [QUARANTINE_KEY],
             # The key tenancy ids are made with (a deployment secret; fixed for tests).
             "tenancy_id_key": TENANCY_ID_KEY,
+            # The key of the H-CLIC return's case identifiers (a deployment secret; fixed).
+            "hclic_case_ref_key": "test-hclic-case-ref-key-0123456789abcdef",
             "mongo_url": infra.mongo_url,
             "mongo_db": f"{namespace.rstrip('.')}_{service_name}",
             "topic_prefix": namespace,

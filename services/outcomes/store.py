@@ -152,3 +152,12 @@ class OutcomesStore:
 
     async def fact_count(self) -> int:
         return await self.facts.count_documents({})
+
+    async def folded_count(self) -> int:
+        """How many facts the histories were folded from: equal to `fact_count` once every
+        fold has caught up with its facts."""
+        total = 0
+        for rollup in self.rollups.values():
+            async for document in rollup.find({}, {"facts": 1}):
+                total += int(document.get("facts") or 0)
+        return total

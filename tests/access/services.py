@@ -18,6 +18,7 @@ SERVICES = (
     "audit",
     "agreements",
     "privacy",
+    "outcomes",
 )
 
 

@@ -160,6 +160,7 @@ def _seeds(service: str) -> list[Seed]:
             ("POST", "/subject-access-requests", {"person_id": "person-1"}),
         ],
         "audit": [],
+        "outcomes": [],  # no creating route; its figures are sampled empty
     }[service]
 
 

@@ -15,7 +15,10 @@ Derby council, teams A (Asha, 30 h) and B (Ben, 30 h):
   authority and accommodation.
 - c5: referred 20 Jun, waiting.
 Leeds council, team L (Lee, 20 h):
-- l1: referred 2 Apr, allocated 9 Apr, first contact 10 Apr, closed 15 Jun, moved on.
+- l1: referred 2 Apr, allocated 9 Apr, first contact 10 Apr, Stage 2 from 20 May, closed 15
+  Jun, moved on.
+- l2: referred 1 May, allocated 3 May, its plan recorded as agreed on 28 Apr (a typing slip
+  the H-CLIC checks must catch).
 """
 
 from __future__ import annotations
@@ -82,5 +85,10 @@ def known_quarter() -> History:
         first_contact=date(2026, 4, 10),
         stage_changes=((date(2026, 5, 20), Stage.STAGE_1, Stage.STAGE_2),),
         closed=(date(2026, 6, 15), ClosureReason.MOVED_ON, Outcome.MOVED_ON_PLANNED),
+    )  # fmt: skip
+    h.supported_case(
+        LEEDS, "l2", "p-l2",
+        referred=date(2026, 5, 1), allocated=date(2026, 5, 3), team="team-l", worker="lee",
+        plan_agreed=date(2026, 4, 28),
     )  # fmt: skip
     return h

@@ -44,6 +44,12 @@ def test_an_income_officer_never_reaches_casework_or_health_detail() -> None:
 
 
 def test_an_auditor_reads_the_audit_trail_the_agreements_and_privacy_request_status_only() -> None:
-    # The status of subject-access and erasure requests, never a bundle of personal data.
-    expected = {Permission.AUDIT_READ, Permission.AGREEMENTS_READ, Permission.PRIVACY_READ}
+    # The status of subject-access and erasure requests, never a bundle of personal data; and
+    # the statutory return (H-CLIC) with its errors, checked before submission (issue 18).
+    expected = {
+        Permission.AUDIT_READ,
+        Permission.AGREEMENTS_READ,
+        Permission.PRIVACY_READ,
+        Permission.RETURNS_READ,
+    }
     assert ROLE_PERMISSIONS[Role.AUDITOR][1] == expected

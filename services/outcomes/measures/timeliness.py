@@ -4,7 +4,8 @@ weeks" in Stage 1 and "at 6, 12, 15, and 18 months" in Stage 2).
 
 A wait is counted in the period it ended in (the allocation, the contact, the plan), so a
 period's figure does not change once the period is over. Days are calendar days from the day
-the referral was received.
+the referral was received. A wait that would end before the referral (a date typed wrong) is
+left out: it is on the H-CLIC per-case error list to be put right.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def _wait(key: str, title: str, what: str, end_of: Callable[[CaseHistory], date 
         ended = [
             case
             for case in data.cases
-            if case.referred_on is not None and within(end_of(case), query.start, last)
+            if case.referred_on is not None
+            and within(end_of(case), query.start, last)
+            and days(case) >= 0  # a date before the referral is a slip: the H-CLIC checks
         ]
 
         def make(group: dict[str, str], cases: list[CaseHistory]) -> Figure:

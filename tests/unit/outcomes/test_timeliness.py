@@ -113,3 +113,24 @@ def test_reviews_by_month_due() -> None:
         ({"month": "2026-02"}, 1, 2),
         ({"month": "2026-03"}, 1, 2),
     ]
+
+
+def test_a_date_before_the_referral_is_left_out_not_counted_as_a_negative_wait() -> None:
+    """A plan recorded as agreed before the referral came is a typing slip the H-CLIC checks
+    report; it must not pull the median below zero."""
+    from datetime import UTC, date, datetime
+
+    from services.outcomes.histories import CaseHistory
+    from services.outcomes.measures.base import MeasureQuery, ReportingData
+    from services.outcomes.measures.timeliness import DAYS_TO_PLAN
+
+    slip = CaseHistory(
+        "l2",
+        organisation="leeds",
+        referral_organisation="leeds",
+        referred_at=datetime(2026, 5, 1, 9, tzinfo=UTC),
+        plan_agreed_on=date(2026, 4, 28),
+    )
+    query = MeasureQuery("leeds", date(2026, 4, 1), date(2026, 6, 30), date(2026, 6, 30))
+    [figure] = DAYS_TO_PLAN.compute(ReportingData([slip]), query)
+    assert (figure.value, figure.count) == (None, 0)
