@@ -330,6 +330,8 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/returns/hclic"): _p(P.RETURNS_READ),
         ("GET", "/returns/hclic.csv"): _p(P.RETURNS_READ),
         ("GET", "/returns/hclic/errors"): _p(P.RETURNS_READ),
+        # The errors in the caller's reach, for the caseworkers who fix them.
+        ("GET", "/returns/hclic/case-errors"): _p(P.CASES_READ),
     },
 }
 

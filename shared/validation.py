@@ -107,6 +107,11 @@ LAST_PAYMENT = DateWindow("a payment date", past=10 * YEAR, future=SKEW)
 # Where someone lived, and when they slept rough: the past, or an agreed move up to a year on.
 HISTORY_DATE = DateWindow("a housing history date", past=None, future=YEAR)
 ROUGH_SLEEPING_DATE = DateWindow("a rough sleeping date", past=None, future=SKEW)
+# The day a landlord's feed says a tenancy ended: history, not a plan, and not before the
+# tenancy records any partner's system still holds.
+TENANCY_ENDED_ON = DateWindow(
+    "the day a tenancy ended", past=None, future=SKEW, floor=date(1990, 1, 1)
+)
 
 LegalDate = Annotated[date, _window(LEGAL_DATE)]
 BirthDate = Annotated[date, _window(BIRTH_DATE)]
@@ -114,6 +119,7 @@ ReportedOn = Annotated[date, _window(REPORTED_ON)]
 LastPaymentDate = Annotated[date, _window(LAST_PAYMENT)]
 HistoryDate = Annotated[date, _window(HISTORY_DATE)]
 RoughSleepingDate = Annotated[date, _window(ROUGH_SLEEPING_DATE)]
+TenancyEndedOn = Annotated[date, _window(TENANCY_ENDED_ON)]
 
 
 # --- money and counts ------------------------------------------------------------------------

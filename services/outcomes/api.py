@@ -418,3 +418,22 @@ async def hclic_errors(
     errors = await asyncio.to_thread(validate, found)
     audit_listed(request, "case", [e.case_id for e in errors])
     return errors_view(found, quarter_text, errors)
+
+
+@returns_router.get("/hclic/case-errors", response_model=ReturnErrors)
+async def hclic_case_errors(
+    request: Request, caller: CallerDep, quarter_text: QuarterText
+) -> ReturnErrors:
+    """The same errors for the people who fix them: a caseworker's and a team leader's list
+    holds only the cases in their reach (their teams' and those they lead), so each can put
+    their own cases right before the council submits the return."""
+    found = await _extract(request, caller, quarter_text)
+    errors = await asyncio.to_thread(validate, found)
+    histories = {case.case_id: case.history for case in found.cases}
+    mine = [
+        error
+        for error in errors
+        if caller.sees(histories[error.case_id].team_id, histories[error.case_id].lead_worker_id)
+    ]
+    audit_listed(request, "case", [e.case_id for e in mine])
+    return errors_view(found, quarter_text, mine)

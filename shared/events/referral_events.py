@@ -17,6 +17,7 @@ from shared.validation import (
     LegalDate,
     PaymentAmount,
     ReportedOn,
+    TenancyEndedOn,
     Text,
     WeeklyRent,
     Weeks,
@@ -224,6 +225,12 @@ class ArrearsAlertSubmitted(EventData):
     reported_on: ReportedOn | None = Field(None, description="day the figures are for")
     landlord: Text | None = Field(
         None, description="optional; must equal the envelope's organisation (the landlord)"
+    )
+    tenancy_ended_on: TenancyEndedOn | None = Field(
+        None, description="the day the tenancy ended; with tenancy_end_reason (both or neither)"
+    )
+    tenancy_end_reason: TenancyEndReason | None = Field(
+        None, description="why the tenancy ended; with tenancy_ended_on (both or neither)"
     )
 
     def subject(self) -> str:

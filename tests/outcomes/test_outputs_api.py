@@ -343,3 +343,24 @@ async def test_every_measure_of_the_registry_answers_json_csv_a_chart_and_the_re
         report = await _get(service, "/v1/outcomes/reports/monthly.pdf", MANAGER_A, month="2026-10")
         text = pdf_text(report.content)
         assert all(measure.title.split(" (")[0][:30] in text for measure in REGISTRY.values())
+
+
+async def test_caseworkers_get_the_returns_errors_of_the_cases_in_their_reach_only(
+    service: RunningOutcomes,
+) -> None:
+    """Issue 18: "a per-case error list a caseworker can fix before submission"."""
+    everything = (
+        await _get(service, "/v1/returns/hclic/errors", MANAGER_A, quarter="2026-Q3")
+    ).json()["errors"]
+    teams = {case.case_id: case.team_id for case in cases()}
+    north = [e for e in everything if teams[e["case_id"]] == NORTH]
+    assert north and len(north) < len(everything)  # the fixture has errors on both teams
+    path = "/v1/returns/hclic/case-errors"
+    mine = (await _get(service, path, CASEWORKER_A, quarter="2026-Q3")).json()["errors"]
+    assert mine == north
+    leader = (await _get(service, path, LEADER_SOUTH, quarter="2026-Q3")).json()["errors"]
+    assert {teams[e["case_id"]] for e in leader} == {SOUTH}
+    await _get(service, path, None, 401, quarter="2026-Q3")
+    await _get(service, path, INCOME_OFFICER_A, 403, quarter="2026-Q3")
+    theirs = (await _get(service, path, MANAGER_B, quarter="2026-Q3")).json()["errors"]
+    assert not {e["case_id"] for e in theirs} & {e["case_id"] for e in everything}

@@ -1,4 +1,5 @@
-"""Arrears alerts from housing associations, turned into TenancyAtRisk and prevention referrals.
+"""Arrears alerts from housing associations, turned into TenancyAtRisk and prevention referrals,
+and what the landlord's feed tells outcomes (TenancyArrearsReported, TenancyEnded).
 
 `install(runtime)` wires this part into the referral service's runtime: its collections, its
 consumer group (`referral-arrears`) and its HTTP routes (returned; the app mounts them at /v1).
@@ -19,7 +20,12 @@ from services.referral.held_flows import CaseConsents, HeldFlows
 from services.referral.tenancy_references import require_key
 from shared.agreement_book import AgreementBook
 from shared.events.base import EventData
-from shared.events.referral_events import TenancyAtRisk, TenancyReferenceShared
+from shared.events.referral_events import (
+    TenancyArrearsReported,
+    TenancyAtRisk,
+    TenancyEnded,
+    TenancyReferenceShared,
+)
 from shared.events.referral_intake import ReferralSubmitted
 from shared.runtime import ServiceRuntime
 from shared.topics import Topic
@@ -27,7 +33,13 @@ from shared.topics import Topic
 CONSUMER_GROUP = "referral-arrears"
 AGREEMENTS = "agreements"  # the service's own copy of the data-sharing agreements
 # What this part publishes, for the service's EMITS (AsyncAPI).
-EMITS: tuple[type[EventData], ...] = (TenancyAtRisk, ReferralSubmitted, TenancyReferenceShared)
+EMITS: tuple[type[EventData], ...] = (
+    TenancyAtRisk,
+    TenancyArrearsReported,
+    TenancyEnded,
+    ReferralSubmitted,
+    TenancyReferenceShared,
+)
 
 
 def install(

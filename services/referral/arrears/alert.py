@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from shared.codes import LegalStage
+from shared.codes import LegalStage, TenancyEndReason
 from shared.ids import stable_id, tenancy_id
 from shared.validation import (
     ArrearsBalance,
@@ -21,12 +22,14 @@ from shared.validation import (
     LegalDate,
     PaymentAmount,
     ReportedOn,
+    TenancyEndedOn,
     Text,
     WeeklyRent,
     Weeks,
 )
 
 LEGAL_WINDOW = "within two years past and five years ahead"
+END_FIELDS = ("tenancy_ended_on", "tenancy_end_reason")  # both or neither
 
 
 class Trend(StrEnum):
@@ -91,6 +94,17 @@ class ArrearsAlert(BaseModel):
     landlord: Text | None = Field(
         None, max_length=200, description="optional; must be the caller's own organisation"
     )
+    # The landlord's notice that the tenancy ended (issue 18: sustainment and turnover).
+    tenancy_ended_on: TenancyEndedOn | None = Field(
+        None,
+        description="the day the tenancy ended (not in the future, not before 1990); "
+        "with tenancy_end_reason: both or neither",
+    )
+    tenancy_end_reason: TenancyEndReason | None = Field(
+        None,
+        validate_default=True,  # so a date without a reason is refused too
+        description="why the tenancy ended; with tenancy_ended_on: both or neither",
+    )
 
     @field_validator("trend", mode="before")
     @classmethod
@@ -103,6 +117,29 @@ class ArrearsAlert(BaseModel):
                 raise ValueError(f"unknown trend {value!r}; use worsening, stable or improving")
             return TREND_ALIASES[word]
         return value
+
+    @field_validator("tenancy_end_reason")
+    @classmethod
+    def _both_or_neither(
+        cls, reason: TenancyEndReason | None, info: ValidationInfo
+    ) -> TenancyEndReason | None:
+        """An end is a day and a reason together: half of one is refused, naming what is
+        missing (the date is validated first; a date refused on its own is reported there)."""
+        if "tenancy_ended_on" not in info.data:
+            return reason
+        ended_on = info.data["tenancy_ended_on"]
+        if reason is not None and ended_on is None:
+            raise PydanticCustomError(
+                "tenancy_end_incomplete",
+                "needs tenancy_ended_on, the day the tenancy ended (both or neither)",
+            )
+        if reason is None and ended_on is not None:
+            raise PydanticCustomError(
+                "tenancy_end_incomplete",
+                "required with tenancy_ended_on: why the tenancy ended (one of {reasons})",
+                {"reasons": ", ".join(r.value for r in TenancyEndReason)},
+            )
+        return reason
 
     @property
     def effective_legal_stage(self) -> LegalStage:
@@ -119,7 +156,13 @@ class ArrearsAlert(BaseModel):
         return max(implied, key=lambda stage: stage.rank)
 
     def fingerprint_fields(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"alert_id", "landlord"})
+        body = self.model_dump(mode="json", exclude={"alert_id", "landlord"})
+        # Absent end fields leave the fingerprint as it was before they existed, so an alert
+        # re-sent across the upgrade is still recognised as a repeat.
+        for name in END_FIELDS:
+            if body[name] is None:
+                del body[name]
+        return body
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ its column (as spelt in the file's header), and every good row goes on. Only a f
 be read at all (not UTF-8, no header, a required column missing) is refused whole.
 Columns are the JSON field names; a few common spellings are accepted too (`balance`,
 `tenancy_ref`, `asb`, …), with `£` and thousands separators in amounts and dates as
-YYYY-MM-DD or DD/MM/YYYY.
+YYYY-MM-DD or DD/MM/YYYY. A tenancy's end is the columns `tenancy_ended_on` and
+`tenancy_end_reason` (both or neither, as in JSON).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ ALIASES = {
     "neighbour_issue": "neighbour_issues",
     "notice_date": "notice_served_date",
     "possession_date": "possession_order_date",
+    "tenancy_end_date": "tenancy_ended_on",
+    "ended_on": "tenancy_ended_on",
+    "end_reason": "tenancy_end_reason",
 }
 FIELDS = set(ArrearsAlert.model_fields)
 MONEY = {"arrears_balance", "weekly_rent", "last_payment_amount"}
@@ -48,6 +52,7 @@ DATES = {
     "possession_order_date",
     "eviction_date",
     "reported_on",
+    "tenancy_ended_on",
 }
 UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
@@ -92,7 +97,7 @@ def _clean(name: str, raw: str) -> Any:
                 return date(year, month, day).isoformat()
             except ValueError:
                 return value  # the model names it as an invalid date
-    elif name == "legal_stage" or name == "trend":
+    elif name in ("legal_stage", "trend", "tenancy_end_reason"):
         value = re.sub(r"[\s\-]+", "_", value.lower())
     return value
 

@@ -11,14 +11,15 @@ mint a second one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from services.referral.arrears.risk_rules import Assessment, RiskRules
-from shared.codes import RiskLevel
+from shared.codes import LegalStage, RiskLevel
 from shared.ids import stable_id
 
 RECENT_ALERTS = 20  # alert ids remembered per tenancy to recognise a re-sent alert
+RECENT_ENDS = 5  # tenancy ends remembered, so the feed repeating one emits nothing
 
 
 class CaseStatus(StrEnum):
@@ -52,6 +53,15 @@ def case_key(case_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """A landlord's figures for a tenancy, as outcomes reads them (TenancyArrearsReported)."""
+
+    arrears_balance: float
+    weekly_rent: float | None = None
+    legal_stage: LegalStage = LegalStage.NONE
+
+
+@dataclass(frozen=True)
 class TenancyState:
     tenancy_id: str
     version: int = 0  # 0: no document yet
@@ -59,6 +69,8 @@ class TenancyState:
     signalled_level: RiskLevel | None = None
     recent_alerts: tuple[str, ...] = ()
     cases: dict[str, CaseEntry] = field(default_factory=dict)
+    ends: tuple[date, ...] = ()  # the ends the landlord's feed has told (TenancyEnded sent)
+    reported: Figures | None = None  # the figures last sent in TenancyArrearsReported
 
     @property
     def landlord(self) -> str:
@@ -80,6 +92,11 @@ class TenancyState:
         if not open_cases:
             return None
         return max(open_cases, key=lambda c: (c.at is not None, c.at or datetime.min)).case_id
+
+    def linked_cases(self, sharing: frozenset[str] | None = None) -> list[CaseEntry]:
+        """Every linked case, pending, open or closed, in a stable order (by case id)."""
+        linked = [c for c in self.cases.values() if self.linked(c, sharing)]
+        return sorted(linked, key=lambda c: c.case_id)
 
     def has_open_or_pending_case(self, sharing: frozenset[str] | None = None) -> bool:
         return any(

@@ -18,7 +18,8 @@ from services.referral.arrears.decision import (
     decide,
 )
 from services.referral.arrears.risk_rules import Assessment, RiskRules, assess
-from services.referral.arrears.signals import prevention_referral, tenancy_at_risk
+from services.referral.arrears.signals import feed_events, prevention_referral, tenancy_at_risk
+from services.referral.arrears.tenancy_feed import read_feed
 from services.referral.held_flows import FlowKind, HeldFlow
 from shared.agreements import Agreement, DataCategory, Purpose, check
 from shared.codes import RiskLevel
@@ -194,9 +195,16 @@ def plan_tenancy(
             plan.events.append(tenancy_at_risk(sub, signal, now))
             if referral is not None:
                 plan.events.append(referral)
+        if decision.outcome != Outcome.DUPLICATE:
+            # What the feed tells outcomes (figures, an end), on the cases as just decided;
+            # remembered on the state, so the same again emits nothing.
+            news = read_feed(after, sub.alert, sharing)
+            after = news.state
+            plan.events.extend(feed_events(sub, news, now))
         plan.after = _with(after, withheld)
         plan.results.append(result)
-    if sharing is not None and plan.events:
+    if sharing is not None and any(r.signalled for r in plan.results):
+        # A risk signal, not the feed's own events: the claims it did not reach are held.
         plan.held.extend(_held_claims(plan.after, sharing, agreements or (), now))
         # Agreed, but the person's consent refuses: held with the consent's reason (a claim
         # no agreement covers is held above with the agreement's).

@@ -1,6 +1,8 @@
-"""The events a rise in risk emits: TenancyAtRisk, and the automatic prevention referral.
+"""The events an alert emits: on a rise in risk, TenancyAtRisk and the automatic prevention
+referral; from the landlord's feed, TenancyArrearsReported and TenancyEnded (`tenancy_feed`).
 
-Their ids derive from (tenancy, episode, level): deciding the same rise twice, after a crash or
+Their ids derive from their cause: (tenancy, episode, level) for a rise, (tenancy, alert) for
+reported figures, (tenancy, end day) for an end. Deciding the same alert twice, after a crash or
 a lost race, yields the same events, which downstream inboxes drop.
 """
 
@@ -11,9 +13,15 @@ from datetime import datetime
 from services.referral.arrears.alert import AlertSubmission
 from services.referral.arrears.decision import Signal
 from services.referral.arrears.risk_rules import RiskRules
+from services.referral.arrears.tenancy_feed import FeedNews
 from shared.codes import SupportNeed
 from shared.events.envelope import Envelope, make_event
-from shared.events.referral_events import Referrer, TenancyAtRisk
+from shared.events.referral_events import (
+    Referrer,
+    TenancyArrearsReported,
+    TenancyAtRisk,
+    TenancyEnded,
+)
 from shared.events.referral_intake import (
     ReferralSource,
     ReferralSubmission,
@@ -89,5 +97,52 @@ def prevention_referral(
         correlation_id=sub.correlation_id or sub.alert_id,
         causation_id=sub.causation_id,
         event_id=stable_id("ReferralSubmitted", signal.prevention_referral_id),
+        time=now,
+    )
+
+
+def feed_events(sub: AlertSubmission, news: FeedNews, now: datetime) -> list[Envelope]:
+    """What the landlord's feed told that outcomes needs: the figures, then the end."""
+    events: list[Envelope] = []
+    case_ids = list(news.case_ids)
+    if news.reported is not None:
+        figures = news.reported
+        reported = TenancyArrearsReported(
+            tenancy_id=sub.tenancy_id,
+            landlord=sub.landlord,
+            alert_id=sub.alert_id,
+            reported_on=sub.alert.reported_on or now.date(),
+            arrears_balance=figures.arrears_balance,
+            weekly_rent=figures.weekly_rent,
+            legal_stage=figures.legal_stage,
+            case_ids=case_ids,
+        )
+        event_id = stable_id("TenancyArrearsReported", sub.tenancy_id, sub.alert_id)
+        events.append(_landlords(reported, sub, event_id, now))
+    if news.ended is not None:
+        ended = TenancyEnded(
+            tenancy_id=sub.tenancy_id,
+            landlord=sub.landlord,
+            alert_id=sub.alert_id,
+            ended_on=news.ended.ended_on,
+            reason=news.ended.reason,
+            case_ids=case_ids,
+        )
+        event_id = stable_id("TenancyEnded", sub.tenancy_id, news.ended.ended_on.isoformat())
+        events.append(_landlords(ended, sub, event_id, now))
+    return events
+
+
+def _landlords(
+    data: TenancyArrearsReported | TenancyEnded, sub: AlertSubmission, event_id: str, now: datetime
+) -> Envelope:
+    """An event of the landlord's, in the alert's correlation, as TenancyAtRisk is."""
+    return make_event(
+        data,
+        source=SOURCE,
+        organisation=sub.landlord,
+        correlation_id=sub.correlation_id or sub.alert_id,
+        causation_id=sub.causation_id,
+        event_id=event_id,
         time=now,
     )

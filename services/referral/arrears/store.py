@@ -1,7 +1,8 @@
 """The arrears part's own collections; the only module here that talks to MongoDB.
 
 - `tenancy_risk`: one document per tenancy id — the risk episode (highest level signalled,
-  recent alert ids), the projection of the tenancy's cases, and the outbox of its events.
+  recent alert ids), what the feed last told outcomes (`tenancy_ends`, `reported_figures`), the
+  projection of the tenancy's cases, and the outbox of its events.
   Keeping both in one document means a case opening and an alert deciding cannot pass each
   other: every write bumps `version`, and alert writes are guarded on the version they read.
 - `arrears_risk_rules`: each organisation's thresholds.
@@ -12,14 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from services.referral.arrears.decision import CaseEntry, CaseStatus, TenancyState, case_key
+from services.referral.arrears.decision import (
+    CaseEntry,
+    CaseStatus,
+    Figures,
+    TenancyState,
+    case_key,
+)
 from services.referral.arrears.planning import TenancyPlan
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
 from services.referral.tenancy_references import reference_shared
-from shared.codes import RiskLevel
+from shared.codes import LegalStage, RiskLevel
 from shared.events.envelope import Envelope
 from shared.inbox import INBOX_FIELD
 from shared.logging import get_logger
@@ -56,6 +63,7 @@ def state_from_document(tenancy_id: str, document: Document | None) -> TenancySt
         for key, entry in (document.get("cases") or {}).items()
     }
     level = document.get("signalled_level")
+    reported = document.get("reported_figures")
     return TenancyState(
         tenancy_id=tenancy_id,
         version=int(document.get("version", 0)),
@@ -63,7 +71,27 @@ def state_from_document(tenancy_id: str, document: Document | None) -> TenancySt
         signalled_level=RiskLevel(level) if level else None,
         recent_alerts=tuple(document.get("recent_alerts") or ()),
         cases=cases,
+        ends=tuple(date.fromisoformat(day) for day in document.get("tenancy_ends") or ()),
+        reported=_figures(reported) if reported else None,
     )
+
+
+def _figures(body: Document) -> Figures:
+    return Figures(
+        float(body["arrears_balance"]),
+        body.get("weekly_rent"),
+        LegalStage(body.get("legal_stage") or LegalStage.NONE),
+    )
+
+
+def _figures_body(figures: Figures | None) -> dict[str, Any] | None:
+    if figures is None:
+        return None
+    return {
+        "arrears_balance": figures.arrears_balance,
+        "weekly_rent": figures.weekly_rent,
+        "legal_stage": figures.legal_stage.value,
+    }
 
 
 def _case_body(entry: CaseEntry) -> dict[str, Any]:
@@ -76,7 +104,7 @@ def _case_body(entry: CaseEntry) -> dict[str, Any]:
 # What deciding an alert reads of a tenancy (not its last alert's details).
 STATE_PROJECTION = {
     "version": 1, "episode": 1, "signalled_level": 1, "recent_alerts": 1, "cases": 1, OUTBOX: 1,
-    INBOX_FIELD: 1,
+    INBOX_FIELD: 1, "tenancy_ends": 1, "reported_figures": 1,
 }  # fmt: skip
 
 
@@ -90,6 +118,9 @@ class TenancyRiskRepository(Repository[TenancyState]):
             "signalled_level": model.signalled_level.value if model.signalled_level else None,
             "recent_alerts": list(model.recent_alerts),
             "cases": {key: _case_body(entry) for key, entry in model.cases.items()},
+            # Dates as ISO days: BSON has datetimes only.
+            "tenancy_ends": [day.isoformat() for day in model.ends],
+            "reported_figures": _figures_body(model.reported),
         }
 
     def from_document(self, document: Document) -> TenancyState:
