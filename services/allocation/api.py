@@ -15,6 +15,12 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from services.allocation.allocator import AllocationError, Allocator
 from services.allocation.backfill import Decision, Held, Reserved
 from services.allocation.capacity import capacity_view
+from services.allocation.capacity_changes import (
+    ADDED,
+    capacity_after,
+    capacity_changed,
+    capacity_of,
+)
 from services.allocation.records import (
     Allocation,
     CaseEntry,
@@ -260,7 +266,8 @@ class AllocationApi:
             created_at=self.clock.now(),
         )
         await self.store.capacity_may_grow(org)  # new hours may take waiting cases
-        if not await self.store.add_worker(worker):
+        added = capacity_changed(worker, None, capacity_of(worker), ADDED, self.clock.now())
+        if not await self.store.add_worker(worker, added):
             raise HTTPException(409, "id: a caseworker with this id exists")
         await self.allocator.request(org)
         fresh = await self.store.get_worker(org, worker.worker_id)
@@ -303,14 +310,33 @@ class AllocationApi:
         if not plain and body.contracted_hours is None and body.max_caseload is None:
             return worker_out(worker, self.clock.now())
         await self.store.capacity_may_grow(org)
-        updated = await self.store.change_worker(
-            worker, plain, body.contracted_hours, body.max_caseload
-        )
-        if updated is None:
-            raise HTTPException(409, _capacity_refusal(worker, body))
+        updated = await self._change_worker(org, worker_id, plain, body)
         await self.allocator.request(org)  # more hours or a new skill may place cases
         fresh = await self.store.get_worker(org, worker_id)
         return worker_out(fresh or updated, self.clock.now())
+
+    async def _change_worker(
+        self, org: str, worker_id: str, plain: dict[str, Any], body: CaseworkerPatch
+    ) -> Caseworker:
+        """Change the worker, with CaseworkerCapacityChanged when their team, hours or activity
+        change; decided again when another change of those landed first."""
+        for _ in range(3):
+            loaded = await self.store.load_worker(org, worker_id)
+            if loaded is None:
+                raise HTTPException(404, "worker_id: no such caseworker in your organisation")
+            worker = loaded.model
+            before = capacity_of(worker)
+            after = capacity_after(worker, plain, body.contracted_hours)
+            events = capacity_changed(worker, before, after, loaded.version, self.clock.now())
+            updated = await self.store.change_worker(
+                worker, plain, body.contracted_hours, body.max_caseload, events
+            )
+            if updated is not None:
+                return updated
+            now = await self.store.get_worker(org, worker_id)
+            if not events or now is None or capacity_of(now) == before:
+                raise HTTPException(409, _capacity_refusal(worker, body))
+        raise HTTPException(409, "worker_id: the caseworker kept changing meanwhile; try again")
 
     async def set_availability(
         self, worker_id: PathId, body: AvailabilityIn, caller: CallerDep

@@ -12,7 +12,7 @@ from services.allocation import api, handlers, privacy
 from services.allocation.allocator import SWEEP_EVERY, Allocator
 from services.allocation.store import AllocationStore
 from shared.clock import Clock
-from shared.events.catalogue import CaseAllocated, CaseReallocated
+from shared.events.catalogue import CaseAllocated, CaseReallocated, CaseworkerCapacityChanged
 from shared.events.envelope import Envelope
 from shared.http import create_http_app
 from shared.mongo import Document
@@ -21,7 +21,7 @@ from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic
 
-EMITS = (CaseAllocated, CaseReallocated)
+EMITS = (CaseAllocated, CaseReallocated, CaseworkerCapacityChanged)
 SWEEP = "sweep"
 
 

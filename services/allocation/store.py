@@ -51,7 +51,7 @@ from shared.events.envelope import Envelope
 from shared.ids import stable_id
 from shared.inbox import INBOX_FIELD
 from shared.mongo import Document
-from shared.repository import Repository, bson_safe
+from shared.repository import Loaded, Repository, bson_safe
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import Committed, UnitOfWork
 
@@ -147,7 +147,9 @@ class AllocationStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.relay = runtime.relay
         self.teams = ScopedRepository(runtime.collection("teams"), Team, "team_id")
-        self.workers = ScopedRepository(runtime.collection("caseworkers"), Caseworker, "worker_id")
+        # Caseworkers carry their own CaseworkerCapacityChanged events (capacity_changes.py).
+        workers = runtime.collection("caseworkers", outbox=True)
+        self.workers = ScopedRepository(workers, Caseworker, "worker_id")
         self.cases = CaseRepository(runtime.collection("cases", outbox=True), CaseEntry, "case_id")
         self.reviews = KeyedRepository(runtime.collection("reviews"), Review, "case_id")
         self.passes = KeyedRepository(
@@ -226,10 +228,10 @@ class AllocationStore:
 
     # --- caseworkers ----------------------------------------------------------------------
 
-    async def add_worker(self, worker: Caseworker) -> bool:
-        """False if a caseworker with its id exists."""
+    async def add_worker(self, worker: Caseworker, events: Sequence[Envelope] = ()) -> bool:
+        """False if a caseworker with its id exists (and then `events` are not emitted)."""
         uow = self._unit()
-        uow.add(self.workers, worker)
+        uow.add(self.workers, worker, events)
         return self.workers.id_of(worker) in (await uow.commit()).written
 
     async def list_workers(self, organisation: str, team_id: str | None = None) -> list[Caseworker]:
@@ -239,8 +241,12 @@ class AllocationStore:
         return await self.workers.models(query, by_id=True)
 
     async def get_worker(self, organisation: str, worker_id: str) -> Caseworker | None:
-        loaded = await self.workers.get(scoped_id(organisation, worker_id))
+        loaded = await self.load_worker(organisation, worker_id)
         return loaded.model if loaded else None
+
+    async def load_worker(self, organisation: str, worker_id: str) -> Loaded[Caseworker] | None:
+        """The worker with the version a change is decided on."""
+        return await self.workers.get(scoped_id(organisation, worker_id))
 
     async def set_worker_fields(
         self, organisation: str, worker_id: str, fields: dict[str, Any]
@@ -256,12 +262,21 @@ class AllocationStore:
         fields: dict[str, Any],
         contracted_hours: float | None = None,
         max_caseload: int | None = None,
+        events: Sequence[Envelope] = (),
     ) -> Caseworker | None:
         """Contracted hours and maximum caseload move the free hours and slots by the
         difference. Guarded on the contract it read and on the hours and slots free at the
         moment of the update (one atomic write), so a claim racing it can never be
-        over-committed: None if they are no longer there."""
+        over-committed: None if they are no longer there. With `events` (the capacity it
+        changes) also guarded on the team, hours and activity it read, so the event states
+        exactly what the change left."""
         guard: dict[str, Any] = {"organisation": worker.organisation}
+        if events:
+            guard.update(
+                team_id=worker.team_id,
+                active=worker.active,
+                contracted_hours=worker.contracted_hours,
+            )
         inc: dict[str, float] = {}
         sets = dict(fields)
         if contracted_hours is not None:
@@ -282,7 +297,7 @@ class AllocationStore:
         if inc:
             update["$inc"] = inc
         doc_id = self.workers.id_of(worker)
-        changed, _ = await self._change_one(self.workers, doc_id, update, guard=guard)
+        changed, _ = await self._change_one(self.workers, doc_id, update, events, guard=guard)
         return changed
 
     async def claim(

@@ -56,7 +56,14 @@ KEPT: dict[str, tuple[str, ...]] = {
         "decision",
         "stage",
     ),
-    "ContactLogged": ("contact_id", "contact_on", "channel", "duration_minutes", "first"),
+    "ContactLogged": (
+        "contact_id",
+        "contact_on",
+        "channel",
+        "duration_minutes",
+        "first",
+        "attended",
+    ),
     "CaseEscalated": ("risk_level", "crisis_worker_id", "tenancy_id", "plan_to_leave"),
     "CaseClosed": (
         "person_id",

@@ -249,6 +249,8 @@ def _apply(h: CaseHistory, fact: Fact) -> None:
         h.reallocations += 1
         h.lead_worker_id = d.get("lead_worker_id", h.lead_worker_id)
     elif kind == "ContactLogged":
+        if d.get("attended") is False:
+            return  # a visit the client missed is no contact made (nor the first)
         on = _date(d.get("contact_on"))
         h.contacts += 1
         h.contact_minutes += int(d.get("duration_minutes") or 0)

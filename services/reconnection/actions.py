@@ -12,8 +12,16 @@ from services.reconnection import checklists, pack, pack_document
 from services.reconnection.budget import check_spend
 from services.reconnection.closure_checklist import ClosureAssessment, assess_closure
 from services.reconnection.dates import at_working_start
-from services.reconnection.decisions import Decision, NotFound, RuleViolation, TimerRequest, move_to
+from services.reconnection.decisions import (
+    Decision,
+    Fact,
+    NotFound,
+    RuleViolation,
+    TimerRequest,
+    move_to,
+)
 from services.reconnection.eligibility import EligibilityInput, assess_eligibility
+from services.reconnection.follow_up import FollowUpAnswer, check_follow_up_due, next_follow_up
 from services.reconnection.local_connection import (
     AreaCountry,
     ExcludedArea,
@@ -56,6 +64,7 @@ from services.reconnection.phases import (
 from services.reconnection.service_area import ServiceArea, boroughs_of, qualifying_areas
 from shared.codes import ClosureReason
 from shared.dates import add_months
+from shared.events.catalogue import ReconnectionFollowedUp
 
 STEP_DOWN_AFTER = timedelta(weeks=3)  # "three to four weeks after reconnection"
 EARLY_CLOSURE_REASONS = frozenset(
@@ -550,12 +559,26 @@ def answer_pre_closure(
     in_temporary_accommodation: bool | None,
     negative_decision_handover_done: bool | None,
     now: datetime,
+    *,
+    still_in_accommodation: bool | None = None,
+    engaged: bool | None = None,
 ) -> Decision:
+    """Steps 2-5, and with Step 2 the three-month follow-up (follow_up.py): a new or corrected
+    follow-up emits ReconnectionFollowedUp."""
     decision = _start(case, now)
     _require_phase(
         case, Phase.CASE_CLOSURE_AND_REVIEW, Phase.CASE_CLOSURE_AND_REVIEW, "the closure checklist"
     )
+    given = FollowUpAnswer(still_in_accommodation, engaged)
+    field = "still_in_accommodation" if still_in_accommodation is not None else "engaged"
+    check_follow_up_due(case.reconnected_on, now.date(), given, field)
     answers = decision.case.closure.answers
+    before = FollowUpAnswer(answers.still_in_accommodation, answers.engaged)
+    if still_in_accommodation is not None:
+        answers.still_in_accommodation = still_in_accommodation
+    if engaged is not None:
+        answers.engaged = engaged
+    _follow_up(decision, before, now.date())
     if sufficient_local_support is not None:
         answers.sufficient_local_support = sufficient_local_support
     if low_risk_of_return is not None:
@@ -565,6 +588,25 @@ def answer_pre_closure(
     if negative_decision_handover_done is not None:
         answers.negative_decision_handover_done = negative_decision_handover_done
     return decision
+
+
+def _follow_up(decision: Decision, before: FollowUpAnswer, today: date) -> None:
+    case = decision.case
+    answers = case.closure.answers
+    after = FollowUpAnswer(answers.still_in_accommodation, answers.engaged)
+    record = next_follow_up(before, after, case.closure.follow_up, today)
+    if record is None or after.still_in_accommodation is None:
+        return
+    case.closure.follow_up = record
+    data = ReconnectionFollowedUp(
+        case_id=case.case_id,
+        destination_area=case.destination_area,
+        reconnected_on=case.reconnected_on,
+        followed_up_on=today,
+        still_in_accommodation=after.still_in_accommodation,
+        engaged=after.engaged,
+    )
+    decision.facts.append(Fact(data, f"followed_up:{record.number}"))
 
 
 def send_closure_letter(case: ReconnectionCase, letter: ClosureLetter, now: datetime) -> Decision:

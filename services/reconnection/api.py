@@ -347,7 +347,10 @@ def handover(case: ReconnectionCase, body: Handover, now: datetime) -> Decision:
 
 @case_action("PUT", "/closure/answers")
 def closure_answers(case: ReconnectionCase, body: PreClosureAnswers, now: datetime) -> Decision:
-    """Tool 4, Steps 2-5: local support, risk of return, temporary accommodation, handover."""
+    """Tool 4, Steps 2-5: local support, risk of return, temporary accommodation, handover;
+    with Step 2, from the 3 months post reconnection point, the follow-up ("Client still in
+    accommodation and engaged after 3 months"), which emits ReconnectionFollowedUp when it is
+    first given or corrected."""
     return actions.answer_pre_closure(
         case,
         body.sufficient_local_support,
@@ -355,6 +358,8 @@ def closure_answers(case: ReconnectionCase, body: PreClosureAnswers, now: dateti
         body.in_temporary_accommodation,
         body.negative_decision_handover_done,
         now,
+        still_in_accommodation=body.still_in_accommodation,
+        engaged=body.engaged,
     )
 
 
@@ -386,8 +391,9 @@ def review(case: ReconnectionCase, body: CaseReview, now: datetime) -> Decision:
 async def learning_points(
     case_id: CaseId, body: LearningPoints, caller: CallerDep, service: ServiceDep
 ) -> CaseView:
-    """Step 11: learning points into the organisation's log."""
-    entry = LearningEntryIn(case_id=case_id, points=body.points, recorded_by=body.recorded_by)
+    """Step 11: learning points into the organisation's log, with their themes; emits
+    LearningPointsRecorded (the themes and how many points, not their words)."""
+    entry = LearningEntryIn(case_id=case_id, **body.model_dump())
     _, view = await _log_learning(service, caller.organisation, entry, strict=True)
     return view
 
@@ -412,7 +418,7 @@ async def _log_learning(
         if strict:
             raise
         ready = False
-    stored = await _store_learning(service, organisation, entry, now)
+    stored = await service.log_learning(organisation, entry, now, case)
     if ready or strict:
         view = await act(
             service,
@@ -422,17 +428,6 @@ async def _log_learning(
         )
         return stored, view
     return stored, case_view(case, now)
-
-
-async def _store_learning(
-    service: ServiceDep, organisation: str, entry: LearningEntryIn, now: datetime
-) -> LearningEntry:
-    stored = LearningEntry(
-        id=new_id("learning"), organisation=organisation, recorded_at=now, **entry.model_dump()
-    )
-    document = stored.model_dump(mode="json", exclude={"id", "recorded_at"})
-    await service.store.add_learning({"_id": stored.id, "recorded_at": now, **document})
-    return stored
 
 
 @areas.get("", response_model=ServiceArea | None)
@@ -471,11 +466,12 @@ async def list_learning(
 async def add_learning(
     body: LearningEntryIn, caller: CallerDep, service: ServiceDep
 ) -> LearningEntry:
-    """A learning point, about one case (its Step 11) or the team's practice in general."""
+    """A learning point, about one case (its Step 11) or the team's practice in general, with
+    its themes; emits LearningPointsRecorded (the themes and how many points, not their words)."""
     if body.case_id:
         stored, _ = await _log_learning(service, caller.organisation, body, strict=False)
         return stored
-    return await _store_learning(service, caller.organisation, body, service.runtime.clock.now())
+    return await service.log_learning(caller.organisation, body, service.runtime.clock.now())
 
 
 def install_error_handlers(app: FastAPI) -> None:

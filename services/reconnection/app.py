@@ -11,7 +11,9 @@ from services.reconnection.store import TIMERS, CaseStore
 from shared.clock import Clock
 from shared.events.catalogue import (
     CaseClosed,
+    LearningPointsRecorded,
     PresentationPackDue,
+    ReconnectionFollowedUp,
     ReconnectionPhaseChanged,
     ReviewDue,
 )
@@ -28,6 +30,8 @@ EMITS = (
     PresentationPackForDelivery,
     ReviewDue,
     CaseClosed,
+    ReconnectionFollowedUp,
+    LearningPointsRecorded,
 )
 
 DESCRIPTION = (

@@ -21,6 +21,9 @@ class ClosureAnswers(BaseModel):
 
     sufficient_local_support: bool | None = None
     low_risk_of_return: bool | None = None
+    # The three-month follow-up (follow_up.py), recorded with Step 2; the walk does not read it.
+    still_in_accommodation: bool | None = None
+    engaged: bool | None = None
     in_temporary_accommodation: bool | None = None
     positive_decision: bool | None = None  # from the Part VII decision; None: none received
     negative_decision_handover_done: bool = False

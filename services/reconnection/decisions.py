@@ -8,6 +8,7 @@ from typing import Any
 
 from services.reconnection.model import PhaseHistoryEntry, ReconnectionCase
 from services.reconnection.phases import Phase
+from shared.events.base import EventData
 
 
 class RuleViolation(Exception):
@@ -31,12 +32,22 @@ class TimerRequest:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Fact:
+    """An event the decision emits besides phase changes and closure; `key` names it within
+    the case, so its id is derived from the case and the key (a retry emits nothing new)."""
+
+    data: EventData
+    key: str
+
+
 @dataclass
 class Decision:
     case: ReconnectionCase
     phase_changes: list[tuple[Phase | None, Phase]] = field(default_factory=list)
     closed: bool = False  # emit CaseClosed
     timers: list[TimerRequest] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
 
 
 def move_to(decision: Decision, phase: Phase, now: datetime) -> None:

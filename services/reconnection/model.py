@@ -210,12 +210,20 @@ class AgencyNotice(BaseModel):
     organisation: str | None = Field(None, max_length=100, description="the agency's Hearth id")
 
 
+class FollowUpRecord(BaseModel):
+    """The last three-month follow-up recorded (follow_up.py): its number and its day."""
+
+    number: int
+    on: date
+
+
 class ClosureRecord(BaseModel):
     answers: ClosureAnswers = ClosureAnswers()
     letter: ClosureLetter | None = None
     agencies_notified: list[AgencyNotice] = []
     review: CaseReview | None = None
     learning_entry_id: str | None = None
+    follow_up: FollowUpRecord | None = None
 
 
 class ClosedRecord(BaseModel):

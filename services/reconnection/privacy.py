@@ -28,6 +28,7 @@ from services.reconnection.local_connection import (
 )
 from services.reconnection.model import ReconnectionCase
 from services.reconnection.service import ReconnectionService
+from services.reconnection.views import learning_fields
 from shared.events.privacy_events import (
     ErasureRequested,
     ErasureScope,
@@ -189,7 +190,7 @@ def held_records(case: ReconnectionCase, learning: Sequence[Document] = ()) -> l
                 held_in=LEARNING_HELD_IN,
                 held_since=entry.get("recorded_at"),
                 last_changed=entry.get("recorded_at"),
-                data={k: v for k, v in entry.items() if k not in ("_id", "recorded_at")},
+                data={k: v for k, v in learning_fields(entry).items() if k != "recorded_at"},
             )
         )
     return records

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.reconnection.dates import BoundedDate
 from services.reconnection.model import AgencyNotice, ItemStatus, PartVIIStatus, SpendCategory
-from shared.codes import ClosureReason, SupportNeed
+from shared.codes import ClosureReason, LearningTheme, SupportNeed
 
 CaseId = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="the referral id")
@@ -79,6 +79,15 @@ class SpendIn(BaseModel):
 class PreClosureAnswers(BaseModel):
     sufficient_local_support: bool | None = None
     low_risk_of_return: bool | None = None
+    still_in_accommodation: bool | None = Field(
+        None,
+        description='the three-month follow-up (Tool 4, "Client still in accommodation and '
+        'engaged after 3 months"): is the client still in accommodation in the destination '
+        "area? From the 3 months post reconnection point; emits ReconnectionFollowedUp",
+    )
+    engaged: bool | None = Field(
+        None, description="the three-month follow-up: is the client engaged with local support?"
+    )
     in_temporary_accommodation: bool | None = None
     negative_decision_handover_done: bool | None = None
 
@@ -101,6 +110,11 @@ class LearningPoints(BaseModel):
         min_length=1, max_length=50
     )
     recorded_by: str | None = Field(None, max_length=100)
+    themes: list[LearningTheme] = Field(
+        default_factory=list,
+        max_length=len(LearningTheme),
+        description="what the points are about, so the log can be counted without its words",
+    )
 
 
 class LearningEntryIn(LearningPoints):

@@ -8,13 +8,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.reconnection.actions import involved_organisations
-from services.reconnection.decisions import Decision, NotFound
+from services.reconnection.decisions import Decision, Fact, NotFound
 from services.reconnection.model import ReconnectionCase
+from services.reconnection.schemas import LearningEntryIn
 from services.reconnection.store import CaseStore
+from services.reconnection.views import LearningEntry
 from shared.codes import Route
 from shared.events.base import EventData
-from shared.events.catalogue import CaseClosed, ReconnectionPhaseChanged
+from shared.events.catalogue import CaseClosed, LearningPointsRecorded, ReconnectionPhaseChanged
 from shared.events.envelope import Envelope, follow_on, make_event
+from shared.ids import new_id, stable_id
 from shared.locks import KeyedLocks
 from shared.runtime import ServiceRuntime
 from shared.timers import TimerStore
@@ -94,6 +97,38 @@ class ReconnectionService:
             return loaded.model if loaded else None
         return case
 
+    async def log_learning(
+        self,
+        organisation: str,
+        entry: LearningEntryIn,
+        now: datetime,
+        case: ReconnectionCase | None = None,
+    ) -> LearningEntry:
+        """Store a learning-log entry with its LearningPointsRecorded (themes and a count of
+        points, never their words), whose id is derived from the entry's."""
+        stored = LearningEntry(
+            id=new_id("learning"), organisation=organisation, recorded_at=now, **entry.model_dump()
+        )
+        data = LearningPointsRecorded(
+            entry_id=stored.id,
+            case_id=stored.case_id,
+            recorded_on=now.date(),
+            points=len(stored.points),
+            themes=stored.themes,
+        )
+        event = make_event(
+            data,
+            source=SOURCE,
+            organisation=organisation,
+            correlation_id=case.correlation_id if case else None,
+            event_id=stable_id(stored.id, SOURCE, LearningPointsRecorded.TYPE),
+            time=now,
+        )
+        uow = UnitOfWork(self.runtime.relay)
+        uow.add(self.store.learning_log, stored, [event])
+        await uow.commit()
+        return stored
+
     def envelopes(
         self, decision: Decision, cause: Envelope | None, now: datetime
     ) -> list[Envelope]:
@@ -122,7 +157,26 @@ class ReconnectionService:
                 crisis_support=letter.crisis_plan if letter else None,
             )
             out.append(self._envelope(case, closed, cause, "closed", now))
+        for fact in decision.facts:
+            out.append(self._fact(case, fact, cause, now))
         return out
+
+    @staticmethod
+    def _fact(
+        case: ReconnectionCase, fact: Fact, cause: Envelope | None, now: datetime
+    ) -> Envelope:
+        """A fact's id is derived from the case and its key, so a retried request (or a
+        redelivered cause) yields the same id and nothing new downstream."""
+        if cause is not None:
+            return follow_on(cause, fact.data, source=SOURCE, discriminator=fact.key, time=now)
+        return make_event(
+            fact.data,
+            source=SOURCE,
+            organisation=case.organisation,
+            correlation_id=case.correlation_id,
+            event_id=stable_id(case.case_id, SOURCE, type(fact.data).TYPE, fact.key),
+            time=now,
+        )
 
     @staticmethod
     def _envelope(

@@ -1,5 +1,5 @@
-"""The service's own collections: reconnection cases (with their outbox), the learning log,
-the presentation packs generated (their PDFs) and each organisation's service area.
+"""The service's own collections: reconnection cases and the learning log (each with its
+outbox), the presentation packs generated (their PDFs) and each organisation's service area.
 
 A case is one document: the validated state under `state`, a `version` for optimistic
 concurrency (HTTP actions and consumed events may race on one case), and the query fields
@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.reconnection.model import PackDocument, ReconnectionCase
 from services.reconnection.service_area import ServiceArea
+from services.reconnection.views import LearningEntry, learning_entry
 from shared.mongo import Collection, Document
 from shared.repository import Loaded, Repository
 from shared.runtime import ServiceRuntime
@@ -43,11 +44,24 @@ class CaseRepository(Repository[ReconnectionCase]):
         return ReconnectionCase.model_validate(document["state"])
 
 
+class LearningRepository(Repository[LearningEntry]):
+    """A learning-log entry: its id is the document's `_id`, `recorded_at` a BSON date (the
+    log is listed by it), the rest as JSON; stored with the event it causes (its outbox)."""
+
+    def to_document(self, model: LearningEntry) -> Document:
+        fields = model.model_dump(mode="json", exclude={"id", "recorded_at"})
+        return {**fields, "recorded_at": model.recorded_at}
+
+    def from_document(self, document: Document) -> LearningEntry:
+        return learning_entry(document)
+
+
 class CaseStore:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.cases: Collection = runtime.collection(CASES, outbox=True)
         self.repository = CaseRepository(self.cases, ReconnectionCase, "case_id")
-        self.learning: Collection = runtime.collection(LEARNING_LOG)
+        self.learning: Collection = runtime.collection(LEARNING_LOG, outbox=True)
+        self.learning_log = LearningRepository(self.learning, LearningEntry, "id")
         self.service_areas: Collection = runtime.collection(SERVICE_AREAS)
         self.packs: Collection = runtime.collection(PRESENTATION_PACKS)
         runtime.on_startup(self.ensure_indexes)
@@ -148,9 +162,6 @@ class CaseStore:
         )
 
     # --- learning log ------------------------------------------------------------------
-
-    async def add_learning(self, entry: dict[str, Any]) -> None:
-        await self.learning.insert_one(entry)
 
     async def learning_entries(
         self, organisation: str, case_id: str | None, since: datetime | None, limit: int

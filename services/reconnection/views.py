@@ -152,4 +152,10 @@ class LearningEntry(LearningEntryIn):
 
 
 def learning_entry(document: dict[str, Any]) -> LearningEntry:
-    return LearningEntry(id=document["_id"], **{k: v for k, v in document.items() if k != "_id"})
+    """An entry as stored, without the bookkeeping kept beside it (version, inbox, outbox)."""
+    return LearningEntry(id=document["_id"], **learning_fields(document))
+
+
+def learning_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """The entry's own fields of a stored learning-log document."""
+    return {k: v for k, v in document.items() if not k.startswith("_") and k != "version"}

@@ -15,6 +15,8 @@ from shared.clock import Clock
 from shared.events.catalogue import (
     CaseClosed,
     CaseEscalated,
+    ContactLogged,
+    ReviewCompleted,
     ReviewDue,
     StageChanged,
     SupportPlanAgreed,
@@ -25,7 +27,15 @@ from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.timers import TimerStore
 
-EMITS = (SupportPlanAgreed, ReviewDue, CaseEscalated, StageChanged, CaseClosed)
+EMITS = (
+    SupportPlanAgreed,
+    ReviewDue,
+    CaseEscalated,
+    StageChanged,
+    CaseClosed,
+    ContactLogged,
+    ReviewCompleted,
+)
 
 
 def build_service(

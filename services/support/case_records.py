@@ -202,3 +202,16 @@ def fact(case: SupportCase, data: EventData, now: datetime) -> Envelope:
         correlation_id=case.correlation_id,
         time=now,
     )
+
+
+def recorded_fact(case: SupportCase, data: EventData, now: datetime, record_id: str) -> Envelope:
+    """A fact about one record of the case (a contact, a review): its id is derived from the
+    record's, so the same record never yields a second event."""
+    return make_event(
+        data,
+        source=SOURCE,
+        organisation=case.organisation,
+        correlation_id=case.correlation_id,
+        event_id=stable_id(case.case_id, record_id, type(data).TYPE),
+        time=now,
+    )

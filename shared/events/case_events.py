@@ -131,6 +131,7 @@ class ContactLogged(EventData):
     channel: str = Field(description="face_to_face, phone, ... (support's ContactChannel)")
     duration_minutes: int | None = Field(None, ge=0)
     first: bool = Field(False, description="the case's first logged contact")
+    attended: bool = Field(True, description="False: the client did not attend or answer")
 
 
 class ReviewCompleted(EventData):

@@ -191,3 +191,16 @@ def test_a_tenancy_history_reads_balances_and_its_end() -> None:
     assert tenancy.balance_on(date(2026, 9, 1)) == 150.0
     assert (tenancy.ended_on, tenancy.end_reason) == (date(2027, 1, 5), "transfer")
     assert tenancy.case_ids == ["c1"]
+
+
+def test_a_missed_visit_is_no_first_contact() -> None:
+    missed = ContactLogged(
+        case_id="c1",
+        contact_id="k0",
+        contact_on=date(2026, 4, 5),
+        channel="home_visit",
+        first=True,
+        attended=False,
+    )
+    history = fold_case("c1", [*_case_facts(), event(missed, 5)])
+    assert (history.first_contact_on, history.contacts) == (date(2026, 4, 6), 1)

@@ -3,6 +3,7 @@ CaseClosed to every involved organisation, review timers cancelled."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.support.actions.timers import ReviewTimers
@@ -21,6 +22,7 @@ from services.support.store import SupportStore
 from shared.clock import Clock
 from shared.codes import Route
 from shared.events.catalogue import CaseClosed
+from shared.events.envelope import Envelope
 
 
 class Closing:
@@ -35,8 +37,10 @@ class Closing:
         case_id: str,
         closure: ClosureIn,
         completed_review: Review | None = None,
+        also: Sequence[Envelope] = (),
     ) -> SupportCase:
-        """Close with a reason and tenancy outcome; `completed_review` when a review closes it."""
+        """Close with a reason and tenancy outcome; `completed_review` when a review closes it
+        (`also`: its ReviewCompleted, published before CaseClosed)."""
         case = still_open(await self.store.case(case_id, organisation), case_id)
         given = closure.evaluation
         evaluation = Evaluation(**given.model_dump()) if given else None
@@ -88,7 +92,7 @@ class Closing:
             self.store.repository,
             case_id,
             update,
-            [fact(case, data, now)],
+            [*also, fact(case, data, now)],
             guard={"status": OPEN},
         )
         closed = written(await uow.commit(), self.store.repository, case_id)

@@ -1,5 +1,6 @@
 """Completing a review (continue, step up, step down, change stage, close) and overriding
-the two-year limit; stage changes emit StageChanged and reschedule the review timers."""
+the two-year limit; every completion emits ReviewCompleted (its id derived from the review's),
+stage changes also emit StageChanged and reschedule the review timers."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from services.support.case_records import (
     new_review,
     next_review_on,
     pending_reviews,
+    recorded_fact,
     restaged_reviews,
 )
 from services.support.dates import iso
@@ -39,6 +41,7 @@ from services.support.review_weighing import Weighing, weigh_review
 from services.support.schemas import ReviewCompletionIn
 from services.support.stages import (
     LimitOverride,
+    ReviewOutcome,
     StageError,
     check_may_continue,
     hours_for_stage,
@@ -48,7 +51,7 @@ from services.support.stages import (
 from services.support.store import SupportStore
 from shared.clock import Clock
 from shared.codes import Stage
-from shared.events.catalogue import StageChanged
+from shared.events.catalogue import ReviewCompleted, StageChanged
 from shared.events.envelope import Envelope
 from shared.mongo import Document
 
@@ -72,25 +75,35 @@ class Reviews:
         today = now.date()
         current, new = stage_after_review(case, completion, today)
         done = completed_review(review, completion, today, weighing)
+        decided = review_completed(case, done, completion.outcome)
+        completed = recorded_fact(case, decided, now, review_id)
         if new is None:
             if completion.closure is None:
                 raise CaseworkError(422, "closure", "required when the outcome is close")
             return await self.closing.close(
-                organisation, case_id, completion.closure, completed_review=done
+                organisation, case_id, completion.closure, completed_review=done, also=[completed]
             )
         reviews = {**case.reviews, review_id: done}
         if new == current:
             kept = with_follow_up_review(case, reviews, today)
-            return await self._save_review(case, review_id, review_update(kept, None, today), [])
+            update = review_update(kept, None, today)
+            return await self._save_review(case, review_id, update, [completed], restaged=False)
         update, changed_stage = stage_change(case, reviews, new, completion, today)
-        return await self._save_review(case, review_id, update, [fact(case, changed_stage, now)])
+        events = [completed, fact(case, changed_stage, now)]
+        return await self._save_review(case, review_id, update, events, restaged=True)
 
     async def _save_review(
-        self, case: SupportCase, review_id: str, update: Document, events: list[Envelope]
+        self,
+        case: SupportCase,
+        review_id: str,
+        update: Document,
+        events: list[Envelope],
+        *,
+        restaged: bool,
     ) -> SupportCase:
         """Write the change, guarded on the review still pending and the case still in the
-        stage entry it was decided on (the hours periods are set whole); a new stage (events)
-        moves every review timer, otherwise the timers are only brought in line."""
+        stage entry it was decided on (the hours periods are set whole); a new stage moves
+        every review timer, otherwise the timers are only brought in line."""
         uow = self.store.unit()
         uow.change(
             self.store.repository,
@@ -104,7 +117,7 @@ class Reviews:
             },
         )
         updated = written(await uow.commit(), self.store.repository, case.case_id)
-        if events:
+        if restaged:
             await self.timers.reschedule(updated)
         else:
             await self.timers.sync(updated)
@@ -206,6 +219,20 @@ def completed_review(
     given = completion.model_dump(exclude={"closure"}, exclude_none=True)
     done = {"status": "completed", "completed_on": today, "weighing": weighing.reason}
     return Review.model_validate({**review.model_dump(), **given, **done})
+
+
+def review_completed(case: SupportCase, done: Review, decision: ReviewOutcome) -> ReviewCompleted:
+    """The ReviewCompleted fact: which review, when it was due and done, and the decision
+    (the review's outcome: continue, step_up, step_down, change_stage or close)."""
+    return ReviewCompleted(
+        case_id=case.case_id,
+        review_id=done.review_id,
+        review_point=done.point,
+        due_on=done.due_on,
+        completed_on=done.completed_on or done.due_on,  # set by completed_review
+        decision=decision.value,
+        stage=done.stage,
+    )
 
 
 def with_follow_up_review(

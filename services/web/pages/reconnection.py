@@ -336,6 +336,8 @@ CLOSURE_FORMS: dict[str, tuple[str, str, Callable[[Mapping[str, str]], dict[str,
             for name in (
                 "sufficient_local_support",
                 "low_risk_of_return",
+                "still_in_accommodation",
+                "engaged",
                 "in_temporary_accommodation",
                 "negative_decision_handover_done",
             )
@@ -785,6 +787,8 @@ async def _closure_page(
         for name in (
             "sufficient_local_support",
             "low_risk_of_return",
+            "still_in_accommodation",
+            "engaged",
             "in_temporary_accommodation",
             "negative_decision_handover_done",
         ):
