@@ -46,6 +46,7 @@ DEMO_PERSON_MATCH_KEY = "demo-1:demo-person-matching-key-not-for-production"
 DEMO_QUARANTINE_KEY = "demo-1:demo-quarantine-key-not-for-production-use"
 DEMO_TENANCY_ID_KEY = "demo-tenancy-id-key-not-for-production-use"
 DEMO_AUDIT_CHAIN_KEY = "demo-audit-chain-key-not-for-production"
+DEMO_HCLIC_CASE_REF_KEY = "demo-hclic-case-ref-key-not-for-production-use"
 DEMO_WEB_CLIENT_SECRET = "hearth-web-demo-secret"  # the demo realm's hearth-web client
 DEMO_WEB_SESSION_KEY = "demo-web-session-key-not-for-production-use"
 
@@ -134,6 +135,8 @@ class Platform:
         env.setdefault("HEARTH_QUARANTINE_KEYS", json.dumps([DEMO_QUARANTINE_KEY]))
         # ... and the key tenancy ids are made with (shared/ids.py; never rotated).
         env.setdefault("HEARTH_TENANCY_ID_KEY", DEMO_TENANCY_ID_KEY)
+        # ... and the key of the H-CLIC return's case references (services/outcomes/hclic).
+        env.setdefault("HEARTH_HCLIC_CASE_REF_KEY", DEMO_HCLIC_CASE_REF_KEY)
         # The local platform (demo, end-to-end tests) is never production: it may move time.
         env.setdefault("HEARTH_ENVIRONMENT", "development")
         if self.database_prefix:

@@ -25,6 +25,8 @@ ITEMS: tuple[NavItem, ...] = (
     NavItem("Reconnection", "/reconnection", P.CASES_READ),
     NavItem("Arrears", "/arrears", P.ARREARS_READ),
     NavItem("Dashboard", "/dashboard", P.REPORTS),
+    NavItem("Outcomes", "/outcomes", P.REPORTS),
+    NavItem("Statutory return", "/returns/hclic", P.RETURNS_READ),
     NavItem("Notifications", "/notifications", P.DELIVERIES),
     NavItem("Settings", "/settings", P.SETTINGS_READ),
 )

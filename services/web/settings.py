@@ -25,7 +25,9 @@ class WebSettings(HearthSettings):
     web_services: dict[str, str] = Field(
         {},
         description="base URL of each service's API the app calls on the user's behalf, e.g. "
-        '{"referral": "http://referral:8000"}',
+        '{"referral": "http://referral:8000", "outcomes": "http://outcomes:8000"}; the pages '
+        "use referral, allocation, support, reconnection, notifications, audit, agreements, "
+        "privacy and outcomes (the Outcomes and Statutory return pages)",
     )
     web_assets_dir: str = Field(
         "", description="GOV.UK Frontend, MOJ and htmx files; found in the cache if empty"

@@ -8,8 +8,10 @@ from services.web.pages import (
     dashboard,
     home,
     notifications,
+    outcomes,
     reconnection,
     referrals,
+    returns,
     settings_pages,
     team,
 )
@@ -24,6 +26,8 @@ PAGES = [
     reconnection.router,
     arrears.router,
     dashboard.router,
+    outcomes.router,
+    returns.router,
     settings_pages.router,
     notifications.router,
 ]

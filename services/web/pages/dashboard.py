@@ -1,8 +1,11 @@
 """The service manager's dashboard: demand against capacity, waiting times, reviews on time,
 escalations and closures by reason, each as a chart with its figures in a table beside it.
 
-Every figure comes from what the APIs list today. Figures that need history no API keeps yet
-(an outcomes service is a later issue) are shown from what exists now, and the page says so."""
+The dashboard is about now: what the APIs list today (capacity, the waiting list, reviews
+due, open escalations, recent closures). Figures over months (tenancies sustained, turnover,
+repeat presentations, waits, reviews done on time) are the outcomes service's, on the
+Outcomes page (pages/outcomes.py); the dashboard shows the one it has a section for (reviews
+done on time over the last 12 months) and links there."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.web.backend import ApiError
-from services.web.charts import Chart, Datum
+from services.web.charts import Chart, Datum, figure
 from services.web.context import ViewerDep
 from services.web.rendering import refused, render, words
 from shared.policy import Permission
@@ -28,6 +31,7 @@ REFERRALS_LISTED = 500  # the referral API's largest page
 CLOSURE_DAYS = 90
 DEMAND_WEEKS = 8
 REVIEW_DAYS = 28
+REVIEWS_ON_TIME = "reviews_on_time"  # the outcomes service's measure
 WAIT_BANDS: tuple[tuple[str, float], ...] = (
     ("Under 1 day", 1.0),
     ("1 to 7 days", 8.0),
@@ -199,6 +203,18 @@ def demand_chart(referrals: list[dict[str, Any]], today: date, weeks: int = DEMA
     )
 
 
+def last_year(today: date) -> dict[str, str]:
+    """The Outcomes page's default period: from the first of the month eleven months back."""
+    index = today.year * 12 + today.month - 1 - 11
+    return {"from": date(index // 12, index % 12 + 1, 1).isoformat(), "to": today.isoformat()}
+
+
+def organisation_figure(result: Any) -> dict[str, Any] | None:
+    """A measure's figure for the whole organisation (or the caller's teams): the group {}."""
+    figures = (result or {}).get("figures", []) if isinstance(result, dict) else []
+    return next((f for f in figures if not f.get("group")), None)
+
+
 def _moment(value: Any) -> datetime:
     if isinstance(value, datetime):
         moment = value
@@ -222,7 +238,9 @@ async def dashboard(request: Request, viewer: ViewerDep) -> HTMLResponse:
         return refused(request, viewer)
     api = viewer.api
     may_read_cases = viewer.may(Permission.CASES_READ)
-    capacity, waiting, reviews, escalated, closed, received = await asyncio.gather(
+    now = datetime.now(UTC)
+    today = now.date()
+    capacity, waiting, reviews, escalated, closed, received, on_time = await asyncio.gather(
         fetch(api.get("allocation", "/capacity")),
         fetch(api.get("allocation", "/waiting-list"))
         if viewer.may(Permission.WAITING_LIST)
@@ -237,13 +255,13 @@ async def dashboard(request: Request, viewer: ViewerDep) -> HTMLResponse:
         fetch(api.get("referral", "/referrals", limit=REFERRALS_LISTED))
         if viewer.may(Permission.REFERRALS_READ)
         else skipped(),
+        fetch(api.get("outcomes", f"/outcomes/measures/{REVIEWS_ON_TIME}", **last_year(today))),
     )
-    now = datetime.now(UTC)
-    today = now.date()
     review_list = (reviews.data or {}).get("reviews", [])
     escalated_list = (escalated.data or {}).get("cases", [])
     closed_list = (closed.data or {}).get("referrals", [])
     received_list = (received.data or {}).get("referrals", [])
+    on_time_figure = organisation_figure(on_time.data)
     return render(
         request,
         viewer,
@@ -260,6 +278,11 @@ async def dashboard(request: Request, viewer: ViewerDep) -> HTMLResponse:
         overdue=[r for r in review_list if r.get("overdue")],
         review_chart=review_chart(review_list, today) if reviews.data else None,
         review_days=REVIEW_DAYS,
+        on_time=on_time,
+        on_time_figure=on_time_figure,
+        on_time_percent=figure(on_time_figure["value"])
+        if on_time_figure and on_time_figure.get("value") is not None
+        else "",
         escalated=escalated,
         escalated_list=escalated_list,
         escalation_chart=escalation_chart(escalated_list) if escalated.data else None,
