@@ -32,6 +32,7 @@ KEY_DESCRIPTIONS = {
     Topic.CONTACTS: "person id (pseudonymous); tenancy id for TenancyReferenceShared",
     Topic.ARREARS_ALERTS: "tenancy reference",
     Topic.AUDIT: "organisation (one hash chain each)",
+    Topic.OUTCOMES_HISTORY: "batch id (one organisation's imported history per record)",
 }
 
 

@@ -3,6 +3,8 @@ happened: screening routes, allocations, the arrears batch, escalations and noti
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ import httpx
 
 from devstack import demo_data as data
 from devstack.platform import Platform
+from devstack.stack import REPO_ROOT
 from devstack.toolchain import say
 
 
@@ -72,6 +75,8 @@ def load_demo(platform: Platform, keycloak_url: str) -> None:
         o: _signed_in(platform, keycloak_url, f"{o}.organisation-admin") for o in organisations
     }
     clients = {o: _signed_in(platform, keycloak_url, f"{o}.service-manager") for o in organisations}
+    # A year of history, generated and published while the rest of the demo loads.
+    importing = _start_history_import(platform)
     if "agreements" in platform.services:
         _agree(admins)  # first: every cross-organisation flow below checks one
     for key, settings in data.NOTIFICATION_SETTINGS.items():
@@ -140,8 +145,89 @@ def load_demo(platform: Platform, keycloak_url: str) -> None:
         f"and GET {platform.services['audit'].url}/v1/audit/entries"
         if "audit" in platform.services
         else "",
+        *_history_lines(platform, importing),
     ]
     print("\n".join(lines), flush=True)
+
+
+# The demo's teams the generated history is filed under (the rest are generated).
+HISTORY_TEAMS = {
+    f"{data.COUNCIL_KEY}:support": "derby-tenancy-support",
+    f"{data.COUNCIL_KEY}:reconnection": "derby-outreach",
+    f"{data.OTHER_COUNCIL_KEY}:support": "leeds-prevention",
+}
+HISTORY_MONTHS = 12
+HISTORY_REFERRALS_PER_MONTH = 30
+
+
+def _start_history_import(platform: Platform) -> subprocess.Popen[str] | None:
+    """A year of generated events for the councils (services/outcomes/history_generator.py),
+    published to the history topic only the outcomes service reads, so no other service acts
+    on it. Run in the background as the outcomes service's own command, with its broker
+    principal (the only one that may write that topic)."""
+    if "outcomes" not in platform.services:
+        return None
+    command = [
+        sys.executable,
+        "-m",
+        "services.outcomes",
+        "import-history",
+        "--months",
+        str(HISTORY_MONTHS),
+        "--seed",
+        "1",
+        "--referrals-per-month",
+        str(HISTORY_REFERRALS_PER_MONTH),
+        "--landlord",
+        f"{data.COUNCIL_KEY}={data.LANDLORD_KEY}",
+    ]
+    for organisation in data.TEAMS:
+        command += ["--organisation", organisation]
+    for key, team_id in HISTORY_TEAMS.items():
+        command += ["--team", f"{key}={team_id}"]
+    env = {
+        **platform.env,
+        **platform._broker_principal("outcomes"),
+        "HEARTH_SERVICE_NAME": "outcomes",
+        "HEARTH_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        command,
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _history_lines(platform: Platform, importing: subprocess.Popen[str] | None) -> list[str]:
+    """What the history import did, and where to see the dashboard and the report."""
+    if importing is None:
+        return []
+    try:
+        out, err = importing.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        importing.kill()
+        out, err = importing.communicate()
+    if importing.returncode != 0:
+        say(f"demo: history not imported: {err.strip()[-500:]}")
+        return []
+    say(f"demo: {out.strip()}")
+    api = f"{platform.services['outcomes'].url}/v1"
+    lines = [
+        f"  outcomes: {HISTORY_MONTHS} months of generated history for "
+        f"{', '.join(data.TEAMS)} (the outcomes service takes it in within a minute)",
+        f"    measures  {api}/outcomes/measures   (sign in as derby-council.service-manager)",
+        f"    report    {api}/outcomes/reports/monthly.pdf",
+        f"    H-CLIC    {api}/returns/hclic.csv?quarter=<e.g. 2026-Q2>",
+    ]
+    if web := platform.services.get("web"):
+        lines += [
+            f"    dashboard {web.url}/outcomes   (the web app, as derby-council.service-manager)",
+            f"    report    {web.url}/outcomes/report.pdf",
+        ]
+    return lines
 
 
 def _agree(admins: dict[str, Client]) -> None:

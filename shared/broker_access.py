@@ -124,10 +124,13 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                 T.CASE_EVENTS,
                 T.RECONNECTION_EVENTS,
                 T.NOTIFICATION_EVENTS,
+                # Imported history (`import-history`), which no other service reads.
+                T.OUTCOMES_HISTORY,
             }
         )
         | _ANSWERS_PRIVACY.reads,
-        writes=_ANSWERS_PRIVACY.writes,
+        # Only its own import command writes the history topic.
+        writes=frozenset({T.OUTCOMES_HISTORY}) | _ANSWERS_PRIVACY.writes,
     ),
     "agreements": ServiceAccess(
         reads=_ANSWERS_PRIVACY.reads, writes=frozenset({T.AGREEMENTS}) | _ANSWERS_PRIVACY.writes

@@ -25,6 +25,9 @@ class Topic(StrEnum):
     PRIVACY_RESPONSES = "privacy.responses"
     # Who saw or changed what, and every refusal; keyed by organisation (one chain each).
     AUDIT = "audit.trail"
+    # Imported history (generated for the demo, or migrated) that only the outcomes service
+    # reads, so no other service acts on it (notifications would send, allocation allocate).
+    OUTCOMES_HISTORY = "outcomes.history"
 
 
 # The spine: pseudonymous ids, codes, dates and amounts, no personal details, kept for ever
@@ -36,6 +39,8 @@ KEPT_FOREVER = frozenset(
         Topic.CASE_EVENTS,
         Topic.RECONNECTION_EVENTS,
         Topic.NOTIFICATION_EVENTS,
+        # Imported history: a rebuild reads it again (its events carry no personal data).
+        Topic.OUTCOMES_HISTORY,
     }
 )
 

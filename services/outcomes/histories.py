@@ -280,7 +280,7 @@ def _apply(h: CaseHistory, fact: Fact) -> None:
         on = _date(d.get("changed_on")) or fact.time.date()
         h.phases.append(PhaseEntry(str(d.get("phase")), on))
         h.destination_area = d.get("destination_area") or h.destination_area
-        if d.get("phase") == "reconnect" and h.reconnected_on is None:
+        if d.get("phase") == "reconnection" and h.reconnected_on is None:
             h.reconnected_on = on
     elif kind == "PresentationPackDue":
         h.destination_area = d.get("destination_area") or h.destination_area

@@ -6,7 +6,9 @@ group untouched), and records every event as the consumer would. Run it into a d
 its own (`--into hearth_outcomes_rebuilt`) beside a running service, then point the service at
 it; or stop the service and rebuild its own database in place.
 
-The spine topics are kept for ever (`retention.ms = -1`, shared/kafka.py) for exactly this.
+Records of imported history (the history topic) are unwrapped into their inner events, as the
+consumer does. The spine topics are kept for ever (`retention.ms = -1`, shared/kafka.py) for
+exactly this.
 """
 
 from __future__ import annotations
@@ -16,18 +18,27 @@ import asyncio
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
 
 from services.outcomes.facts import fact_from
+from services.outcomes.history_batches import HistoryError, unwrap
 from services.outcomes.store import OutcomesStore
 from services.outcomes.subscriptions import SUBSCRIBES, consumed_models
 from shared.events.base import event_type_name
 from shared.events.envelope import EnvelopeError, from_kafka
+from shared.events.history_events import HistoryImported
 from shared.kafka import settings_security
 from shared.mongo import make_mongo_client
 from shared.settings import HearthSettings, get_settings
 from shared.topics import topic_name
 
 BATCH = 2000
+HISTORY_TYPE = event_type_name(HistoryImported)
+
+
+def subscribed_topics() -> tuple[str, ...]:
+    return tuple(str(t) for t in SUBSCRIBES)
 
 
 @dataclass
@@ -54,12 +65,7 @@ async def rebuild(settings: HearthSettings, database: str | None = None) -> Rebu
     try:
         await store.ensure_indexes()
         await store.clear()
-        await consumer.topics()  # loads the cluster's metadata
-        partitions = []
-        for topic in SUBSCRIBES:
-            name = topic_name(topic, settings.topic_prefix)
-            for number in sorted(consumer.partitions_for_topic(name) or ()):
-                partitions.append(TopicPartition(name, number))
+        partitions = await _partitions(settings)
         if not partitions:
             return result
         consumer.assign(partitions)
@@ -79,6 +85,15 @@ async def rebuild(settings: HearthSettings, database: str | None = None) -> Rebu
                     except EnvelopeError:
                         result.skipped += 1
                         continue
+                    if envelope.type == HISTORY_TYPE:  # imported history: its inner events
+                        try:
+                            history = HistoryImported.model_validate(envelope.data)
+                            inner = unwrap(envelope, history, models)
+                        except (HistoryError, ValidationError):
+                            result.skipped += 1
+                            continue
+                        facts += [fact_from(event, data) for event, data in inner]
+                        continue
                     model = models.get(envelope.type)
                     if model is None:
                         result.skipped += 1
@@ -95,6 +110,23 @@ async def rebuild(settings: HearthSettings, database: str | None = None) -> Rebu
         await consumer.stop()
         await client.close()
     return result
+
+
+async def _partitions(settings: HearthSettings) -> list[TopicPartition]:
+    """Every partition of the subscribed topics that exist."""
+    names = [topic_name(topic, settings.topic_prefix) for topic in subscribed_topics()]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, **settings_security(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(names)
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if topic.get("error_code", 0) == 0
+        for partition in sorted(topic["partitions"], key=lambda p: p["partition"])
+    ]
 
 
 def main(argv: list[str]) -> int:

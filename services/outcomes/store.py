@@ -65,6 +65,7 @@ class OutcomesStore:
         await self.rollups["case"].create_index("person_id")
         for rollup in self.rollups.values():
             await rollup.create_index("organisation")
+        await self.rollups["case"].create_index("referral_organisation")
 
     # --- recording ------------------------------------------------------------------------
 
@@ -130,9 +131,15 @@ class OutcomesStore:
 
     async def cases(self, organisation: str) -> list[CaseHistory]:
         """Every case history the organisation owns or received the referral of."""
-        query = {"$or": [{"organisation": organisation}, {"referral_organisation": organisation}]}
-        cursor = self.rollups["case"].find(query, {"_id": 0, "facts": 0})
-        return [CaseHistory.from_document(d) async for d in cursor]
+        # Two equality queries, not an `$or`: FerretDB narrows only a top-level equality by its
+        # index; an `$or` decodes every history in the store.
+        found: dict[str, CaseHistory] = {}
+        for field in ("organisation", "referral_organisation"):
+            cursor = self.rollups["case"].find({field: organisation}, {"facts": 0})
+            async for document in cursor:
+                if document["_id"] not in found:
+                    found[document["_id"]] = CaseHistory.from_document(document)
+        return list(found.values())
 
     async def cases_of_person(self, person_id: str, organisation: str) -> list[CaseHistory]:
         query = {"person_id": person_id, "organisation": organisation}

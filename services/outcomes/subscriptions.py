@@ -13,11 +13,16 @@ SUBSCRIBES = (
     Topic.CASE_EVENTS,
     Topic.RECONNECTION_EVENTS,
     Topic.NOTIFICATION_EVENTS,
+    Topic.OUTCOMES_HISTORY,
 )
+# Imported history (shared/events/history_events.py): its records are unwrapped, never kept
+# themselves; each inner event is recorded as if it had come on its own topic.
+HISTORY_TOPICS = (Topic.OUTCOMES_HISTORY,)
 
 
 def consumed_models() -> tuple[type[EventData], ...]:
-    """Every registered event type that travels on a subscribed topic."""
-    topics = {str(t) for t in SUBSCRIBES}
+    """Every registered event type that travels on a subscribed topic (the history topic's
+    records are not among them: they are unwrapped into these)."""
+    topics = {str(t) for t in SUBSCRIBES if t not in HISTORY_TOPICS}
     models = {m for m in registered_types().values() if str(m.TOPIC) in topics}
     return tuple(sorted(models, key=lambda m: m.TYPE))

@@ -16,6 +16,7 @@ from shared.events.case_events import (
     SupportPlanAgreed,
 )
 from shared.events.consent_events import ConsentChanged
+from shared.events.history_events import HistoryImported
 from shared.events.notification_events import NotificationFailed, NotificationSent
 from shared.events.privacy_events import (
     ErasureCarriedOut,
@@ -58,6 +59,7 @@ __all__ = [
     "ErasureCarriedOut",
     "ErasureRequested",
     "EventData",
+    "HistoryImported",
     "LearningPointsRecorded",
     "NotificationFailed",
     "NotificationSent",

@@ -315,7 +315,7 @@ class History:
             ReconnectionPhaseChanged(
                 case_id=case_id,
                 previous_phase="plan",
-                phase="reconnect",
+                phase="reconnection",
                 changed_on=reconnected,
                 destination_area=destination,
             ),

@@ -138,7 +138,7 @@ def case(
                 case_id,
                 reconnected,
                 org,
-                phase="reconnect",
+                phase="reconnection",
                 changed_on=reconnected,
                 destination_area=destination,
             )
