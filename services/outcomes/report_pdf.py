@@ -13,17 +13,12 @@ import calendar
 import io
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any
-
-from fpdf import FPDF
 
 from services.outcomes import charts
 from services.outcomes.measures.base import Figure, MeasureResult, Unit
 from services.outcomes.periods import Period
+from shared.pdf_writer import PdfWriter
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 WITHHELD = "withheld *"
 NOTE = (
     "* Fewer than 5 people: the figure is withheld so that no one can be recognised from it. "
@@ -74,31 +69,8 @@ def _whole(figures: list[Figure]) -> Figure | None:
     return next((f for f in figures if not f.group), figures[0] if figures else None)
 
 
-class _Writer:
-    def __init__(self) -> None:
-        self.pdf = FPDF(format="A4")
-        self.pdf.set_margins(18, 18, 18)
-        self.pdf.set_auto_page_break(True, margin=18)
-        self.unicode = all((FONT_DIR / name).is_file() for name in FONT_FILES.values())
-        if self.unicode:
-            for style, name in FONT_FILES.items():
-                self.pdf.add_font("DejaVu", style, str(FONT_DIR / name))
-        self.family = "DejaVu" if self.unicode else "Helvetica"
-
-    def text(self, value: Any) -> str:
-        text = str(value).encode("utf-8", "replace").decode("utf-8")
-        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
-
-    def line(self, value: Any, size: float = 10, bold: bool = False, height: float = 5) -> None:
-        self.pdf.set_font(self.family, "B" if bold else "", size)
-        self.pdf.multi_cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
-
-    def output(self) -> bytes:
-        return bytes(self.pdf.output())
-
-
 def render_monthly_report(report: MonthlyReport) -> bytes:
-    out = _Writer()
+    out = PdfWriter()
     name = month_name(report.month)
     year = f"12 months to {name}"
     out.pdf.set_title(out.text(f"Outcomes report {name}: {report.organisation}"))
@@ -127,7 +99,7 @@ def render_monthly_report(report: MonthlyReport) -> bytes:
     return out.output()
 
 
-def _summary(out: _Writer, report: MonthlyReport, name: str, year: str) -> None:
+def _summary(out: PdfWriter, report: MonthlyReport, name: str, year: str) -> None:
     out.pdf.set_font(out.family, "", 9)
     with out.pdf.table(
         col_widths=(50, 25, 25),
@@ -145,7 +117,7 @@ def _summary(out: _Writer, report: MonthlyReport, name: str, year: str) -> None:
             row.cell(out.text(figure_text(line.year)))
 
 
-def _measure(out: _Writer, line: ReportLine, name: str, year: str) -> None:
+def _measure(out: PdfWriter, line: ReportLine, name: str, year: str) -> None:
     out.pdf.ln(4)
     out.line(line.month.title, size=11, bold=True, height=6)
     out.line(line.month.definition, size=9, height=4.5)
