@@ -3,12 +3,15 @@ module of the outcomes service that talks to MongoDB.
 
 - facts: one document per event consumed (`_id` = the event id, so a redelivery is a no-op),
   never updated or deleted. Everything else is derived from it.
-- case_histories, tenancy_histories, capacities: per subject, the fold of all its facts
+- case_histories, capacities: per subject, the fold of all its facts
   (services/outcomes/histories.py), with `facts` = how many facts it was folded from. A fold
   only replaces one folded from fewer facts, so two writers of one subject cannot go back.
+- A tenancy's history is folded when it is read, never stored: tenancy facts come at the
+  arrears feed's rate (a landlord's whole book in a night), and a report reads only the few
+  tenancies its cases name. So a batch of alerts costs outcomes one insert.
 
-Each batch costs a constant number of commands: one insert of its facts, then per kind one
-read of the subjects' facts and one bulk write of their folds.
+Each batch costs a constant number of commands: one insert of its facts, then per kind folded
+on arrival one read of the subjects' facts and one bulk write of their folds.
 """
 
 from __future__ import annotations
@@ -33,15 +36,12 @@ from shared.mongo import Collection, Database
 
 FACTS = "facts"
 CASE_HISTORIES = "case_histories"
-TENANCY_HISTORIES = "tenancy_histories"
 CAPACITIES = "capacities"
-ROLLUPS = (CASE_HISTORIES, TENANCY_HISTORIES, CAPACITIES)
+ROLLUPS = (CASE_HISTORIES, CAPACITIES)
+FOLDED_ON_ARRIVAL = frozenset({"case", "capacity"})
 
 
 def _fold(kind: str, subject: str, facts: list[Fact]) -> dict[str, Any]:
-    if kind == "tenancy":
-        tenancy = fold_tenancy(subject, facts)
-        return {**tenancy.document(), "organisation": tenancy.landlord}
     if kind == "capacity":
         capacity = fold_capacity(subject, facts)
         return capacity.document()
@@ -55,7 +55,6 @@ class OutcomesStore:
         self.facts: Collection = db[FACTS]
         self.rollups: dict[str, Collection] = {
             "case": db[CASE_HISTORIES],
-            "tenancy": db[TENANCY_HISTORIES],
             "capacity": db[CAPACITIES],
         }
 
@@ -91,7 +90,8 @@ class OutcomesStore:
     async def refold(self, facts: Iterable[Fact]) -> None:
         subjects: dict[str, set[str]] = defaultdict(set)
         for fact in facts:
-            subjects[fact.kind].add(fact.subject)
+            if fact.kind in FOLDED_ON_ARRIVAL:
+                subjects[fact.kind].add(fact.subject)
         for kind, names in subjects.items():
             await self._refold_kind(kind, sorted(names))
 
@@ -150,8 +150,13 @@ class OutcomesStore:
         ids = sorted(set(tenancy_ids))
         if not ids:
             return {}
-        cursor = self.rollups["tenancy"].find({"_id": {"$in": ids}}, {"facts": 0})
-        return {d["_id"]: TenancyHistory.from_document(d) async for d in cursor}
+        by_tenancy: dict[str, list[Fact]] = defaultdict(list)
+        query = {"subject": {"$in": ids}, "kind": "tenancy"}
+        async for document in self.facts.find(query):
+            by_tenancy[document["subject"]].append(Fact.from_document(document))
+        return {
+            tenancy_id: fold_tenancy(tenancy_id, facts) for tenancy_id, facts in by_tenancy.items()
+        }
 
     async def capacities(self, organisation: str) -> list[CaseworkerCapacity]:
         cursor = self.rollups["capacity"].find({"organisation": organisation}, {"facts": 0})
@@ -160,11 +165,14 @@ class OutcomesStore:
     async def fact_count(self) -> int:
         return await self.facts.count_documents({})
 
-    async def folded_count(self) -> int:
-        """How many facts the histories were folded from: equal to `fact_count` once every
-        fold has caught up with its facts."""
-        total = 0
+    async def caught_up(self, facts: int) -> bool:
+        """Whether `facts` facts are stored and every history folded on arrival has caught up
+        with them (a fact is stored before its history is folded again)."""
+        if await self.fact_count() < facts:
+            return False
+        folded = 0
         for rollup in self.rollups.values():
             async for document in rollup.find({}, {"facts": 1}):
-                total += int(document.get("facts") or 0)
-        return total
+                folded += int(document.get("facts") or 0)
+        query = {"kind": {"$in": sorted(FOLDED_ON_ARRIVAL)}}
+        return folded == await self.facts.count_documents(query)

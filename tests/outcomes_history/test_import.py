@@ -49,9 +49,7 @@ async def test_two_months_of_history_become_facts_and_nothing_else_hears_of_it(
     await publish_history(settings, records)
 
     async def recorded() -> bool:
-        # Stored and folded: a fact is stored before its history is folded again.
-        stored = await outcomes.store.fact_count() == len(events)
-        return stored and await outcomes.store.folded_count() == len(events)
+        return await outcomes.store.caught_up(len(events))
 
     await wait_for(recorded, timeout=90, interval=0.5)
     cases = {e.subject for e in events if e.short_type == "ReferralReceived"}

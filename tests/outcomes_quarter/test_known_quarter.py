@@ -45,7 +45,7 @@ async def outcomes(
 
 async def _has(store: OutcomesStore, count: int) -> bool:
     """Every fact stored and folded into its history (a fact is stored before its fold)."""
-    return await store.folded_count() >= count
+    return await store.caught_up(count)
 
 
 async def test_the_histories_are_the_quarters_story_and_a_rebuild_gives_the_same(
