@@ -345,25 +345,6 @@ class TenancyHistory:
     def signals_between(self, start: date, end: date) -> list[ArrearsReading]:
         return [r for r in self.readings if r.risk_level and start < r.on <= end]
 
-    def document(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any]) -> TenancyHistory:
-        return cls(
-            tenancy_id=document["tenancy_id"],
-            landlord=document.get("landlord"),
-            readings=[
-                ArrearsReading(
-                    _date(r["on"]), r["balance"], r.get("legal_stage"), r.get("risk_level")
-                )  # type: ignore[arg-type]
-                for r in document.get("readings") or ()
-            ],
-            ended_on=_date(document.get("ended_on")),
-            end_reason=document.get("end_reason"),
-            case_ids=list(document.get("case_ids") or ()),
-        )
-
 
 def fold_tenancy(tenancy_id: str, facts: Iterable[Fact]) -> TenancyHistory:
     history = TenancyHistory(tenancy_id)
