@@ -33,8 +33,13 @@ def _moment(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def fold_key(fact: Fact) -> tuple[datetime, str]:
+    """Where a fact sorts in a fold: by time, then id for facts of the same moment."""
+    return (fact.time, fact.id)
+
+
 def ordered(facts: Iterable[Fact]) -> list[Fact]:
-    return sorted(facts, key=lambda f: (f.time, f.id))
+    return sorted(facts, key=fold_key)
 
 
 @dataclass
@@ -200,7 +205,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def fold_case(case_id: str, facts: Iterable[Fact]) -> CaseHistory:
-    history = CaseHistory(case_id)
+    return extend_case(CaseHistory(case_id), facts)
+
+
+def extend_case(history: CaseHistory, facts: Iterable[Fact]) -> CaseHistory:
+    """Apply facts onto a history (in place); onto one folded from facts that all sort before
+    them, this gives the history of the whole fold."""
     for fact in ordered(facts):
         _apply(history, fact)
     return history
@@ -415,7 +425,10 @@ class CaseworkerCapacity:
 
 
 def fold_capacity(caseworker_id: str, facts: Iterable[Fact]) -> CaseworkerCapacity:
-    capacity = CaseworkerCapacity(caseworker_id)
+    return extend_capacity(CaseworkerCapacity(caseworker_id), facts)
+
+
+def extend_capacity(capacity: CaseworkerCapacity, facts: Iterable[Fact]) -> CaseworkerCapacity:
     for fact in ordered(facts):
         d = fact.data
         capacity.organisation = fact.organisation

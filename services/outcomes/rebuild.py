@@ -101,7 +101,7 @@ async def rebuild(settings: HearthSettings, database: str | None = None) -> Rebu
                     facts.append(fact_from(envelope, model.model_validate(envelope.data)))
             # Facts only: the folds are made once, from the whole store, at the end.
             if facts:
-                result.facts += await store.append(facts)
+                result.facts += len(await store.append(facts))
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)

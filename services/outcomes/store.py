@@ -4,14 +4,17 @@ module of the outcomes service that talks to MongoDB.
 - facts: one document per event consumed (`_id` = the event id, so a redelivery is a no-op),
   never updated or deleted. Everything else is derived from it.
 - case_histories, capacities: per subject, the fold of all its facts
-  (services/outcomes/histories.py), with `facts` = how many facts it was folded from. A fold
-  only replaces one folded from fewer facts, so two writers of one subject cannot go back.
+  (services/outcomes/histories.py), with `facts` = how many facts it was folded from and
+  `last` = the last of them. A poll's facts that come after `last` are folded onto the stored
+  history (replacing it only if it still holds `facts`); anything else is folded whole from
+  the facts, replacing only a history folded from fewer, so two writers cannot go back.
 - A tenancy's history is folded when it is read, never stored: tenancy facts come at the
   arrears feed's rate (a landlord's whole book in a night), and a report reads only the few
   tenancies its cases name. So a batch of alerts costs outcomes one insert.
 
 Each batch costs a constant number of commands: one insert of its facts, then per kind folded
-on arrival one read of the subjects' facts and one bulk write of their folds.
+on arrival one read of the subjects' histories and one bulk write of their folds (plus, for a
+fact out of order or redelivered, one read of those subjects' facts and their bulk upsert).
 """
 
 from __future__ import annotations
@@ -20,15 +23,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
 
 from services.outcomes.facts import Fact
+from services.outcomes.folding import FOLDED_FROM, Folded, extend, whole
 from services.outcomes.histories import (
     CaseHistory,
     CaseworkerCapacity,
     TenancyHistory,
-    fold_capacity,
-    fold_case,
     fold_tenancy,
 )
 from shared.bulk import Upsert, bulk_upsert, duplicate_ids
@@ -39,14 +42,6 @@ CASE_HISTORIES = "case_histories"
 CAPACITIES = "capacities"
 ROLLUPS = (CASE_HISTORIES, CAPACITIES)
 FOLDED_ON_ARRIVAL = frozenset({"case", "capacity"})
-
-
-def _fold(kind: str, subject: str, facts: list[Fact]) -> dict[str, Any]:
-    if kind == "capacity":
-        capacity = fold_capacity(subject, facts)
-        return capacity.document()
-    case = fold_case(subject, facts)
-    return case.document()
 
 
 class OutcomesStore:
@@ -69,25 +64,72 @@ class OutcomesStore:
     # --- recording ------------------------------------------------------------------------
 
     async def record(self, facts: Sequence[Fact]) -> int:
-        """Append the facts (repeats ignored) and refold every subject they touch; returns
-        how many facts were new."""
-        new = await self.append(facts)
-        await self.refold(facts)
-        return new
+        """Append the facts (repeats ignored) and fold them into every history they touch;
+        returns how many facts were new."""
+        new_ids = await self.append(facts)
+        await self.fold(facts, new_ids)
+        return len(new_ids)
 
-    async def append(self, facts: Sequence[Fact]) -> int:
-        """Append the facts, repeats ignored; how many were new."""
+    async def append(self, facts: Sequence[Fact]) -> set[str]:
+        """Append the facts, repeats ignored; the ids of those that were new."""
         unique = list({fact.id: fact for fact in facts}.values())
         if not unique:
-            return 0
-        new = len(unique)
+            return set()
+        new = {fact.id for fact in unique}
         try:
             await self.facts.insert_many([f.document() for f in unique], ordered=False)
         except BulkWriteError as exc:
-            new -= len(duplicate_ids(exc))
+            new -= duplicate_ids(exc)
         return new
 
+    async def fold(self, facts: Iterable[Fact], new_ids: set[str]) -> None:
+        """Fold a poll's facts onto the stored histories they touch (services/outcomes/
+        folding.py says when that equals the whole fold); the rest are folded whole."""
+        by_kind: dict[str, dict[str, list[Fact]]] = defaultdict(lambda: defaultdict(list))
+        for fact in facts:
+            if fact.kind in FOLDED_ON_ARRIVAL:
+                by_kind[fact.kind][fact.subject].append(fact)
+        for kind, subjects in by_kind.items():
+            await self._fold_kind(kind, subjects, new_ids)
+
+    async def _fold_kind(
+        self, kind: str, subjects: dict[str, list[Fact]], new_ids: set[str]
+    ) -> None:
+        rollup = self.rollups[kind]
+        query = {"_id": {"$in": sorted(subjects)}}
+        stored = {document["_id"]: document async for document in rollup.find(query)}
+        inserts: dict[str, dict[str, Any]] = {}
+        replaces: dict[str, Folded] = {}
+        refold: set[str] = set()
+        for subject, facts in subjects.items():
+            folded = extend(kind, subject, stored.get(subject), facts, new_ids)
+            if folded is None:
+                refold.add(subject)
+            elif folded.replaces is None:
+                inserts[subject] = folded.document
+            else:
+                replaces[subject] = folded
+        if inserts:
+            documents = [{**document, "_id": s} for s, document in inserts.items()]
+            try:
+                await rollup.insert_many(documents, ordered=False)
+            except BulkWriteError as exc:
+                refold |= duplicate_ids(exc)  # another writer created it first
+        if replaces:
+            writes = [
+                ReplaceOne({"_id": s, FOLDED_FROM: f.replaces}, {**f.document, "_id": s})
+                for s, f in replaces.items()
+            ]
+            result = await rollup.bulk_write(writes, ordered=False)
+            if result.matched_count < len(writes):
+                # Another writer folded one of them meanwhile; which one the reply does not
+                # say, so fold them all whole (rare: two instances on one subject).
+                refold |= set(replaces)
+        if refold:
+            await self._refold_kind(kind, sorted(refold))
+
     async def refold(self, facts: Iterable[Fact]) -> None:
+        """Fold every subject the facts touch whole, from all its stored facts."""
         subjects: dict[str, set[str]] = defaultdict(set)
         for fact in facts:
             if fact.kind in FOLDED_ON_ARRIVAL:
@@ -102,11 +144,9 @@ class OutcomesStore:
             by_subject[document["subject"]].append(Fact.from_document(document))
         upserts = []
         for subject, facts in by_subject.items():
-            folded = {**_fold(kind, subject, facts), "facts": len(facts)}
-            folded.setdefault("organisation", facts[-1].organisation)
-            upserts.append(
-                Upsert(subject, {"$set": folded}, folded, guard={"facts": {"$lt": len(facts)}})
-            )
+            folded = whole(kind, subject, facts)
+            guard = {FOLDED_FROM: {"$lt": folded[FOLDED_FROM]}}
+            upserts.append(Upsert(subject, {"$set": folded}, folded, guard=guard))
         await bulk_upsert(self.rollups[kind], upserts)
 
     async def rebuild_rollups(self, window: int = 2000) -> None:
