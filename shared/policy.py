@@ -324,6 +324,7 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
     "outcomes": {
         ("GET", "/outcomes/measures"): _p(P.REPORTS, personal=False),
         ("GET", "/outcomes/measures/{key}"): _p(P.REPORTS, personal=False),
+        ("GET", "/outcomes/summary"): _p(P.REPORTS, personal=False),
         ("GET", "/outcomes/charts/{key}.svg"): _p(P.REPORTS, personal=False),
         ("GET", "/outcomes/charts/{key}.png"): _p(P.REPORTS, personal=False),
         ("GET", "/outcomes/reports/monthly.pdf"): _p(P.REPORTS, personal=False),

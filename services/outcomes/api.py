@@ -37,6 +37,7 @@ from services.outcomes.views import (
     Audience,
     MeasureSummary,
     MeasureView,
+    OutcomesSummary,
     ReturnErrors,
     ReturnView,
     errors_view,
@@ -44,6 +45,7 @@ from services.outcomes.views import (
     measure_view,
     return_view,
     summary,
+    summary_view,
 )
 from shared.auth import Caller, CallerDep, access_of, audit_listed
 from shared.clock import Clock
@@ -170,19 +172,31 @@ async def _result(
     team: str | None,
     audience: Audience,
 ) -> MeasureResult:
-    teams = teams_in_reach(request, caller, team, group_by)
-    query = MeasureQuery(
+    query = _query(request, caller, asked, as_of, group_by, route, team)
+    data = await reporting.load(_store(request), caller.organisation)
+    # The folds and the figures are CPU work: off the event loop.
+    return await asyncio.to_thread(reporting.run, measure, data, query, audience)
+
+
+def _query(
+    request: Request,
+    caller: Caller,
+    asked: Period,
+    as_of: date,
+    group_by: GroupBy,
+    route: Route | None,
+    team: str | None,
+) -> MeasureQuery:
+    """The caller's question, within their reach (a refusal when it is not)."""
+    return MeasureQuery(
         caller.organisation,
         asked.start,
         asked.end,
         as_of,
         group_by,
-        teams,
+        teams_in_reach(request, caller, team, group_by),
         None if route is None else route.value,
     )
-    data = await reporting.load(_store(request), caller.organisation)
-    # The folds and the figures are CPU work: off the event loop.
-    return await asyncio.to_thread(reporting.run, measure, data, query, audience)
 
 
 # --- measures -----------------------------------------------------------------------------------
@@ -234,6 +248,29 @@ async def get_measure(
         media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@measures_router.get("/summary", response_model=OutcomesSummary)
+async def outcomes_summary(
+    request: Request,
+    caller: CallerDep,
+    start: From = None,
+    end: To = None,
+    route: Route | None = None,
+    as_of: AsOf = None,
+    team: Team = None,
+    audience: AudienceQuery = None,
+) -> OutcomesSummary:
+    """Every measure for a period in one answer: its title, definition and unit, its figure
+    for the period (as `group_by=organisation`) and its months (as `group_by=month`), the same
+    figures, reach and small-number withholding as each measure's own route."""
+    today = _today(request)
+    asked = _period(start, end, as_of, today)
+    audience = audience or "organisation"
+    query = _query(request, caller, asked, as_of or today, GroupBy.ORGANISATION, route, team)
+    data = await reporting.load(_store(request), caller.organisation)
+    results = await asyncio.to_thread(reporting.summary, published(request), data, query, audience)
+    return summary_view(results, query, audience)
 
 
 # --- charts -------------------------------------------------------------------------------------

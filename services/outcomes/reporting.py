@@ -1,5 +1,6 @@
 """Between the routes and the measures: load what an organisation's figures are made from,
-run a measure for an audience, and put a month's report together.
+run a measure for an audience, run them all for a period's summary, and put a month's report
+together.
 
 `audience` decides who the figures are for: `organisation` (the exact figures, for the
 organisation's own staff) or `public` (small numbers withheld by `suppress`, for anything
@@ -9,6 +10,7 @@ that leaves the organisation).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Literal
 
@@ -47,6 +49,19 @@ def run(
     """The measure's figures, with small numbers withheld when they are for the public."""
     result = measure.run(data, query)
     return suppress(result) if audience == "public" else result
+
+
+def summary(
+    measures: Mapping[str, Measure], data: ReportingData, query: MeasureQuery, audience: Audience
+) -> list[tuple[MeasureResult, MeasureResult]]:
+    """Every measure over the query's period, whole and by month, each exactly as `run` makes
+    it for the per-measure route (the same data, reach and suppression)."""
+    whole = replace(query, group_by=GroupBy.ORGANISATION)
+    by_month = replace(query, group_by=GroupBy.MONTH)
+    return [
+        (run(measure, data, whole, audience), run(measure, data, by_month, audience))
+        for measure in measures.values()
+    ]
 
 
 def monthly_report(

@@ -1,5 +1,6 @@
-"""What the outcomes API answers: the measures' list, one measure's result (JSON or CSV) and the
-H-CLIC extract's rows and errors. Pure: results in, response models or CSV text out.
+"""What the outcomes API answers: the measures' list, one measure's result (JSON or CSV), every
+measure's summary for a period, and the H-CLIC extract's rows and errors. Pure: results in,
+response models or CSV text out.
 
 A figure marked suppressed shows no number at all (value, count and numerator empty, no
 extras), whatever the suppression rule left in it: a reader can never work a withheld small
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -19,7 +20,14 @@ from pydantic import BaseModel, Field
 from services.outcomes.hclic.extract import Extract
 from services.outcomes.hclic.fields import Section
 from services.outcomes.hclic.validation import CaseError
-from services.outcomes.measures.base import Figure, GroupBy, Measure, MeasureResult, Unit
+from services.outcomes.measures.base import (
+    Figure,
+    GroupBy,
+    Measure,
+    MeasureQuery,
+    MeasureResult,
+    Unit,
+)
 
 Audience = Literal["organisation", "public"]
 CSV_FIELDS = ("value", "count", "numerator", "suppressed")
@@ -72,6 +80,34 @@ class MeasureView(BaseModel):
         description="organisation: exact figures; public: small numbers withheld"
     )
     figures: list[FigureView]
+
+
+class MeasureInSummary(BaseModel):
+    key: str
+    title: str
+    definition: str
+    unit: Unit
+    figures: list[FigureView] = Field(
+        description="the period's figure, as /outcomes/measures/{key}?group_by=organisation"
+    )
+    months: list[FigureView] = Field(
+        description="the period's months, as /outcomes/measures/{key}?group_by=month"
+    )
+
+
+class OutcomesSummary(BaseModel):
+    organisation: str
+    start: date = Field(description="the period's first day (the query's `from`)")
+    end: date = Field(description="the period's last day (the query's `to`), inclusive")
+    as_of: date = Field(description="what was known by this day")
+    route: str | None = None
+    teams: list[str] | None = Field(
+        None, description="the teams the figures cover; empty: the whole organisation"
+    )
+    audience: Audience = Field(
+        description="organisation: exact figures; public: small numbers withheld"
+    )
+    measures: list[MeasureInSummary]
 
 
 class ReturnRow(BaseModel):
@@ -149,6 +185,33 @@ def measure_view(result: MeasureResult, audience: Audience) -> MeasureView:
         teams=None if query.teams is None else sorted(query.teams),
         audience=audience,
         figures=[figure_view(f) for f in result.figures],
+    )
+
+
+def summary_view(
+    results: Sequence[tuple[MeasureResult, MeasureResult]], query: MeasureQuery, audience: Audience
+) -> OutcomesSummary:
+    """Each measure's (whole period, by month) results as one answer; `query` is the period's
+    (its group_by aside)."""
+    return OutcomesSummary(
+        organisation=query.organisation,
+        start=query.start,
+        end=query.end,
+        as_of=query.as_of,
+        route=query.route,
+        teams=None if query.teams is None else sorted(query.teams),
+        audience=audience,
+        measures=[
+            MeasureInSummary(
+                key=whole.key,
+                title=whole.title,
+                definition=whole.definition,
+                unit=whole.unit,
+                figures=[figure_view(f) for f in whole.figures],
+                months=[figure_view(f) for f in by_month.figures],
+            )
+            for whole, by_month in results
+        ],
     )
 
 

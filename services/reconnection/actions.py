@@ -10,7 +10,11 @@ from datetime import date, datetime, timedelta
 
 from services.reconnection import checklists, pack, pack_document
 from services.reconnection.budget import check_spend
-from services.reconnection.closure_checklist import ClosureAssessment, assess_closure
+from services.reconnection.closure_checklist import (
+    ClosureAnswers,
+    ClosureAssessment,
+    assess_closure,
+)
 from services.reconnection.dates import at_working_start
 from services.reconnection.decisions import (
     Decision,
@@ -21,7 +25,12 @@ from services.reconnection.decisions import (
     move_to,
 )
 from services.reconnection.eligibility import EligibilityInput, assess_eligibility
-from services.reconnection.follow_up import FollowUpAnswer, check_follow_up_due, next_follow_up
+from services.reconnection.follow_up import (
+    FollowUpAnswer,
+    check_follow_up_answer,
+    check_follow_up_due,
+    next_follow_up,
+)
 from services.reconnection.local_connection import (
     AreaCountry,
     ExcludedArea,
@@ -562,6 +571,7 @@ def answer_pre_closure(
     *,
     still_in_accommodation: bool | None = None,
     engaged: bool | None = None,
+    returned_to_rough_sleeping: bool | None = None,
 ) -> Decision:
     """Steps 2-5, and with Step 2 the three-month follow-up (follow_up.py): a new or corrected
     follow-up emits ReconnectionFollowedUp."""
@@ -569,15 +579,29 @@ def answer_pre_closure(
     _require_phase(
         case, Phase.CASE_CLOSURE_AND_REVIEW, Phase.CASE_CLOSURE_AND_REVIEW, "the closure checklist"
     )
-    given = FollowUpAnswer(still_in_accommodation, engaged)
-    field = "still_in_accommodation" if still_in_accommodation is not None else "engaged"
+    given = FollowUpAnswer(still_in_accommodation, engaged, returned_to_rough_sleeping)
+    field = next(
+        (
+            name
+            for name, answer in (
+                ("still_in_accommodation", still_in_accommodation),
+                ("engaged", engaged),
+                ("returned_to_rough_sleeping", returned_to_rough_sleeping),
+            )
+            if answer is not None
+        ),
+        "engaged",
+    )
     check_follow_up_due(case.reconnected_on, now.date(), given, field)
     answers = decision.case.closure.answers
-    before = FollowUpAnswer(answers.still_in_accommodation, answers.engaged)
+    before = _follow_up_answer(answers)
     if still_in_accommodation is not None:
         answers.still_in_accommodation = still_in_accommodation
     if engaged is not None:
         answers.engaged = engaged
+    if returned_to_rough_sleeping is not None:
+        answers.returned_to_rough_sleeping = returned_to_rough_sleeping
+    check_follow_up_answer(_follow_up_answer(answers))
     _follow_up(decision, before, now.date())
     if sufficient_local_support is not None:
         answers.sufficient_local_support = sufficient_local_support
@@ -590,10 +614,15 @@ def answer_pre_closure(
     return decision
 
 
+def _follow_up_answer(answers: ClosureAnswers) -> FollowUpAnswer:
+    return FollowUpAnswer(
+        answers.still_in_accommodation, answers.engaged, answers.returned_to_rough_sleeping
+    )
+
+
 def _follow_up(decision: Decision, before: FollowUpAnswer, today: date) -> None:
     case = decision.case
-    answers = case.closure.answers
-    after = FollowUpAnswer(answers.still_in_accommodation, answers.engaged)
+    after = _follow_up_answer(case.closure.answers)
     record = next_follow_up(before, after, case.closure.follow_up, today)
     if record is None or after.still_in_accommodation is None:
         return
@@ -605,6 +634,7 @@ def _follow_up(decision: Decision, before: FollowUpAnswer, today: date) -> None:
         followed_up_on=today,
         still_in_accommodation=after.still_in_accommodation,
         engaged=after.engaged,
+        returned_to_rough_sleeping=bool(after.returned_to_rough_sleeping),  # not said: no
     )
     decision.facts.append(Fact(data, f"followed_up:{record.number}"))
 

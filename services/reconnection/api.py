@@ -349,8 +349,8 @@ def handover(case: ReconnectionCase, body: Handover, now: datetime) -> Decision:
 def closure_answers(case: ReconnectionCase, body: PreClosureAnswers, now: datetime) -> Decision:
     """Tool 4, Steps 2-5: local support, risk of return, temporary accommodation, handover;
     with Step 2, from the 3 months post reconnection point, the follow-up ("Client still in
-    accommodation and engaged after 3 months"), which emits ReconnectionFollowedUp when it is
-    first given or corrected."""
+    accommodation and engaged after 3 months", and whether the client returned to rough
+    sleeping), which emits ReconnectionFollowedUp when it is first given or corrected."""
     return actions.answer_pre_closure(
         case,
         body.sufficient_local_support,
@@ -360,6 +360,7 @@ def closure_answers(case: ReconnectionCase, body: PreClosureAnswers, now: dateti
         now,
         still_in_accommodation=body.still_in_accommodation,
         engaged=body.engaged,
+        returned_to_rough_sleeping=body.returned_to_rough_sleeping,
     )
 
 

@@ -24,6 +24,7 @@ class ClosureAnswers(BaseModel):
     # The three-month follow-up (follow_up.py), recorded with Step 2; the walk does not read it.
     still_in_accommodation: bool | None = None
     engaged: bool | None = None
+    returned_to_rough_sleeping: bool | None = None
     in_temporary_accommodation: bool | None = None
     positive_decision: bool | None = None  # from the Part VII decision; None: none received
     negative_decision_handover_done: bool = False

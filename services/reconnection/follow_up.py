@@ -2,8 +2,10 @@
 engaged after 3 months"): the outcome Safe Connections is judged by.
 
 It is recorded with the Step 2 answers, from the day Step 1 ("Is client at 3 months post
-reconnection point?") says yes. Each new or corrected answer is a new follow-up, numbered so its
-event id can be derived from the case and the number; the same answers again are no new one.
+reconnection point?") says yes, with whether the client returned to rough sleeping (the
+outcome a reconnection exists to prevent: one who did is not still in accommodation). Each new
+or corrected answer is a new follow-up, numbered so its event id can be derived from the case
+and the number; the same answers again are no new one.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ HEADING = "Client still in accommodation and engaged after 3 months"
 class FollowUpAnswer:
     still_in_accommodation: bool | None
     engaged: bool | None
+    returned_to_rough_sleeping: bool | None = None
+
+    @property
+    def given(self) -> bool:
+        answers = (self.still_in_accommodation, self.engaged, self.returned_to_rough_sleeping)
+        return any(answer is not None for answer in answers)
 
 
 def check_follow_up_due(
     reconnected_on: date | None, today: date, given: FollowUpAnswer, field: str
 ) -> None:
     """Only a reconnected client is followed up, and not before the 3-month point (Step 1)."""
-    if given.still_in_accommodation is None and given.engaged is None:
+    if not given.given:
         return
     if reconnected_on is None:
         raise RuleViolation(field, "the client was never reconnected: there is no follow-up")
@@ -48,3 +56,14 @@ def next_follow_up(
     if after.still_in_accommodation is None or after == before:
         return None
     return FollowUpRecord(number=(last.number if last else 0) + 1, on=today)
+
+
+def check_follow_up_answer(answer: FollowUpAnswer) -> None:
+    """A client who returned to rough sleeping is not still in accommodation: the follow-up
+    may not say both (a reconnection that failed would be counted as holding)."""
+    if answer.returned_to_rough_sleeping and answer.still_in_accommodation:
+        raise RuleViolation(
+            "returned_to_rough_sleeping",
+            "a client who returned to rough sleeping is not still in accommodation: change "
+            "one of the two answers",
+        )

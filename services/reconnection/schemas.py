@@ -88,6 +88,11 @@ class PreClosureAnswers(BaseModel):
     engaged: bool | None = Field(
         None, description="the three-month follow-up: is the client engaged with local support?"
     )
+    returned_to_rough_sleeping: bool | None = Field(
+        None,
+        description="the three-month follow-up: has the client returned to rough sleeping? "
+        "Yes is refused beside still_in_accommodation yes; not given: recorded as no",
+    )
     in_temporary_accommodation: bool | None = None
     negative_decision_handover_done: bool | None = None
 

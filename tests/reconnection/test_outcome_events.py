@@ -120,6 +120,61 @@ async def test_the_three_month_follow_up_is_emitted_once_and_again_when_correcte
     assert areas["reconnection"] == areas["case_closure_and_review"] == "Hull"
 
 
+async def test_a_return_to_rough_sleeping_is_recorded_with_the_follow_up_and_emitted(
+    harness: Harness, topic_reader
+) -> None:
+    """The three-month follow-up says whether the client returned to rough sleeping: refused
+    before the 3 months post reconnection point and beside "still in accommodation", then
+    emitted with the follow-up, and again when it is learnt later."""
+    h, case = harness, "ref-follow-3"
+    cases = await reconnected_and_stepped_down(h, case)
+    returned = {"returned_to_rough_sleeping": True}
+    early = await h.http.put(f"/v1{cases}/closure/answers", json=returned, headers=DERBY)
+    assert early.status_code == 409, early.text
+    assert early.json()["errors"][0]["field"] == "returned_to_rough_sleeping"
+
+    h.clock.set(datetime(2026, 6, 10, 9, 0, tzinfo=UTC))
+    both = {"still_in_accommodation": True, "returned_to_rough_sleeping": True}
+    refused = await h.http.put(f"/v1{cases}/closure/answers", json=both, headers=DERBY)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"][0]["field"] == "returned_to_rough_sleeping"
+    assert "not still in accommodation" in refused.json()["detail"]
+    view = await h.call("GET", cases)
+    assert view["case"]["closure"]["answers"]["returned_to_rough_sleeping"] is None
+
+    answers = {"still_in_accommodation": False, "engaged": False}
+    await h.call("PUT", f"{cases}/closure/answers", answers)
+    h.clock.set(datetime(2026, 6, 12, 15, 0, tzinfo=UTC))
+    view = await h.call("PUT", f"{cases}/closure/answers", returned)  # learnt two days on
+    assert view["case"]["closure"]["answers"]["returned_to_rough_sleeping"] is True
+    await h.call("PUT", f"{cases}/closure/answers", returned)  # sent again: nothing new
+    # Still in accommodation again, without withdrawing the return: refused.
+    again = await h.http.put(
+        f"/v1{cases}/closure/answers", json={"still_in_accommodation": True}, headers=DERBY
+    )
+    assert again.status_code == 409, again.text
+
+    reader = await topic_reader(topic_name(Topic.CASE_EVENTS, h.settings.topic_prefix))
+    await reader.read_until(lambda r: len(of_case(r, "ReconnectionFollowedUp", case)) >= 2)
+    await reader.settle(1.0)
+    first = ReconnectionFollowedUp(
+        case_id=case,
+        destination_area="Hull",
+        reconnected_on=date(2026, 3, 10),
+        followed_up_on=date(2026, 6, 10),
+        still_in_accommodation=False,
+        engaged=False,
+        returned_to_rough_sleeping=False,
+    )
+    learnt = first.model_copy(
+        update={"followed_up_on": date(2026, 6, 12), "returned_to_rough_sleeping": True}
+    )
+    assert [e["data"] for e in of_case(reader.records, "ReconnectionFollowedUp", case)] == [
+        first.model_dump(mode="json"),
+        learnt.model_dump(mode="json"),
+    ]
+
+
 async def test_learning_points_are_counted_by_theme_never_by_their_words(
     harness: Harness, topic_reader
 ) -> None:

@@ -354,9 +354,27 @@ def test_a_caseworker_takes_a_reconnection_case_through_its_phases(
     page.goto(f"{home}/closure")
     expect(page.locator("#closure-action")).to_have_attribute("data-current-step", "2")
 
+    # The three-month follow-up: a return to rough sleeping beside "still in accommodation"
+    # is refused against its own field; then recorded as no return.
+    answers = page.locator("#closure-answers-form")
+    answers.locator("input[name='still_in_accommodation'][value='yes']").check()
+    answers.locator("input[name='engaged'][value='yes']").check()
+    answers.locator("input[name='returned_to_rough_sleeping'][value='yes']").check()
+    answers.locator("button").click()
+    refused = page.locator(".govuk-error-summary a[href='#returned-to-rough-sleeping']")
+    expect(refused).to_contain_text("not still in accommodation")
+    assert_accessible(page)
+    answers.locator("input[name='returned_to_rough_sleeping'][value='no']").check()
+    answers.locator("button").click()
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("answers saved")
+    follow_up = case.view()["case"]["closure"]["answers"]
+    assert (follow_up["still_in_accommodation"], follow_up["returned_to_rough_sleeping"]) == (
+        True,
+        False,
+    )
+
     # Step 2 answered no: back to Step 1; then yes, in temporary accommodation with no
     # positive decision yet: Steps 3 to 5.
-    answers = page.locator("#closure-answers-form")
     answers.locator("input[name='sufficient_local_support'][value='yes']").check()
     answers.locator("input[name='low_risk_of_return'][value='no']").check()
     answers.locator("button").click()
@@ -394,9 +412,21 @@ def test_a_caseworker_takes_a_reconnection_case_through_its_phases(
     page.locator("#highs").fill("Positive move")
     page.locator("#lows").fill("Late train")
     step.locator("button").click()
+    # Step 11: the points with their themes; none ticked is refused against the field.
     page.locator("#points").fill("Book travel on the day")
     step.locator("button").click()
+    expect(page.locator(".govuk-error-summary a[href='#themes']")).to_have_text(
+        "Select what the learning points are about"
+    )
+    expect(page.locator("#points")).to_have_value("Book travel on the day")
+    assert_accessible(page)
+    step.locator("input[name='themes'][value='travel_and_budget']").check()
+    step.locator("input[name='themes'][value='destination_authority']").check()
+    step.locator("button").click()
     expect(page.locator("#closure-action")).to_contain_text("All eleven steps are done")
+    case_id = case.path.split("/")[-1]
+    logged = case.api.get("reconnection", "/learning-log", params={"case_id": case_id})
+    assert [e["themes"] for e in logged.json()] == [["destination_authority", "travel_and_budget"]]
     expect(page.locator("#closure-steps tr[data-status='done']")).to_have_count(11)
     assert_accessible(page)
     page.goto(home)

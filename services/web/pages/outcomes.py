@@ -3,16 +3,15 @@ sustained, arrears, turnover against Derby's 10 % target, repeat presentations, 
 reconnections, demand) as a headline figure with its definition, and its months as a chart the
 web app draws itself (services/web/charts.py) with the same figures in a table beside it.
 
-Everything comes from the outcomes API with the person's own token: the API decides the
+Everything comes from the outcomes API with the person's own token, in one call (its summary
+of the period: every measure's figure, definition and months): the API decides the
 organisation, a team leader's teams and which small numbers are withheld. Downloads (a
 measure's CSV, the monthly PDF report) are proxied here, so the browser never talks to a
 service itself."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -34,7 +33,6 @@ FEWER_THAN_5 = "Fewer than 5"
 NO_FIGURE = "No figure"
 MEASURE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-CONCURRENT_CALLS = 6  # two calls per measure; the outcomes service folds each one on its own
 MONTH_NAMES = "January February March April May June July August September October November "
 MONTH_NAMES += "December"
 UNIT_HEADINGS = {
@@ -219,7 +217,6 @@ class MeasureBlock:
     months: list[MonthRow] = field(default_factory=list)
     chart: Chart | None = None
     teams: list[str] | None = None
-    problem: str | None = None
 
     @property
     def value(self) -> str:
@@ -284,44 +281,33 @@ def span(period: Period) -> dict[str, str]:
     return {"from": period.start.isoformat(), "to": period.end.isoformat()}
 
 
-async def measure_block(
-    api: Backend, summary: Json, period: Period, limit: asyncio.Semaphore
-) -> MeasureBlock:
-    key = str(summary["key"])
+def measure_block(entry: Json, period: Period) -> MeasureBlock:
+    """One measure of the outcomes summary: its figure for the period and its months."""
+    key = str(entry["key"])
+    unit = str(entry.get("unit") or "")
     block = MeasureBlock(
-        key,
-        str(summary.get("title") or words(key)),
-        str(summary.get("definition") or ""),
-        str(summary.get("unit") or ""),
+        key, str(entry.get("title") or words(key)), str(entry.get("definition") or ""), unit
     )
-
-    async def call(group_by: str) -> Source:
-        async with limit:
-            path = f"/outcomes/measures/{key}"
-            return await fetch(
-                api.call("GET", "outcomes", path, params={**span(period), "group_by": group_by})
-            )
-
-    headline, monthly = await asyncio.gather(call("organisation"), call("month"))
-    block.problem = headline.problem or monthly.problem
-    block.headline = organisation_figure(headline.data)
-    block.teams = (headline.data or {}).get("teams")
-    block.months = month_rows(monthly.data, period)
-    block.chart = month_chart(summary, monthly.data, period) if monthly.data else None
+    block.headline = organisation_figure(entry)
+    monthly = {"unit": unit, "figures": entry.get("months") or []}
+    block.months = month_rows(monthly, period)
+    block.chart = month_chart({"key": key, "title": block.title, "unit": unit}, monthly, period)
     return block
 
 
 async def blocks(api: Backend, period: Period) -> tuple[Source, list[MeasureBlock]]:
-    listed = await fetch(api.get("outcomes", "/outcomes/measures"))
-    if not isinstance(listed.data, list):
-        return listed, []
-    limit = asyncio.Semaphore(CONCURRENT_CALLS)
-    calls: list[Awaitable[MeasureBlock]] = [
-        measure_block(api, summary, period, limit)
-        for summary in listed.data
-        if isinstance(summary, dict) and MEASURE_KEY.match(str(summary.get("key", "")))
+    """Every measure, from one call: the outcomes service's summary of the period."""
+    found = await fetch(api.get("outcomes", "/outcomes/summary", **span(period)))
+    answer = found.data if isinstance(found.data, dict) else {}
+    entries = [
+        entry
+        for entry in answer.get("measures") or []
+        if isinstance(entry, dict) and MEASURE_KEY.match(str(entry.get("key", "")))
     ]
-    return listed, list(await asyncio.gather(*calls))
+    made = [measure_block(entry, period) for entry in entries]
+    for block in made:
+        block.teams = answer.get("teams")
+    return found, made
 
 
 def _today() -> date:

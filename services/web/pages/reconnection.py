@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import ApiError
 from services.web.context import Viewer, ViewerDep
-from services.web.rendering import done, render
+from services.web.rendering import done, render, words
+from shared.codes import LearningTheme
 
 router = APIRouter()
 SERVICE = "reconnection"
@@ -326,6 +327,17 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# Tool 4's yes/no answers (Steps 2 to 5 and the three-month follow-up), as the API names them.
+ANSWER_FIELDS = (
+    "sufficient_local_support",
+    "low_risk_of_return",
+    "still_in_accommodation",
+    "engaged",
+    "returned_to_rough_sleeping",
+    "in_temporary_accommodation",
+    "negative_decision_handover_done",
+)
+
 # Each closure form: the API call it makes and its body from the form's values.
 CLOSURE_FORMS: dict[str, tuple[str, str, Callable[[Mapping[str, str]], dict[str, Any]]]] = {
     "answers": (
@@ -333,14 +345,7 @@ CLOSURE_FORMS: dict[str, tuple[str, str, Callable[[Mapping[str, str]], dict[str,
         "/closure/answers",
         lambda v: {
             name: {"yes": True, "no": False}[v[name]]
-            for name in (
-                "sufficient_local_support",
-                "low_risk_of_return",
-                "still_in_accommodation",
-                "engaged",
-                "in_temporary_accommodation",
-                "negative_decision_handover_done",
-            )
+            for name in ANSWER_FIELDS
             if v.get(name) in ("yes", "no")
         },
     ),
@@ -370,7 +375,7 @@ CLOSURE_FORMS: dict[str, tuple[str, str, Callable[[Mapping[str, str]], dict[str,
     "learning": (
         "POST",
         "/closure/learning-points",
-        lambda v: {"points": lines(v.get("points", ""))},
+        lambda v: {"points": lines(v.get("points", ""))},  # with its themes: learning_themes
     ),
 }
 # The field a refusal of each form is shown against (its first field).
@@ -390,6 +395,41 @@ CLOSURE_DONE = {
     "review": "Case review recorded",
     "learning": "Learning points logged",
 }
+
+
+# Step 11's themes (shared/codes.py LearningTheme), as the form offers them.
+THEME_LABELS: dict[str, str] = {
+    LearningTheme.DESTINATION_AUTHORITY: "The destination authority (early contact, Part VII, "
+    "the decision)",
+    LearningTheme.ACCOMMODATION: "Accommodation",
+    LearningTheme.ENGAGEMENT: "Engagement with support",
+    LearningTheme.HEALTH: "Health",
+    LearningTheme.SUBSTANCE_USE: "Substance use",
+    LearningTheme.DOCUMENTS_AND_BENEFITS: "Documents and benefits",
+    LearningTheme.TRAVEL_AND_BUDGET: "Travel and budget",
+    LearningTheme.FAMILY_AND_NETWORKS: "Family and networks",
+    LearningTheme.PARTNERSHIP_WORKING: "Partnership working",
+    LearningTheme.SAFETY: "Safety",
+    LearningTheme.OTHER: "Something else",
+}
+
+
+def theme_options() -> list[tuple[str, str]]:
+    """Every theme the API takes, in the codes' order; one without a label here reads as its
+    code in words, so a new code is offered at once."""
+    return [(t.value, THEME_LABELS.get(t.value, words(t.value))) for t in LearningTheme]
+
+
+def learning_themes(chosen: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The themes ticked, checked against the codes (a form can be sent with any value): the
+    themes in the codes' order, or the error against the field. At least one is asked for,
+    so the log can be counted by theme ("Something else" when none fits)."""
+    known = {t.value for t in LearningTheme}
+    if not chosen:
+        return [], {"themes": "Select what the learning points are about"}
+    if any(value not in known for value in chosen):
+        return [], {"themes": "Select themes from the list"}
+    return [t.value for t in LearningTheme if t.value in chosen], {}
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -776,7 +816,7 @@ async def _closure_page(
     viewer: Viewer,
     case_id: str,
     form: str = "",
-    values: dict[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     view = await viewer.api.get(SERVICE, _case_path(case_id))
@@ -784,14 +824,7 @@ async def _closure_page(
     answers = case["closure"]["answers"]
     shown = dict(values or {})
     if form != "answers":
-        for name in (
-            "sufficient_local_support",
-            "low_risk_of_return",
-            "still_in_accommodation",
-            "engaged",
-            "in_temporary_accommodation",
-            "negative_decision_handover_done",
-        ):
+        for name in ANSWER_FIELDS:
             if answers.get(name) is not None:
                 shown[name] = "yes" if answers[name] else "no"
     assessment = view["closure_checklist"]
@@ -807,6 +840,7 @@ async def _closure_page(
         values=shown,
         errors=errors or {},
         form=form,
+        theme_options=theme_options(),
     )
 
 
@@ -817,13 +851,20 @@ async def closure_form(request: Request, viewer: ViewerDep, case_id: str) -> HTM
 
 @router.post("/reconnection/{case_id}/closure", response_model=None)
 async def closure(request: Request, viewer: ViewerDep, case_id: str) -> Response:
-    values = viewer.values()
+    values: dict[str, Any] = dict(viewer.values())
     form = values.get("form", "")
     if form not in CLOSURE_FORMS:
         return await _closure_page(request, viewer, case_id)
     method, path, body_of = CLOSURE_FORMS[form]
     body = body_of(values)
     errors: dict[str, str] = {}
+    if form == "learning":
+        values["themes"] = viewer.fields("themes")
+        body["themes"], errors = learning_themes(values["themes"])
+        if errors and not body["points"]:  # both errors at once, in the form's order
+            errors = {"points": "Enter at least one learning point", **errors}
+        if errors:
+            return await _closure_page(request, viewer, case_id, form, values, errors)
     try:
         if method == "PUT":
             await viewer.api.put(SERVICE, _case_path(case_id) + path, body)
@@ -838,7 +879,8 @@ async def closure(request: Request, viewer: ViewerDep, case_id: str) -> Response
                 for where, message in exc.field_errors().items()
             }
         elif exc.status == 409:
-            errors = {CLOSURE_FIRST_FIELD[form]: refusal(exc)[1]}
+            field, message = refusal(exc)
+            errors = {_closure_field(form, field): message}
         else:
             raise
     if errors:
@@ -853,6 +895,7 @@ def _closure_field(form: str, where: str) -> str:
         name
         if name
         in {
+            *ANSWER_FIELDS,
             "local_support",
             "crisis_plan",
             "agencies",
@@ -861,6 +904,7 @@ def _closure_field(form: str, where: str) -> str:
             "lows",
             "summary",
             "points",
+            "themes",
         }
         else CLOSURE_FIRST_FIELD[form]
     )

@@ -14,6 +14,7 @@ from services.web.pages.outcomes import (
     amount,
     counted,
     extras,
+    measure_block,
     month_chart,
     month_rows,
     periods,
@@ -103,6 +104,30 @@ def test_the_months_table_has_every_month_and_the_chart_only_those_with_a_figure
     assert chart.key == "chart-reviews_on_time"
     assert [(d.label, d.value) for d in chart.data] == [("Oct 2026", 80.0)]
     assert chart.kind == "line"
+
+
+def test_a_measure_of_the_outcomes_summary_is_its_headline_and_its_months() -> None:
+    """The page reads every measure from one answer (GET /outcomes/summary)."""
+    period = periods(TODAY)["quarter"]
+    entry = {
+        "key": "reviews_on_time",
+        "title": "Reviews done on time",
+        "definition": "Reviews done by their due day.",
+        "unit": "percent",
+        "figures": [{"group": {}, "value": 75.0, "count": 20, "numerator": 15}],
+        "months": [{"group": {"month": "2026-10"}, "value": 80.0, "count": 10, "numerator": 8}],
+    }
+    block = measure_block(entry, period)
+    assert (block.title, block.definition) == ("Reviews done on time", entry["definition"])
+    assert (block.value, block.counted) == ("75%", "15 of 20")
+    assert [(r.label, r.text) for r in block.months] == [
+        ("Oct 2026", "80%"),
+        ("Nov 2026", "No figure"),
+        ("Dec 2026", "No figure"),
+    ]
+    assert block.chart is not None and [d.value for d in block.chart.data] == [80.0]
+    bare = measure_block({"key": "new_measure", "figures": [], "months": []}, period)
+    assert (bare.title, bare.value, bare.counted) == ("New measure", "No figure", "0")
 
 
 def test_quarters_are_the_financial_years_as_the_outcomes_api_names_them() -> None:

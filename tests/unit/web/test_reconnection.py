@@ -14,11 +14,15 @@ from services.web.pages.reconnection import (
     closure_steps,
     evidence_from_form,
     evidence_values,
+    learning_themes,
     pack_updates,
     phase_steps,
     refusal,
     row_count,
+    theme_options,
 )
+from services.web.rendering import environment
+from shared.codes import LearningTheme
 
 
 def test_phases_before_the_current_one_are_completed() -> None:
@@ -207,3 +211,75 @@ def test_a_complete_walk_is_all_done() -> None:
     now = datetime(2026, 5, 1, tzinfo=UTC)
     assessment = assess_closure(answers, date(2026, 1, 5), now.date()).model_dump()
     assert {r.status for r in closure_steps(assessment)} == {"done"}
+
+
+# --- Step 11: the learning points' themes ------------------------------------------------------
+
+
+def test_every_learning_theme_the_api_takes_is_offered_with_a_label() -> None:
+    offered = theme_options()
+    assert [value for value, _ in offered] == [t.value for t in LearningTheme]
+    assert all(label and label != value for value, label in offered)
+    assert dict(offered)["other"] == "Something else"
+
+
+def test_learning_themes_are_refused_unless_chosen_from_the_codes() -> None:
+    """A form can be sent with any value: the themes are checked against the codes before the
+    API is called, and the error is shown against the field."""
+    assert learning_themes([]) == ([], {"themes": "Select what the learning points are about"})
+    assert learning_themes(["health", "not_a_theme"]) == (
+        [],
+        {"themes": "Select themes from the list"},
+    )
+    assert learning_themes(["HEALTH"])[1] == {"themes": "Select themes from the list"}
+    chosen, errors = learning_themes(["safety", "health", "health"])
+    assert (chosen, errors) == (["health", "safety"], {})  # the codes' order, each once
+
+
+def test_step_11_offers_the_themes_as_checkboxes_and_names_the_field_in_errors() -> None:
+    class _User:
+        name, organisation, roles = "Kim", "derby-council", frozenset({"caseworker"})
+
+    answers = ClosureAnswers(
+        sufficient_local_support=True,
+        low_risk_of_return=True,
+        in_temporary_accommodation=False,
+        client_informed=True,
+        agencies_notified=True,
+        records_closed=True,
+        case_reviewed=True,
+    )
+    assessment = assess_closure(answers, date(2026, 1, 5), date(2026, 5, 1)).model_dump()
+    assert assessment["current_step"] == 11
+    case = {
+        "case_id": "r-1",
+        "phase": "case_closure_and_review",
+        "closed": {"reason": "settled"},
+        "closure": {"answers": {}},
+        "part_vii": {"status": "decided"},
+    }
+    page = environment.get_template("reconnection/closure.html").render(
+        request=None,
+        path="/reconnection/r-1/closure",
+        user=_User(),
+        nav_items=[],
+        nav_current=None,
+        csrf_field="csrf_token",
+        csrf_token="t",
+        form_key="k",
+        flash=[],
+        may=lambda _: True,
+        view={},
+        case=case,
+        assessment=assessment,
+        steps=closure_steps(assessment),
+        values={"points": "Book travel on the day", "themes": ["health"]},
+        errors={"themes": "Select themes from the list"},
+        form="learning",
+        theme_options=theme_options(),
+    )
+    assert page.count('type="checkbox"') == len(LearningTheme)
+    assert page.count('name="themes"') == len(LearningTheme)
+    assert 'value="health" checked' in page and 'value="safety" checked' not in page
+    assert 'href="#themes"' in page and "<title>Error: " in page
+    assert "Select themes from the list" in page
