@@ -299,8 +299,11 @@ def _apply(h: CaseHistory, fact: Fact) -> None:
         h.reconnected_on = _date(d.get("reconnected_on")) or h.reconnected_on
         h.followed_up_on = _date(d.get("followed_up_on"))
         engaged = d.get("engaged")
-        h.reconnection_held = bool(d.get("still_in_accommodation")) and engaged is not False
-        h.returned_to_rough_sleeping = bool(d.get("returned_to_rough_sleeping", False))
+        returned = bool(d.get("returned_to_rough_sleeping", False))
+        # A return to the street means it did not hold, whatever an older event also said.
+        held = bool(d.get("still_in_accommodation")) and engaged is not False
+        h.reconnection_held = held and not returned
+        h.returned_to_rough_sleeping = returned
     elif kind == "LearningPointsRecorded":
         h.learning_themes = sorted({*h.learning_themes, *(d.get("themes") or ())})
         # An entry with no case is a history of its own: it belongs to whoever logged it.
