@@ -1,11 +1,19 @@
-"""Consuming events: one consumer group per service, offsets committed only after handling.
+"""Consuming events: one consumer group per service and lane, offsets committed only after
+handling.
+
+Lanes (`shared.lanes`): on the topics a landlord's feed fills in bulk (`shared.topics.LANED`)
+a second consumer group, `<group>.bulk`, handles the records marked `ce_lane: bulk`, and the
+service's own group handles every other record, each skipping the other's. Two poll loops, the
+same handlers: a person's event is never queued behind a batch being handled, and each lane
+keeps a key's events in offset order. Events a handler makes travel the lane of the event it
+handles.
 
 Failure policy, in one place:
 - a record that cannot be decoded, or whose data fails validation -> dead-letter topic at once;
 - a handler error -> retried with backoff a bounded number of times, then dead-lettered;
 - the database or broker unreachable or answering with a transient error
   (`shared.transient.is_transient`) -> nothing is dead-lettered: the batch is not committed,
-  its lanes still running are cancelled, the consumer seeks back and handles the batch again
+  its keys still running are cancelled, the consumer seeks back and handles the batch again
   after a pause, so an outage loses nothing and a key's events never run beside their re-read;
 - the offset commit fails -> logged, and the batch is read and handled again (consumers are
   idempotent), rather than moving on uncommitted.
@@ -32,6 +40,7 @@ from shared.broker_access import INGRESS_TOPICS, ingress_owner, ingress_topic
 from shared.dlq import send_to_dead_letter
 from shared.events.base import EventData, event_type_name, model_for_type
 from shared.events.envelope import Envelope, EnvelopeError, from_kafka
+from shared.lanes import Lane, working_in
 from shared.logging import get_logger, log_context
 from shared.metrics import (
     COMMIT_FAILURES,
@@ -44,7 +53,7 @@ from shared.metrics import (
 from shared.quarantine import Quarantine
 from shared.redaction import safe_error, safe_reason
 from shared.settings import HearthSettings
-from shared.topics import Topic, dlq_topic_name, topic_name
+from shared.topics import LANED, Topic, dlq_topic_name, topic_name
 from shared.transient import is_transient
 
 Handler = Callable[[Envelope, Any], Awaitable[None]]
@@ -52,6 +61,7 @@ Handler = Callable[[Envelope, Any], Awaitable[None]]
 BatchHandler = Callable[[list[tuple[Envelope, Any]]], Awaitable[None]]
 
 POLL_TIMEOUT_MS = 500  # an idle poll's wait; data arriving ends it at once
+BULK_GROUP_SUFFIX = ".bulk"  # still within the service's own group names (broker_access)
 
 log = get_logger(__name__)
 
@@ -104,11 +114,27 @@ class EventConsumer:
             if t in INGRESS_TOPICS
             for organisation in settings.partner_organisations
         ]
+        # Laned platform topics (never a partner's ingress): their bulk lane has its own group.
+        self.laned_topics = frozenset(
+            topic_name(t, settings.topic_prefix) for t in topics if t in LANED
+        )
+        self.lanes = (Lane.INTERACTIVE, Lane.BULK) if self.laned_topics else (Lane.INTERACTIVE,)
+        self.lane_groups = {Lane.INTERACTIVE: self.group_id}
+        if Lane.BULK in self.lanes:
+            self.lane_groups[Lane.BULK] = f"{self.group_id}{BULK_GROUP_SUFFIX}"
+        # One dead-letter topic for both lanes: an operator sees the service's stream.
         self.dlq_topic = dlq_topic_name(group or settings.service_name, settings.topic_prefix)
         self.handlers: dict[str, tuple[type[EventData], Handler]] = {}
         self.batch_handlers: dict[str, tuple[type[EventData], BatchHandler]] = {}
         self.concurrency = 16
-        self._subscriber: Any = None
+        self._subscriber: Any = None  # the interactive lane's
+        self._subscribers: dict[Lane, Any] = {}
+
+    @property
+    def group_ids(self) -> list[str]:
+        """Every consumer group of this consumer, one per lane: what must have committed past a
+        record before it may be deleted from its topic (`shared.topic_purge`)."""
+        return list(self.lane_groups.values())
 
     def on(self, *models: type[EventData]) -> Callable[[Handler], Handler]:
         """Register `handler(envelope, data)` for these event types."""
@@ -138,23 +164,38 @@ class EventConsumer:
         return {type_name: model for type_name, (model, _) in sorted(entries.items())}
 
     def attach(self) -> None:
-        """Subscribe on the broker; call before the broker starts."""
-        subscriber = self.broker.subscriber(
-            *self.topics,
-            group_id=self.group_id,
-            batch=True,
-            max_records=self.settings.consumer_batch_size,
-            batch_timeout_ms=100,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=_no_decode,
-        )
-        subscriber(self._on_batch)
-        # FastStream's batch poll sleeps a whole batch_timeout after every empty poll, which
-        # added up to 100 ms per hop to an idle platform; aiokafka's getmany already waits for
-        # data and returns the moment some arrives.
-        subscriber.get_msg = self._poll
-        self._subscriber = subscriber
+        """Subscribe on the broker, one poll loop per lane; call before the broker starts."""
+        handlers = {Lane.INTERACTIVE: self._on_interactive_batch, Lane.BULK: self._on_bulk_batch}
+        for lane in self.lanes:
+            subscriber = self.broker.subscriber(
+                *self.topics,
+                group_id=self.lane_groups[lane],
+                batch=True,
+                max_records=self.settings.consumer_batch_size,
+                batch_timeout_ms=100,
+                auto_offset_reset="earliest",
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                decoder=_no_decode,
+            )
+            subscriber(handlers[lane])
+            # FastStream's batch poll sleeps a whole batch_timeout after every empty poll,
+            # which added up to 100 ms per hop to an idle platform; aiokafka's getmany already
+            # waits for data and returns the moment some arrives.
+            subscriber.get_msg = self._poll
+            self._subscribers[lane] = subscriber
+        self._subscriber = self._subscribers[Lane.INTERACTIVE]
+
+    def lane_of(self, record: Any) -> Lane:
+        """The lane whose group handles `record`: bulk only on a laned platform topic whose
+        record says so; anything else (a partner's ingress, an unreadable lane, which decode
+        then refuses) the interactive group's, so each record is handled exactly once."""
+        if record.topic not in self.laned_topics:
+            return Lane.INTERACTIVE
+        headers = record.headers or ()
+        for name, value in headers.items() if isinstance(headers, dict) else headers:
+            if name == "ce_lane":
+                return Lane.BULK if value in (b"bulk", Lane.BULK) else Lane.INTERACTIVE
+        return Lane.INTERACTIVE
 
     def decode(self, record: Any) -> Envelope:
         """The record's envelope, refused unless its type travels on the topic it came by; on
@@ -169,8 +210,16 @@ class EventConsumer:
         model = model_for_type(envelope.type)
         if model is not None and arrived_on != model.TOPIC:
             raise EnvelopeError(f"type: {envelope.short_type} does not travel on this topic")
-        if owner is not None and envelope.organisation != owner:
-            envelope = envelope.model_copy(update={"organisation": owner})
+        if owner is not None:
+            # A partner decides neither who raised it nor its lane: what arrives by an ingress
+            # is interactive; the platform marks what it derives from a feed as bulk.
+            changes: dict[str, Any] = {}
+            if envelope.organisation != owner:
+                changes["organisation"] = owner
+            if envelope.lane is not Lane.INTERACTIVE:
+                changes["lane"] = Lane.INTERACTIVE
+            if changes:
+                envelope = envelope.model_copy(update=changes)
         return envelope
 
     async def _poll(self, consumer: Any) -> tuple[Any, ...]:
@@ -179,15 +228,24 @@ class EventConsumer:
         )
         return tuple(chain.from_iterable(batches.values()))
 
-    async def _on_batch(self, message: KafkaMessage) -> None:
+    async def _on_interactive_batch(self, message: KafkaMessage) -> None:
+        await self._on_batch(message, Lane.INTERACTIVE)
+
+    async def _on_bulk_batch(self, message: KafkaMessage) -> None:
+        await self._on_batch(message, Lane.BULK)
+
+    async def _on_batch(self, message: Any, lane: Lane) -> None:
         records = message.raw_message
         if not isinstance(records, tuple):
             records = (records,)
-        await self.handle_records(records)
-        await self._commit(message, records)
-        self._record_lag(message, records)
+        # The other lane's records are its group's: skipped here, committed past all the same.
+        await self.handle_records(r for r in records if self.lane_of(r) is lane)
+        await self._commit(message, records, lane)
+        self._record_lag(message, records, lane)
 
-    async def _commit(self, message: Any, records: tuple[Any, ...]) -> None:
+    async def _commit(
+        self, message: Any, records: tuple[Any, ...], lane: Lane = Lane.INTERACTIVE
+    ) -> None:
         """Commit here rather than in FastStream's acknowledgement, which logs a failed commit
         and moves on; raising makes it seek back so the batch is handled again."""
         consumer = getattr(message, "consumer", None)
@@ -196,12 +254,14 @@ class EventConsumer:
         try:
             await consumer.commit()
         except Exception as exc:
-            COMMIT_FAILURES.labels(self.service, self.group_id).inc()
+            COMMIT_FAILURES.labels(self.service, self.lane_groups[lane]).inc()
             log.warning("consumer.commit_failed", error=safe_error(exc), records=len(records))
             raise CommitFailed(safe_error(exc)) from exc
         message.committed = AckStatus.ACKED  # done: FastStream must not commit it again
 
-    def _record_lag(self, message: Any, records: tuple[Any, ...]) -> None:
+    def _record_lag(
+        self, message: Any, records: tuple[Any, ...], lane: Lane = Lane.INTERACTIVE
+    ) -> None:
         consumer = getattr(message, "consumer", None)
         if consumer is None or not records:
             return
@@ -214,29 +274,30 @@ class EventConsumer:
             if highwater is not None:
                 lag_by_topic[topic] += max(0, highwater - offset - 1)
         for topic, lag in lag_by_topic.items():
-            CONSUMER_LAG.labels(self.service, self.group_id, topic).set(lag)
+            CONSUMER_LAG.labels(self.service, self.lane_groups[lane], topic).set(lag)
 
     async def handle_records(self, records: Iterable[Any]) -> None:
         pending: list[tuple[Any, Envelope | None]] = [(record, None) for record in records]
         if self.batch_handlers:
             pending = await self._handle_batched([record for record, _ in pending])
-        # One lane per partition key keeps each case's events in order; lanes run side by side.
-        lanes: dict[bytes | None, list[tuple[Any, Envelope | None]]] = defaultdict(list)
+        # One sequence per partition key keeps each case's events in order; keys run side by
+        # side.
+        by_key: dict[bytes | None, list[tuple[Any, Envelope | None]]] = defaultdict(list)
         for record, envelope in pending:
-            lanes[record.key].append((record, envelope))
+            by_key[record.key].append((record, envelope))
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def run_lane(lane: list[tuple[Any, Envelope | None]]) -> None:
+        async def run_key(sequence: list[tuple[Any, Envelope | None]]) -> None:
             async with semaphore:
-                for record, envelope in lane:
+                for record, envelope in sequence:
                     await self.handle_record(record, envelope)
 
-        # A task group cancels the other lanes when one gives up on the infrastructure, so
+        # A task group cancels the other keys when one gives up on the infrastructure, so
         # none of them is still handling events when the batch is read again.
         try:
-            async with asyncio.TaskGroup() as lanes_running:
-                for lane in lanes.values():
-                    lanes_running.create_task(run_lane(lane))
+            async with asyncio.TaskGroup() as keys_running:
+                for sequence in by_key.values():
+                    keys_running.create_task(run_key(sequence))
         except* InfrastructureUnavailable as group:
             raise group.exceptions[0] from None
 
@@ -248,7 +309,9 @@ class EventConsumer:
         consumer, since the two paths do not interleave."""
         rest: list[tuple[Any, Envelope | None]] = []
         # Per handler, not per type: a handler of several types sees them mixed, in order.
-        groups: dict[int, tuple[BatchHandler, list[tuple[Any, Envelope]]]] = {}
+        # And per lane (one poll has one, but a caller may mix them): each call makes events
+        # in the lane of the events it handles.
+        groups: dict[tuple[int, Lane], tuple[BatchHandler, list[tuple[Any, Envelope]]]] = {}
         for record in records:
             try:
                 envelope = self.decode(record)
@@ -257,11 +320,13 @@ class EventConsumer:
                 continue
             if envelope.type in self.batch_handlers:
                 _model, handler = self.batch_handlers[envelope.type]
-                groups.setdefault(id(handler), (handler, []))[1].append((record, envelope))
+                group = groups.setdefault((id(handler), envelope.lane), (handler, []))
+                group[1].append((record, envelope))
             else:
                 rest.append((record, envelope))
-        for handler, items in groups.values():
-            await self._run_batch(handler, items)
+        for (_, lane), (handler, items) in groups.items():
+            with working_in(lane):
+                await self._run_batch(handler, items)
         return rest
 
     async def _run_batch(self, handler: BatchHandler, items: list[tuple[Any, Envelope]]) -> None:
@@ -335,7 +400,8 @@ class EventConsumer:
             except EnvelopeError as exc:
                 await self._dead_letter(record, exc, 0, envelope.short_type)
                 return "dead_lettered"
-            return await self._run_with_retries(record, envelope, data, handler)
+            with working_in(envelope.lane):  # what it makes travels the lane of its cause
+                return await self._run_with_retries(record, envelope, data, handler)
 
     async def _run_with_retries(
         self, record: Any, envelope: Envelope, data: EventData, handler: Handler

@@ -45,6 +45,23 @@ KEPT_FOREVER = frozenset(
 )
 
 
+# Topics whose events a landlord's feed causes in bulk: their consumers run a second consumer
+# group for the bulk lane (`shared.lanes`, `shared.consumer`), so a person's events there never
+# wait behind a batch. On any other topic one group handles every lane: the audit trail's
+# chains, agreements and privacy requests keep one order; alerts are all bulk; and the topics
+# purged once consumed (intake, contacts) are purged up to one group's offsets
+# (`shared.topic_purge`), which must not run ahead of a bulk group's.
+LANED = frozenset(
+    {
+        Topic.REFERRAL_EVENTS,
+        Topic.TENANCY_RISK,
+        Topic.CASE_EVENTS,
+        Topic.RECONNECTION_EVENTS,
+        Topic.NOTIFICATION_EVENTS,
+    }
+)
+
+
 def topic_configs(topic: Topic | str) -> dict[str, str]:
     """The configuration a platform topic is created with."""
     return {"retention.ms": "-1"} if topic in KEPT_FOREVER else {}

@@ -2,7 +2,8 @@
 
 On Kafka it travels in binary mode: attributes as `ce_` headers (extension names in lowercase,
 as the spec requires), the data as JSON in the record value, the partition key as the record key
-so that one case's (or one tenancy's) events stay in order.
+so that one case's (or one tenancy's) events stay in order. The extension `ce_lane` says which
+consumers handle it, interactive or bulk (`shared.lanes`); it is written only for bulk.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import shared.events.catalogue  # noqa: F401  registers every type
 from shared.events.base import EventData, event_type_name, model_for_type
 from shared.ids import new_id, stable_id
+from shared.lanes import Lane, current_lane
 
 CONTENT_TYPE = "application/json"
 # Attributes carried as ce_<name> headers, in this order.
@@ -31,6 +33,7 @@ HEADER_ATTRIBUTES = (
     "correlationid",
     "causationid",
     "partitionkey",
+    "lane",
 )
 REQUIRED = ("specversion", "id", "source", "type", "time", "subject", "organisation")
 
@@ -54,6 +57,7 @@ class Envelope(BaseModel):
     correlationid: str
     causationid: str | None = None
     partitionkey: str
+    lane: Lane = Lane.INTERACTIVE
     data: dict[str, Any] = Field(default_factory=dict)
 
     def payload(self) -> EventData:
@@ -84,7 +88,9 @@ def make_event(
     causation_id: str | None = None,
     event_id: str | None = None,
     time: datetime | None = None,
+    lane: Lane | None = None,
 ) -> Envelope:
+    """An event; its lane is `lane`, else that of the event being handled (`shared.lanes`)."""
     event_id = event_id or new_id()
     return Envelope(
         id=event_id,
@@ -97,6 +103,7 @@ def make_event(
         correlationid=correlation_id or event_id,
         causationid=causation_id,
         partitionkey=data.partition_key(),
+        lane=lane or current_lane(),
         data=data.model_dump(mode="json"),
     )
 
@@ -110,8 +117,8 @@ def follow_on(
     time: datetime | None = None,
     organisation: str | None = None,
 ) -> Envelope:
-    """An event caused by `parent`. Its id is derived, so handling `parent` twice yields the
-    same event id and downstream inboxes ignore the repeat."""
+    """An event caused by `parent`, in its lane. Its id is derived, so handling `parent` twice
+    yields the same event id and downstream inboxes ignore the repeat."""
     return make_event(
         data,
         source=source,
@@ -120,6 +127,7 @@ def follow_on(
         causation_id=parent.id,
         event_id=stable_id(parent.id, source, type(data).TYPE, discriminator),
         time=time,
+        lane=parent.lane,
     )
 
 
@@ -131,8 +139,8 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, dict[str, str]]:
     headers = {"content-type": envelope.datacontenttype}
     for name in HEADER_ATTRIBUTES:
         value = getattr(envelope, name)
-        if value is None:
-            continue
+        if value is None or (name == "lane" and value == Lane.INTERACTIVE):
+            continue  # absent: the interactive lane, as every record written before lanes
         headers[f"ce_{name}"] = (
             value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
         )
@@ -166,6 +174,9 @@ def from_kafka(
         raise EnvelopeError(f"data: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise EnvelopeError("data: expected a JSON object")
+    if "lane" in attrs and attrs["lane"] not in set(Lane):
+        lanes = ", ".join(Lane)
+        raise EnvelopeError(f"ce_lane: unknown lane {attrs['lane']!r} (expected one of {lanes})")
     attrs.setdefault("correlationid", attrs["id"])
     attrs.setdefault("partitionkey", key.decode() if key else attrs["subject"])
     try:

@@ -4,6 +4,9 @@ referral; from the landlord's feed, TenancyArrearsReported and TenancyEnded (`te
 Their ids derive from their cause: (tenancy, episode, level) for a rise, (tenancy, alert) for
 reported figures, (tenancy, end day) for an end. Deciding the same alert twice, after a crash or
 a lost race, yields the same events, which downstream inboxes drop.
+
+All of them travel the bulk lane (`shared.lanes`): a landlord's feed is bulk work, and what
+services do in response follows it there, so a caseworker's referral never waits behind it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from shared.events.referral_intake import (
     Urgency,
 )
 from shared.ids import stable_id
+from shared.lanes import Lane
 
 SOURCE = "referral/arrears"
 
@@ -60,6 +64,7 @@ def tenancy_at_risk(sub: AlertSubmission, signal: Signal, now: datetime) -> Enve
             "TenancyAtRisk", sub.tenancy_id, str(signal.episode), signal.level.value
         ),
         time=now,
+        lane=Lane.BULK,
     )
 
 
@@ -98,6 +103,7 @@ def prevention_referral(
         causation_id=sub.causation_id,
         event_id=stable_id("ReferralSubmitted", signal.prevention_referral_id),
         time=now,
+        lane=Lane.BULK,
     )
 
 
@@ -145,4 +151,5 @@ def _landlords(
         causation_id=sub.causation_id,
         event_id=event_id,
         time=now,
+        lane=Lane.BULK,
     )
