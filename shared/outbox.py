@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -155,12 +155,23 @@ class OutboxRelay:
             self.collections.append(collection)
 
     async def flush_document(self, collection: Collection, document: Document) -> None:
+        pending = await self._publish_pending(document)
+        if pending is not None:
+            await self._clear(collection, document, pending)
+
+    async def _publish_pending(self, document: Document) -> list[tuple[str, Envelope]] | None:
+        """Publish the document's outbox; None when there is nothing to publish or clear."""
         pending = pending_envelopes(document)
         if not pending and not document.get(PENDING):
-            return
+            return None
         if pending:
             await self.publisher.publish_many(envelope for _, envelope in pending)
             self.published += len(pending)
+        return pending
+
+    async def _clear(
+        self, collection: Collection, document: Document, pending: list[tuple[str, Envelope]]
+    ) -> None:
         cleared = await collection.update_one(
             {"_id": document["_id"], TOKEN: document.get(TOKEN)}, _CLEAR
         )
@@ -214,13 +225,34 @@ class OutboxRelay:
 
     async def flush(self, collection: Collection, document: Document | None) -> None:
         """Publish what one write queued; failures are left for the sweeper."""
+        await (await self.publish_first(collection, document))()
+
+    async def publish_first(
+        self, collection: Collection, document: Document | None
+    ) -> Callable[[], Awaitable[None]]:
+        """Publish what one write queued now, and return the clearing of its outbox for the
+        caller to run beside its next write (a unit of work's next collection) rather than
+        before it: the events are out either way, and a clear that never runs only leaves
+        them to the sweeper. Failures are left for the sweeper."""
         if document is None:
-            return
+            return _nothing
+        doc_id = str(document["_id"])
         try:
-            await self.flush_document(collection, document)
-            self._flushed([document])
+            pending = await self._publish_pending(document)
         except Exception as exc:  # the sweeper retries; the state change is already safe
-            log.warning("outbox.flush_deferred", error=safe_error(exc), doc_id=str(document["_id"]))
+            log.warning("outbox.flush_deferred", error=safe_error(exc), doc_id=doc_id)
+            return _nothing
+        if pending is None:
+            return _nothing
+
+        async def clear() -> None:
+            try:
+                await self._clear(collection, document, pending)
+                self._flushed([document])
+            except Exception as exc:  # published; the sweeper clears (and republishes)
+                log.warning("outbox.flush_deferred", error=safe_error(exc), doc_id=doc_id)
+
+        return clear
 
     async def sweep_once(self, limit: int = 200) -> int:
         """Publish events left pending past the grace period. Returns how many documents.
@@ -273,6 +305,10 @@ class OutboxRelay:
                 await asyncio.wait_for(stop.wait(), interval)
             except TimeoutError:
                 pass
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _sweepable(doc: Document, now: datetime, grace: timedelta) -> bool:

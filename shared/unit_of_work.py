@@ -25,6 +25,7 @@ inbox), or, for a new document, already there.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -83,6 +84,7 @@ class _Change:
     leftovers: tuple[Envelope, ...] | None = None
     idempotent: bool = False  # applying it twice changes nothing (its guard says so)
     plain: bool = False  # a new document with no events: inserted in one insert_many
+    likely_new: bool = False  # an upsert inserted without reading first (a taken id: updated)
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Committed:
     conflicts: set[str] = field(default_factory=set)  # changed meanwhile: decide again
     repeats: set[str] = field(default_factory=set)  # the event was applied already
     existing: set[str] = field(default_factory=set)  # a new document whose id was taken
+    created: set[str] = field(default_factory=set)  # written as a new document (of `written`)
     documents: dict[str, Document] = field(default_factory=dict)  # after the write, if read
 
     @property
@@ -216,10 +219,13 @@ class UnitOfWork:
         event_id: str | None = None,
         guard: dict[str, Any] | None = None,
         idempotent: bool = False,
+        likely_new: bool = False,
     ) -> None:
         """`update` if the document exists (and `guard` holds), else `document` inserted as
         the same state: for streams that create or change records in bulk (FerretDB cannot
-        upsert inside a bulk write)."""
+        upsert inside a bulk write). `likely_new`: the caller expects the id to be new, so
+        the document is inserted without first reading which ids exist (one round trip less);
+        an id that turns out to be taken is updated all the same."""
         self._changes.append(
             _Change(
                 repository.collection,
@@ -231,6 +237,7 @@ class UnitOfWork:
                 guard=dict(guard or {}),
                 upsert=True,
                 idempotent=idempotent,
+                likely_new=likely_new,
             )
         )
 
@@ -243,13 +250,19 @@ class UnitOfWork:
             entry = by_collection.setdefault(change.collection.full_name, (change.collection, []))
             entry[1].append(change)
         self._changes = []
-        for collection, changes in by_collection.values():
-            await self._insert_plain(collection, [c for c in changes if c.plain], committed)
-            changes = [c for c in changes if not c.plain]
-            new = [c for c in changes if c.document is not None and not c.upsert]
-            await self._insert(collection, new, committed)
-            rest = [c for c in changes if c.document is None or c.upsert]
-            await self._update(collection, rest, committed)
+        # The outbox clears of single inserts run beside the next collection's writes, and
+        # are all done before the commit returns.
+        clearing: list[asyncio.Task[None]] = []
+        try:
+            for collection, changes in by_collection.values():
+                await self._insert_plain(collection, [c for c in changes if c.plain], committed)
+                changes = [c for c in changes if not c.plain]
+                new = [c for c in changes if c.document is not None and not c.upsert]
+                await self._insert(collection, new, committed, clearing)
+                rest = [c for c in changes if c.document is None or c.upsert]
+                await self._update(collection, rest, committed)
+        finally:
+            await asyncio.gather(*clearing)
         return committed
 
     @staticmethod
@@ -271,9 +284,14 @@ class UnitOfWork:
             taken = duplicate_ids(exc)
         for doc_id in first:
             (committed.existing if doc_id in taken else committed.written).add(doc_id)
+        committed.created |= {doc_id for doc_id in first if doc_id not in taken}
 
     async def _insert(
-        self, collection: Collection, changes: list[_Change], committed: Committed
+        self,
+        collection: Collection,
+        changes: list[_Change],
+        committed: Committed,
+        clearing: list[asyncio.Task[None]],
     ) -> None:
         if not changes:
             return
@@ -282,6 +300,7 @@ class UnitOfWork:
             inserted = {str(d["_id"]) for d in await self.relay.insert_many(collection, prepared)}
             for change in changes:
                 (committed.written if change.id in inserted else committed.existing).add(change.id)
+            committed.created |= inserted
             return
         for change in changes:
             document = document_with_events(change.document or {}, change.events)
@@ -291,8 +310,10 @@ class UnitOfWork:
                 committed.existing.add(change.id)
                 continue
             committed.written.add(change.id)
+            committed.created.add(change.id)
             committed.documents[change.id] = document
-            await self.relay.flush(collection, document)
+            clear = await self.relay.publish_first(collection, document)
+            clearing.append(asyncio.ensure_future(clear()))
 
     async def _update(
         self, collection: Collection, changes: list[_Change], committed: Committed
@@ -302,6 +323,7 @@ class UnitOfWork:
         token = new_id()
         created = await self._create_missing(collection, changes, token)
         committed.written |= {c.id for c in created}
+        committed.created |= {c.id for c in created}
         made = {id(c) for c in created}
         changes = [c for c in changes if id(c) not in made]
         writes = [
@@ -379,8 +401,13 @@ class UnitOfWork:
         upserts = [c for c in changes if c.upsert]
         if not upserts:
             return []
-        ids = list({c.id for c in upserts})
-        existing = {d["_id"] async for d in collection.find({"_id": {"$in": ids}}, {"_id": 1})}
+        # Only the ids nobody expects to be new are looked up; the rest are simply inserted,
+        # and any that is taken stays an update (as one created meanwhile does).
+        ids = list({c.id for c in upserts if not c.likely_new})
+        existing: set[Any] = set()
+        if ids:
+            query = {"_id": {"$in": ids}}
+            existing = {d["_id"] async for d in collection.find(query, {"_id": 1})}
         first: dict[str, _Change] = {}
         for change in upserts:
             if change.id not in existing and change.id not in first:

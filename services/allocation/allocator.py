@@ -10,8 +10,9 @@ One referral's path, top-down in this module:
 3. `_allocate` one entry: complete a claim a crash left on a worker, or take the worker the
    plan places it with and `_claim` the case's hours on them. A case that fits nobody may
    reserve a worker as the head of its pool: no case ranked below it takes that worker.
-4. `_record` the allocation on the entry with CaseAllocated (`allocated`), or release the
-   claim if another claimant or a closure got there first.
+4. `_record` the allocations of the claimed entries with their CaseAllocated (`allocated`),
+   up to RECORD_CHUNK together in one unit of work, or release a claim if another claimant
+   or a closure got there first.
 Reallocation, stage changes and closure follow, each reading the case, deciding and writing.
 
 A pass offers waiting cases of one organisation, best-ranked first, to the best matching
@@ -81,6 +82,9 @@ SWEEP_EVERY = timedelta(minutes=1)
 RECOVER_EVERY = timedelta(minutes=10)
 CLAIM_ATTEMPTS = 8
 CLAIM_GRACE = timedelta(seconds=60)
+# Claims recorded together at most: bounds how long a batch's first claims wait for their
+# record (and CaseAllocated) and how old a claim gets before it is recorded.
+RECORD_CHUNK = 100
 
 log = get_logger(__name__)
 
@@ -174,7 +178,15 @@ class Allocator:
         if not entries:
             return 0
         now = self.runtime.clock.now()
-        state = await self.store.get_state(organisation)
+        # Read at once: unlike a full pass, arrivals never settle the organisation, so the
+        # workers need not be read after the state (a release between the two leaves the
+        # state unsettled or fails keep_reservations' guard). The teams are few and read
+        # whole, for the CaseAllocated events.
+        state, workers, teams = await asyncio.gather(
+            self.store.get_state(organisation),
+            self._workers(organisation),
+            self._teams(organisation),
+        )
         if state is None or not settled(state, now.date()):
             await self.request(organisation)
             return 0
@@ -182,9 +194,7 @@ class Allocator:
         arrived = {e.case_id for e in entries}
         heads = await self.store.waiting_among(organisation, kept.values())
         offered = await self._offer(
-            [*entries, *(h for h in heads if h.case_id not in arrived)],
-            await self._workers(organisation),
-            now,
+            [*entries, *(h for h in heads if h.case_id not in arrived)], workers, now, teams
         )
         now_kept = offered.plan.reservations
         if not set(kept) <= set(now_kept):
@@ -226,7 +236,10 @@ class Allocator:
         allocated = 0
         reserved: dict[str, str] = {}
         if room or recover:  # with no room anywhere nothing can be placed, nor kept from anyone
-            offered = await self._offer(await self.store.waiting(organisation), workers, now)
+            waiting, teams = await asyncio.gather(
+                self.store.waiting(organisation), self._teams(organisation)
+            )
+            offered = await self._offer(waiting, workers, now, teams)
             allocated, reserved = offered.allocated, offered.plan.reservations
         await self.store.settle(organisation, version, today, reserved)
         return allocated
@@ -249,27 +262,37 @@ class Allocator:
     async def _workers(self, organisation: str) -> Workers:
         return {w.worker_id: w for w in await self.store.list_workers(organisation)}
 
+    async def _teams(self, organisation: str) -> dict[str, Team | None]:
+        """The organisation's teams by id, as a pass reads them (once, beside its other
+        reads); a worker's team missing from it is looked up on its own."""
+        return {t.team_id: t for t in await self.store.list_teams(organisation)}
+
     # --- 3. one entry: claim, then record -------------------------------------------------
 
     async def _offer(
-        self, entries: Sequence[CaseEntry], workers: Workers, now: datetime
+        self,
+        entries: Sequence[CaseEntry],
+        workers: Workers,
+        now: datetime,
+        teams: dict[str, Team | None],
     ) -> Offered:
-        teams: dict[str, Team | None] = {}
         plan = Backfill([worker_view(w) for w in workers.values()], now.date())
         allocated = 0
+        claimed: list[tuple[CaseEntry, Caseworker]] = []
         for entry, _ in rank_waiting(entries, now):
-            if await self._allocate(entry, workers, plan, teams, now):
-                allocated += 1
+            worker = await self._allocate(entry, workers, plan)
+            if worker is not None:
+                claimed.append((entry, worker))
+            if len(claimed) >= RECORD_CHUNK:
+                allocated += await self._record(claimed, teams, now)
+                claimed = []
+        allocated += await self._record(claimed, teams, now)
         return Offered(allocated, plan)
 
     async def _allocate(
-        self,
-        entry: CaseEntry,
-        workers: Workers,
-        plan: Backfill,
-        teams: dict[str, Team | None],
-        now: datetime,
-    ) -> bool:
+        self, entry: CaseEntry, workers: Workers, plan: Backfill
+    ) -> Caseworker | None:
+        """The worker now holding a claim on the entry's hours, to be recorded, or None."""
         holders = [w for w in workers.values() if w.holds(entry.case_id)]
         if holders:  # a claim an interrupted attempt (or a racing one) made: complete it
             claimed: Caseworker | None = await self._first_claim(entry, holders, workers)
@@ -278,10 +301,9 @@ class Allocator:
                 plan.refresh(holder.worker_id, worker_view(fresh) if fresh else None)
         else:  # nobody with room, or kept for a case above it: no write at all
             claimed = await self._claim(entry, workers, plan)
-        if claimed is None:
-            return False
-        workers[claimed.worker_id] = claimed
-        return await self._record(entry, claimed, teams, now)
+        if claimed is not None:
+            workers[claimed.worker_id] = claimed
+        return claimed
 
     async def _first_claim(
         self, entry: CaseEntry, holders: list[Caseworker], workers: Workers
@@ -331,31 +353,46 @@ class Allocator:
         return released
 
     async def _record(
-        self, entry: CaseEntry, worker: Caseworker, teams: dict[str, Team | None], now: datetime
-    ) -> bool:
-        case_id = entry.case_id
-        if worker.team_id not in teams:
-            teams[worker.team_id] = await self.store.get_team(entry.organisation, worker.team_id)
-        allocation, data = allocated(entry, worker, teams[worker.team_id], now)
-        event = self._event(entry, data, stable_id(case_id, SOURCE, "CaseAllocated"), now)
-        if not await self.store.record_allocation(case_id, allocation, event):
-            # Allocated by another claimant (possibly with this very claim) or closed.
-            current = await self.store.get_case(case_id)
-            if (
-                current is None
-                or current.status != "allocated"
-                or (current.lead_worker_id != worker.worker_id)
-            ):
-                await self.release(worker.worker_id, case_id, entry.organisation)
-            return False
-        self.allocated += 1
-        log.info(
-            "allocation.allocated",
-            case_id=case_id,
-            worker_id=worker.worker_id,
-            hours=allocation.hours,
-        )
-        return True
+        self,
+        claimed: Sequence[tuple[CaseEntry, Caseworker]],
+        teams: dict[str, Team | None],
+        now: datetime,
+    ) -> int:
+        """Record the claimed entries' allocations with their CaseAllocated, together (one
+        bulk write and one publish for a pass's claims, not a write and a clear per case);
+        returns how many landed. One that did not was allocated by another claimant (maybe
+        with this very claim) or closed meanwhile: its claim is released unless it is the
+        lead worker's."""
+        records = []
+        for entry, worker in claimed:
+            if worker.team_id not in teams:
+                team = await self.store.get_team(entry.organisation, worker.team_id)
+                teams[worker.team_id] = team
+            allocation, data = allocated(entry, worker, teams[worker.team_id], now)
+            event_id = stable_id(entry.case_id, SOURCE, "CaseAllocated")
+            records.append((entry.case_id, allocation, self._event(entry, data, event_id, now)))
+        if not records:
+            return 0
+        written = await self.store.record_allocations(records)
+        for (entry, worker), (_, allocation, _) in zip(claimed, records, strict=True):
+            case_id = entry.case_id
+            if case_id not in written:
+                current = await self.store.get_case(case_id)
+                if (
+                    current is None
+                    or current.status != "allocated"
+                    or (current.lead_worker_id != worker.worker_id)
+                ):
+                    await self.release(worker.worker_id, case_id, entry.organisation)
+                continue
+            self.allocated += 1
+            log.info(
+                "allocation.allocated",
+                case_id=case_id,
+                worker_id=worker.worker_id,
+                hours=allocation.hours,
+            )
+        return len(written & {entry.case_id for entry, _ in claimed})
 
     def _event(self, entry: CaseEntry, data: EventData, event_id: str, now: datetime) -> Envelope:
         return make_event(

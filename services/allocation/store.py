@@ -389,11 +389,15 @@ class AllocationStore:
             # The same case twice in one batch: the first entry stands.
             first.setdefault(entry.case_id, (entry, event_id))
         uow = self._unit()
+        entered: dict[str, CaseEntry] = {}
         for case_id, (entry, event_id) in first.items():
             waiting = placed(entry.model_copy(update={"status": "waiting"}))
+            entered[case_id] = waiting
             document = self.cases.to_document(waiting)
             # Mostly stubs a TenancyAtRisk made first (the alert is handled before the
             # referral it raised): their signals stay, their placement is computed again.
+            # A case is usually new, so it is inserted without a read first: an id that is
+            # taken (a stub, a repeat) is updated under the guard all the same.
             fields = {k: v for k, v in document.items() if k not in APPENDED}
             uow.upsert(
                 self.cases,
@@ -402,10 +406,22 @@ class AllocationStore:
                 document,
                 event_id=event_id,
                 guard={"status": {"$exists": False}},
+                likely_new=True,
             )
-        await uow.commit()
-        query = {"_id": {"$in": list(first)}, "status": "waiting"}
-        return await self._store_placements(await self.cases.models(query, PASS_PROJECTION))
+        committed = await uow.commit()
+        # What this unit inserted is waiting exactly as entered; the rest (stubs with their
+        # signals, repeats) are read back to see whether, and how, they wait.
+        others = [case_id for case_id in first if case_id not in committed.created]
+        read: dict[str, CaseEntry] = {}
+        if others:
+            query = {"_id": {"$in": others}, "status": "waiting"}
+            stored = await self._store_placements(await self.cases.models(query, PASS_PROJECTION))
+            read = {entry.case_id: entry for entry in stored}
+        return [
+            entered[case_id] if case_id in committed.created else read[case_id]
+            for case_id in first
+            if case_id in committed.created or case_id in read
+        ]
 
     async def add_risk_signals(self, signals: Sequence[RiskSignalWrite]) -> None:
         """Record a poll's TenancyAtRisk signals in their order, each once per case and event
@@ -507,19 +523,27 @@ class AllocationStore:
         found = await self.cases.collection.distinct("organisation", {"status": "waiting"})
         return [str(o) for o in found]
 
-    async def record_allocation(
-        self, case_id: str, allocation: Allocation, event: Envelope
-    ) -> bool:
-        """Waiting -> allocated, with CaseAllocated in the outbox; once, by one claimant."""
-        stored = bson_safe(allocation.model_dump())
-        _, committed = await self._change_one(
-            self.cases,
-            case_id,
-            {"$set": {"status": "allocated", "allocation": stored}, "$push": {"history": stored}},
-            [event],
-            guard={"status": "waiting"},
-        )
-        return case_id in committed.written
+    async def record_allocations(
+        self, records: Sequence[tuple[str, Allocation, Envelope]]
+    ) -> set[str]:
+        """Waiting -> allocated, each case with its CaseAllocated in its outbox; once, by one
+        claimant: guarded on `waiting`, so writing one twice changes nothing (which lets a
+        pass's records go in one bulk write). Returns the cases recorded."""
+        uow = self._unit()
+        for case_id, allocation, event in records:
+            stored = bson_safe(allocation.model_dump())
+            uow.change(
+                self.cases,
+                case_id,
+                {
+                    "$set": {"status": "allocated", "allocation": stored},
+                    "$push": {"history": stored},
+                },
+                [event],
+                guard={"status": "waiting"},
+                idempotent=True,
+            )
+        return (await uow.commit()).written
 
     async def record_reallocation(
         self, case_id: str, previous_version: int, allocation: Allocation, event: Envelope

@@ -13,6 +13,7 @@ partner knows the person (`person_matching.py`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -118,21 +119,34 @@ class ReferralIntake:
         unique: dict[str, IntakeRequest] = {}
         for request in requests:
             unique.setdefault(request.referral_id, request)  # a repeat in the batch: first wins
-        existing = await self.store.get_many(unique)
+        now = self.clock.now()
+        keys = {rid: self._match_keys(r.submission) for rid, r in unique.items()}
+        organisations = {r.organisation for r in unique.values()}
+        # Three independent reads at once: which referrals exist already, the partners of the
+        # batch's organisations, and who holds the batch's match keys in those organisations
+        # (the partners' indexes are read once the partners are known). Read for the whole
+        # batch, repeats too: usually one organisation, and few keyed people.
+        existing, partners, home_owners = await asyncio.gather(
+            self.store.get_many(unique),
+            self._partners(organisations, now),
+            self.store.key_owners(organisations, (k.value for ks in keys.values() for k in ks)),
+        )
         results = {rid: IntakeResult(referral, False) for rid, referral in existing.items()}
         fresh = [r for rid, r in unique.items() if rid not in existing]
         if not fresh:
             return results
-        now = self.clock.now()
-        partners = await self._partners({r.organisation for r in fresh}, now)
         # Only people with strong identifiers need the key claims; the rest cost no I/O here.
         matches = [
-            await self._recognise(r.referral_id, r.organisation, r.submission, partners, now)
-            for r in fresh
+            await self._recognise(r, keys[r.referral_id], partners, home_owners, now) for r in fresh
         ]
-        closures = await self.store.closures_of_many(m.person_id for m in matches)
         people = [(r.organisation, m.person_id) for r, m in zip(fresh, matches, strict=True)]
-        open_referrals = await self.store.open_referrals_of(people)
+        # Only people some index may know have an entry, open referrals or closures to read
+        # (the same person twice in a batch: the second is not first seen, so it is read).
+        known_before = {m.person_id for m in matches if not m.first_seen}
+        known, open_referrals = await asyncio.gather(
+            self.store.people_of_many(known_before),
+            self.store.open_referrals_of(p for p in people if p[1] in known_before),
+        )
         uow = UnitOfWork(self.relay)
         # The people index first: it is idempotent, so a crash before the inserts loses nothing.
         self.store.record_referrals_of(
@@ -142,12 +156,13 @@ class ReferralIntake:
                 for r, m in zip(fresh, matches, strict=True)
             ],
             now,
+            known=known,
         )
         referrals: dict[str, Referral] = {}
         for request, match, person in zip(fresh, matches, people, strict=True):
             linked = list(open_referrals.get(person, []))
             referral, events = self._prepare(
-                request, match, closures.get(match.person_id, []), linked, now
+                request, match, known.get(match.person_id, []), linked, now
             )
             # New referrals of a poll are inserted together, their events kept meanwhile in
             # one outbox batch (clearing 500 outboxes was most of the intake's time).
@@ -235,59 +250,80 @@ class ReferralIntake:
     async def _partners(self, organisations: set[str], now: datetime) -> dict[str, list[str]]:
         """Each organisation's live person-matching partners now: one read per organisation
         of the batch, checked at the moment of matching."""
+        ordered = sorted(organisations)
+        snapshots = await asyncio.gather(*(self.agreements.snapshot(org) for org in ordered))
         return {
-            org: matching_partners(await self.agreements.snapshot(org), org, now)
-            for org in organisations
+            org: matching_partners(snapshot, org, now)
+            for org, snapshot in zip(ordered, snapshots, strict=True)
         }
+
+    def _match_keys(self, submission: ReferralSubmission) -> list[MatchKey]:
+        person = submission.person
+        if person is None:
+            return []
+        return match_keys(
+            self.keyring, person.given_name, person.family_name, person.date_of_birth,
+            person.ni_number,
+        )  # fmt: skip
 
     async def _recognise(
         self,
-        referral_id: str,
-        organisation: str,
-        submission: ReferralSubmission,
+        request: IntakeRequest,
+        keys: list[MatchKey],
         partners: dict[str, list[str]],
+        home_owners: dict[str, dict[str, str]],
         now: datetime,
     ) -> MatchDecision:
+        """`home_owners`: who held keys in the organisations of the batch when it began; the
+        first attempt decides on them (and the partners' indexes read now), a retry on fresh
+        reads. A claim lost meanwhile (the same person twice in one batch) is a retry."""
+        referral_id, organisation = request.referral_id, request.organisation
+        submission = request.submission
         person = submission.person
-        keys = (
-            match_keys(
-                self.keyring,
-                person.given_name,
-                person.family_name,
-                person.date_of_birth,
-                person.ni_number,
-            )
-            if person
-            else []
-        )
         if not keys:
             # No strong identifier: never matched. An automatic referral's household is known by
             # its tenancy, so repeat prevention referrals for one tenancy share a person id
             # (within the organisation: person ids are never shared across organisations).
             # From the keyed tenancy id: a plain hash of the reference could be guessed back.
             named = submission.tenancy
+            household = person is None and named is not None
             basis = (
                 ("tenancy-household", organisation, tenancy_id(
                     named.landlord_organisation, named.tenancy_reference, key=self.tenancy_key))
                 if person is None and named
                 else ("referral-person", referral_id)
             )  # fmt: skip
-            return MatchDecision(f"p-{stable_id(*basis)}", None, [])
+            # A household is referred again and again; a referral's own person never is.
+            return MatchDecision(f"p-{stable_id(*basis)}", None, [], first_seen=not household)
         # Derived from the referral id, so a retried intake proposes the same new person.
         new_person_id = f"p-{stable_id('person', referral_id)}"
         decision = MatchDecision(new_person_id, None, [])
-        orgs = [organisation, *partners.get(organisation, [])]
-        for _ in range(CLAIM_ATTEMPTS):
-            owners = await self.store.key_owners(orgs, (k.value for k in keys))
+        others = partners.get(organisation, [])
+        values = [k.value for k in keys]
+        for attempt in range(CLAIM_ATTEMPTS):
+            if attempt == 0:
+                home = home_owners.get(organisation, {})
+                owners = {organisation: {v: home[v] for v in values if v in home}}
+                owners.update(await self.store.key_owners(others, values))
+            else:
+                owners = await self.store.key_owners([organisation, *others], values)
             people = {p for found in owners.values() for p in found.values()}
             held = await self.store.keys_of(people)
             decision = decide(keys, owners[organisation], held, new_person_id)
-            holders = [
+            claims = [
                 await self.store.claim_key(organisation, k.value, decision.person_id, now)
                 for k in decision.keys_to_claim
             ]
-            if all(h == decision.person_id for h in holders):
-                return _with_partners(decision, keys, owners, organisation, held)
+            if all(holder == decision.person_id for holder, _ in claims):
+                # A new person whose keys were all claimed by this very call: no other
+                # referral can have been given this person id yet.
+                first_seen = (
+                    decision.is_new
+                    and decision.person_id == new_person_id
+                    and all(given for _, given in claims)
+                )
+                found = _with_partners(decision, keys, owners, organisation, held)
+                return replace(found, first_seen=first_seen)
             # Another referral of the same person claimed a key meanwhile: decide again.
         return _with_partners(decision, keys, owners, organisation, held)
 

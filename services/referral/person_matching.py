@@ -176,6 +176,9 @@ class MatchDecision:
     keys_to_claim: list[MatchKey]  # identifiers the person gains with this referral
     possible_matches: list[str] = field(default_factory=list)  # linked, not merged
     partner_matches: list[str] = field(default_factory=list)  # organisations, by agreement
+    # Known to no index until this referral (its own new person, every key claimed just now,
+    # or no key at all): no entry, open referrals or closures of theirs to look up.
+    first_seen: bool = False
 
     @property
     def is_new(self) -> bool:

@@ -15,7 +15,7 @@ linked to it (`possible_duplicate_of`, `linked_referrals` on both), never merged
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,26 +184,31 @@ class ReferralStore:
                 result[doc["person_id"]].append(doc["key"])
         return result
 
-    async def claim_key(self, organisation: str, key: str, person_id: str, at: datetime) -> str:
+    async def claim_key(
+        self, organisation: str, key: str, person_id: str, at: datetime
+    ) -> tuple[str, bool]:
         """Give `key` to `person_id` in `organisation`'s index unless someone there holds it
-        already; returns the holder."""
+        already; returns the holder, and whether this call gave it."""
         _id = _key_id(organisation, key)
         entry = {"_id": _id, "organisation": organisation, "key": key, "person_id": person_id}
         try:
             await self.person_keys.insert_one({**entry, "at": at})
         except DuplicateKeyError:
             existing = await self.person_keys.find_one({"_id": _id})
-            return str(existing["person_id"]) if existing else person_id
-        return person_id
+            return (str(existing["person_id"]) if existing else person_id), False
+        return person_id, True
 
     def record_referrals_of(
         self,
         uow: UnitOfWork,
         entries: Sequence[tuple[str, str, str, Sequence[str]]],
         at: datetime,
+        known: Container[str] | None = None,
     ) -> None:
         """(person id, referral id, organisation, possible matches) into the people index.
-        Idempotent: the sets only grow, so a retry adds nothing twice."""
+        Idempotent: the sets only grow, so a retry adds nothing twice. `known`: the people
+        whose entry was just read (`people_of_many`); the others' entries are inserted without
+        reading again whether they exist (one that does is updated all the same)."""
         for person_id, referral_id, organisation, possible_matches in entries:
             grow: dict[str, Any] = {"referral_ids": referral_id, "organisations": organisation}
             if possible_matches:
@@ -215,7 +220,15 @@ class ReferralStore:
                 "closures": [],
                 "created_at": at,
             }
-            uow.upsert(self.person_records, person_id, {"$addToSet": grow}, first, idempotent=True)
+            likely_new = known is not None and person_id not in known
+            uow.upsert(
+                self.person_records,
+                person_id,
+                {"$addToSet": grow},
+                first,
+                idempotent=True,
+                likely_new=likely_new,
+            )
             for other in possible_matches:
                 link = {"$addToSet": {"possible_matches": person_id}}
                 uow.change(self.person_records, other, link, idempotent=True)
@@ -249,14 +262,18 @@ class ReferralStore:
     async def get_person(self, person_id: str) -> Document | None:
         return await self.people.find_one({"_id": person_id})
 
-    async def closures_of_many(self, person_ids: Iterable[str]) -> dict[str, list[Closure]]:
+    async def people_of_many(self, person_ids: Iterable[str]) -> dict[str, list[Closure]]:
+        """The people of these ids that have an index entry, with their closed cases (for
+        the repeat cycle): one read, which also tells the intake whose entry is new."""
         ids = list(set(person_ids))
+        if not ids:
+            return {}
         return {
             person["_id"]: [
                 Closure(c["case_id"], c["closed_at"], ClosureReason(c["reason"]))
-                for c in person.get("closures", [])
+                for c in person.get("closures") or []
             ]
-            async for person in self.people.find({"_id": {"$in": ids}, "closures": {"$ne": []}})
+            async for person in self.people.find({"_id": {"$in": ids}}, {"closures": 1})
         }
 
     def record_closure(
