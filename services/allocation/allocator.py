@@ -73,6 +73,7 @@ from shared.events.base import EventData
 from shared.events.catalogue import CaseAllocated, CaseReallocated
 from shared.events.envelope import Envelope, make_event
 from shared.ids import stable_id
+from shared.lanes import Lane
 from shared.logging import get_logger
 from shared.redaction import safe_error
 from shared.runtime import ServiceRuntime
@@ -370,7 +371,8 @@ class Allocator:
                 teams[worker.team_id] = team
             allocation, data = allocated(entry, worker, teams[worker.team_id], now)
             event_id = stable_id(entry.case_id, SOURCE, "CaseAllocated")
-            records.append((entry.case_id, allocation, self._event(entry, data, event_id, now)))
+            event = self._event(entry, data, event_id, now, lane=entry.lane)
+            records.append((entry.case_id, allocation, event))
         if not records:
             return 0
         written = await self.store.record_allocations(records)
@@ -394,7 +396,14 @@ class Allocator:
             )
         return len(written & {entry.case_id for entry, _ in claimed})
 
-    def _event(self, entry: CaseEntry, data: EventData, event_id: str, now: datetime) -> Envelope:
+    def _event(
+        self,
+        entry: CaseEntry,
+        data: EventData,
+        event_id: str,
+        now: datetime,
+        lane: Lane | None = None,
+    ) -> Envelope:
         return make_event(
             data,
             source=SOURCE,
@@ -403,6 +412,7 @@ class Allocator:
             causation_id=entry.assessed_event_id,
             event_id=event_id,
             time=now,
+            lane=lane,
         )
 
     # --- reallocation ---------------------------------------------------------------------

@@ -41,6 +41,7 @@ def waiting_entry(envelope: Envelope, data: ReferralAssessed, now: datetime) -> 
         waiting_since=now,
         correlation_id=envelope.correlationid,
         assessed_event_id=envelope.id,
+        lane=envelope.lane,
     )
 
 

@@ -17,6 +17,7 @@ from services.allocation.priority import PriorityFacts, RiskSignal
 from services.allocation.specialisms import Specialism
 from shared.codes import LegalStage, RiskLevel, Route, Stage, SupportNeed
 from shared.ids import stable_id
+from shared.lanes import Lane
 from shared.mongo import Document
 
 
@@ -143,6 +144,9 @@ class CaseEntry(Record):
     waiting_since: Moment | None = None
     correlation_id: str | None = None
     assessed_event_id: str | None = None
+    # The lane its referral came by (shared/lanes.py): its CaseAllocated goes the same way,
+    # whatever pass places it, so a person's case never waits behind a feed's.
+    lane: Lane = Lane.INTERACTIVE
     risk_signals: list[StoredRiskSignal] = []
     # Placement fields, what the allocator's query matches on (placement_fields); absent on
     # entries stored before they were kept.
