@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -16,6 +16,7 @@ from pymongo.errors import AutoReconnect, OperationFailure
 
 from services.notifications.consent import contact_allowed
 from services.notifications.facts import fact_key
+from services.notifications.poll_reads import PollAgreements, PollReferences
 from services.notifications.routing import (
     CaseFacts,
     PlannedDelivery,
@@ -106,7 +107,25 @@ def bulk_kind(data: EventData) -> type[EventData] | None:
         return ReferralReceived
     if isinstance(data, CaseAllocated):
         return CaseAllocated
+    if isinstance(data, CaseEscalated | ReviewDue):
+        return CaseEscalated  # routed on the case's facts as they stand, learning nothing
     return None
+
+
+@dataclass(frozen=True)
+class Planning:
+    """One event to plan deliveries for, with what this service knows of its case."""
+
+    envelope: Envelope
+    data: EventData
+    case_id: str
+    person_id: str | None
+    case: CaseFacts | None
+
+    @property
+    def person(self) -> str | None:
+        """The person the plan may write to: the event's, else the case's."""
+        return self.person_id or (self.case.person_id if self.case else None)
 
 
 def allocated_facts(envelope: Envelope, data: CaseAllocated) -> CaseRecord:
@@ -197,14 +216,11 @@ class NotificationHandlers:
             (envelope, referral_facts(envelope, data)) for envelope, data in batch
         )
         cases = await self.store.cases_facts(data.case_id for _, data in batch)
-        records = [
-            record
+        planning = [
+            Planning(envelope, data, data.case_id, data.person_id, cases.get(data.case_id))
             for envelope, data in batch
-            for record in await self.deliveries(
-                envelope, data, data.case_id, data.person_id, cases.get(data.case_id)
-            )
         ]
-        await self.record_deliveries(records)
+        await self.record_deliveries(await self.deliveries_of(planning))
 
     async def on_case_events(self, batch: list[tuple[Envelope, Any]]) -> None:
         for kind, stretch in stretches(batch, bulk_kind):
@@ -212,6 +228,8 @@ class NotificationHandlers:
                 await self.on_referrals(stretch)
             elif kind is CaseAllocated:
                 await self.on_allocations(stretch)
+            elif kind is CaseEscalated:
+                await self.on_routed(stretch)
             else:
                 for envelope, data in stretch:
                     await self.on_one(envelope, data)
@@ -235,11 +253,11 @@ class NotificationHandlers:
             (envelope, allocated_facts(envelope, data)) for envelope, data in batch
         )
         facts = await self.store.cases_facts(data.case_id for _, data in batch)
-        records = []
-        for envelope, data in batch:
-            case = facts.get(data.case_id)
-            records += await self.deliveries(envelope, data, data.case_id, data.person_id, case)
-        await self.record_deliveries(records)
+        planning = [
+            Planning(envelope, data, data.case_id, data.person_id, facts.get(data.case_id))
+            for envelope, data in batch
+        ]
+        await self.record_deliveries(await self.deliveries_of(planning))
 
     async def on_reallocated(self, envelope: Envelope, data: CaseReallocated) -> None:
         facts = CaseRecord(
@@ -264,28 +282,39 @@ class NotificationHandlers:
         await self.route(envelope, data, data.case_id, data.person_id)
 
     async def on_case_event(self, envelope: Envelope, data: CaseEscalated | ReviewDue) -> None:
-        await self.route(envelope, data, data.case_id, None)
+        await self.on_routed([(envelope, data)])
+
+    async def on_routed(self, batch: list[tuple[Envelope, CaseEscalated | ReviewDue]]) -> None:
+        """Escalations (a support case's worsening risk) and review notices: the cases' facts
+        in one read, the deliveries planned together and inserted in one write."""
+        facts = await self.store.cases_facts(data.case_id for _, data in batch)
+        planning = [
+            Planning(envelope, data, data.case_id, None, facts.get(data.case_id))
+            for envelope, data in batch
+        ]
+        await self.record_deliveries(await self.deliveries_of(planning))
 
     async def on_tenancies_at_risk(self, batch: list[tuple[Envelope, TenancyAtRisk]]) -> None:
         # The busiest stream: three reads for the whole poll (the cases, and the landlords'
-        # references the notices show), cached settings, one insert.
+        # references the notices show), the landlords' agreements once each, cached
+        # settings, one insert.
         named = await self.store.cases_facts(d.case_id for _, d in batch if d.case_id)
         by_tenancy = await self.store.open_cases_for_tenancies(
             d.tenancy_id for _, d in batch if not d.case_id
         )
-        heard: list[tuple[Envelope, TenancyAtRisk, CaseFacts]] = []
+        book = PollAgreements(self.book)
+        heard: list[Planning] = []
         for envelope, data in batch:
             case = named.get(data.case_id) if data.case_id else by_tenancy.get(data.tenancy_id)
             if case is None:
                 continue  # no open case known here: referral raises a prevention referral
-            if not data.case_id and not await self.tenancy_data_shared(data.landlord, case):
+            if not data.case_id and not await self.tenancy_data_shared(data.landlord, case, book):
                 continue  # another organisation's claim on the tenancy, not confirmed
-            heard.append((envelope, data, case))
-        references = await self.store.tenancy_references_of(d.tenancy_id for _, d, _ in heard)
-        records = []
-        for envelope, data, case in heard:
-            records += await self.deliveries(envelope, data, case.case_id, None, case, references)
-        await self.record_deliveries(records)
+            heard.append(Planning(envelope, data, case.case_id, None, case))
+        tenancy_ids = [cast(TenancyAtRisk, p.data).tenancy_id for p in heard]
+        known = await self.store.tenancy_references_of(tenancy_ids)
+        references = PollReferences(self.store, tenancy_ids, known)
+        await self.record_deliveries(await self.deliveries_of(heard, references, book))
 
     async def on_tenancy_references(
         self, batch: list[tuple[Envelope, TenancyReferenceShared]]
@@ -343,10 +372,12 @@ class NotificationHandlers:
         )
         await self.record_deliveries([record])
 
-    async def tenancy_data_shared(self, landlord: str, case: CaseFacts) -> bool:
+    async def tenancy_data_shared(
+        self, landlord: str, case: CaseFacts, book: AgreementBook | None = None
+    ) -> bool:
         """A case found by tenancy (not named by referral's own check) hears of the landlord's
         alert only when it is the landlord's, or under a live tenancy-data agreement."""
-        decision = await self.book.check(
+        decision = await (book or self.book).check(
             from_organisation=landlord,
             to_organisation=case.organisation,
             purpose=Purpose.TENANCY_DATA,
@@ -354,16 +385,6 @@ class NotificationHandlers:
             at=self.clock.now(),
         )
         return bool(decision)
-
-    async def tenancy_reference(
-        self, tenancy_id: str | None, known: Mapping[str, str] | None
-    ) -> str:
-        """The landlord's own reference a notice shows (the tenancy id until it is told)."""
-        if not tenancy_id:
-            return ""
-        if known is None:
-            known = await self.store.tenancy_references_of([tenancy_id])
-        return known.get(tenancy_id) or tenancy_id
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -405,11 +426,59 @@ class NotificationHandlers:
         case_id: str,
         person_id: str | None,
         case: CaseFacts | None,
-        references: Mapping[str, str] | None = None,
     ) -> list[DeliveryRecord]:
-        """The delivery records the routing rules plan for one event (not yet stored).
-        `references`: landlords' tenancy references read for a whole poll (None: read here,
-        only for a notice that shows one)."""
+        """The delivery records the routing rules plan for one event (not yet stored)."""
+        return await self.deliveries_of([Planning(envelope, data, case_id, person_id, case)])
+
+    async def deliveries_of(
+        self,
+        events: list[Planning],
+        references: PollReferences | None = None,
+        book: AgreementBook | None = None,
+    ) -> list[DeliveryRecord]:
+        """The delivery records the routing rules plan for a poll's events (not yet stored),
+        with the same reads for the lot however many events: each organisation's agreements
+        once, the contacts and consents of the cases whose plans involve the person in one
+        read each, the landlords' tenancy references in one read when a notice shows one."""
+        book = book or PollAgreements(self.book)
+        inputs = [await self.routing_input(p) for p in events]
+        if references is None:
+            tenancy_ids = [inp.fields.get("tenancy_id") for inp in inputs]
+            tenancy_ids += [inp.case.tenancy_id for inp in inputs if inp.case]
+            references = PollReferences(self.store, tenancy_ids)
+        plans = [plan_deliveries(inp) for inp in inputs]
+        # Agreements are read only when a plan reaches another organisation, and checked at
+        # this moment: a notice without one is recorded as held, never sent.
+        for i, inp in enumerate(inputs):
+            if needs_agreements(plans[i], inp.case_org):
+                agreements = tuple(await book.snapshot(inp.case_org))
+                inputs[i] = replace(inp, agreements=agreements, at=self.clock.now())
+                plans[i] = plan_deliveries(inputs[i])
+        # The person's contact details and consent are read only when a plan involves them
+        # (keeps the busy TenancyAtRisk path to one read and one insert).
+        involved = [
+            i for i, inp in enumerate(inputs) if needs_client_contact(plans[i], inp.case_org)
+        ]
+        if involved:
+            people = {i: (events[i].case_id, events[i].person) for i in involved}
+            contacts = await self.store.contacts_of(people.values())
+            # The case's consent is asked here, and again just before each send (worker).
+            consents = await self.store.consents_of(case_id for case_id, _ in people.values())
+            at = self.clock.now()
+            for i in involved:
+                client, consent = contacts.get(people[i]), consents.get(events[i].case_id)
+                inputs[i] = replace(inputs[i], client=client, consent=consent, at=at)
+                plans[i] = plan_deliveries(inputs[i])
+        now = self.clock.now()
+        return [
+            await self.delivery_record(p.envelope, inp, delivery, p.case_id, now, references)
+            for p, inp, planned in zip(events, inputs, plans, strict=True)
+            for delivery in planned
+        ]
+
+    async def routing_input(self, planning: Planning) -> RoutingInput:
+        """One event's routing input with the settings of the organisations it may reach."""
+        envelope, data, case = planning.envelope, planning.data, planning.case
         fields = data.model_dump(mode="json")
         event_type = type(data).TYPE
         probe = RoutingInput(event_type, envelope.organisation, fields, case)
@@ -421,29 +490,7 @@ class NotificationHandlers:
             *(fields.get("involved_organisations") or []),
         ]
         settings = await self.store.org_settings_for([o for o in organisations if o])
-        inp = RoutingInput(event_type, envelope.organisation, fields, case, None, settings)
-        planned = plan_deliveries(inp)
-        # Agreements are read only when the plan reaches another organisation, and checked
-        # at this moment: a notice without one is recorded as held, never sent.
-        if needs_agreements(planned, inp.case_org):
-            agreements = tuple(await self.book.snapshot(inp.case_org))
-            inp = replace(inp, agreements=agreements, at=self.clock.now())
-            planned = plan_deliveries(inp)
-        # The person's contact details and consent are read only when a plan involves them
-        # (keeps the busy TenancyAtRisk path to one read and one insert).
-        if needs_client_contact(planned, inp.case_org):
-            client = await self.store.contact(
-                case_id, person_id or (case.person_id if case else None)
-            )
-            # The case's consent is asked here, and again just before each send (worker).
-            consent = await self.store.consent(case_id)
-            inp = replace(inp, client=client, consent=consent, at=self.clock.now())
-            planned = plan_deliveries(inp)
-        now = self.clock.now()
-        return [
-            await self.delivery_record(envelope, inp, delivery, case_id, now, references)
-            for delivery in planned
-        ]
+        return RoutingInput(event_type, envelope.organisation, fields, case, None, settings)
 
     async def delivery_record(
         self,
@@ -452,7 +499,7 @@ class NotificationHandlers:
         planned: PlannedDelivery,
         case_id: str,
         now: datetime,
-        references: Mapping[str, str] | None = None,
+        references: PollReferences,
     ) -> DeliveryRecord:
         template = await self.store.template(inp.case_org, planned.template)
         channel = str(planned.channel) if planned.channel else None
@@ -510,11 +557,11 @@ class NotificationHandlers:
         )
 
     async def rendered(
-        self, template: Template, values: dict[str, str], references: Mapping[str, str] | None
+        self, template: Template, values: dict[str, str], references: PollReferences
     ) -> tuple[str, str]:
         """(subject, body); EmptyPlaceholder when a placeholder has no value."""
         if shows(template, TENANCY_REFERENCE) and TENANCY_REFERENCE not in values:
-            reference = await self.tenancy_reference(values.get("tenancy_id"), references)
+            reference = await references.reference(values.get("tenancy_id"))
             values[TENANCY_REFERENCE] = reference
         return render(template.subject, values), render(template.body, values)
 

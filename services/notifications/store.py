@@ -465,13 +465,21 @@ class NotificationStore:
         facts = (loaded.model.facts() for loaded in await self.case_records.find(query))
         return {f.tenancy_id: f for f in facts if f is not None and f.tenancy_id}
 
-    async def contact(self, case_id: str, person_id: str | None) -> ClientContact | None:
-        if person_id is None:
-            found = await self.contact_records.find({"case_id": case_id}, limit=1)
-            loaded = found[0] if found else None
-        else:
-            loaded = await self.contact_records.get(contact_key(case_id, person_id))
-        return None if loaded is None else loaded.model.client()
+    async def contacts_of(
+        self, wanted: Iterable[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], ClientContact]:
+        """The person's contact details on each (case id, person id) pair, in at most two
+        reads: by key where the person is known, else the case's first contact."""
+        pairs = set(wanted)
+        keyed = {contact_key(c, person): (c, person) for c, person in pairs if person}
+        found: dict[tuple[str, str | None], ClientContact] = {}
+        for key, loaded in (await self.contact_records.get_many(keyed)).items():
+            found[keyed[key]] = loaded.model.client()
+        unnamed = sorted({case_id for case_id, person in pairs if person is None})
+        if unnamed:
+            for loaded in await self.contact_records.find({"case_id": {"$in": unnamed}}):
+                found.setdefault((loaded.model.case_id, None), loaded.model.client())
+        return found
 
     # --- organisation settings and templates ------------------------------------------------
 

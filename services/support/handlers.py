@@ -37,10 +37,6 @@ def register_handlers(runtime: ServiceRuntime, casework: Casework) -> None:
 
     @consumer.on_batch(TenancyAtRisk)
     async def tenancies_at_risk(batch: list[tuple[Envelope, TenancyAtRisk]]) -> None:
-        # An arrears batch is mostly tenancies with no case here: one query finds the others.
-        with_cases = await casework.store.tenancies_with_open_cases(
-            data.tenancy_id for _, data in batch
-        )
-        for envelope, data in batch:
-            if data.case_id or data.tenancy_id in with_cases:
-                await casework.escalations.tenancy_at_risk(envelope, data)
+        # An arrears batch is mostly tenancies with no case here: a few reads for the poll
+        # find the others, and their escalations go in one unit of work.
+        await casework.escalations.tenancies_at_risk(batch)

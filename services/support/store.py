@@ -78,16 +78,16 @@ class SupportStore:
     async def cases_by_id(self, case_ids: Iterable[str]) -> list[SupportCase]:
         return [loaded.model for loaded in (await self.repository.get_many(case_ids)).values()]
 
-    async def tenancies_with_open_cases(self, tenancy_ids: Iterable[str]) -> set[str]:
-        ids = list(set(tenancy_ids))
-        cursor = self.cases.find(
-            {"tenancy_id": {"$in": ids}, "status": OPEN}, {"tenancy_id": 1, "_id": 0}
-        )
-        return {doc["tenancy_id"] async for doc in cursor}
-
-    async def open_cases_for_tenancy(self, tenancy_id: str, organisation: str) -> list[SupportCase]:
-        query = {"tenancy_id": tenancy_id, "organisation": organisation, "status": OPEN}
-        return await self._models(query, limit=LIST_LIMIT)
+    async def open_cases_for_tenancies(
+        self, tenancy_ids: Iterable[str]
+    ) -> dict[str, list[SupportCase]]:
+        """The open cases of each tenancy, of any organisation, in one read."""
+        ids = sorted(set(tenancy_ids))
+        found: dict[str, list[SupportCase]] = {}
+        if ids:
+            for case in await self._models({"tenancy_id": {"$in": ids}, "status": OPEN}):
+                found.setdefault(case.tenancy_id or "", []).append(case)
+        return found
 
     async def caseload(
         self, organisation: str, worker_id: str, status: str | None
@@ -156,6 +156,14 @@ class SupportStore:
     async def crisis_worker(self, organisation: str) -> str | None:
         settings = await self.organisations.find_one({"_id": organisation})
         return settings.get("crisis_worker_id") if settings else None
+
+    async def crisis_workers(self, organisations: Iterable[str]) -> dict[str, str | None]:
+        """`crisis_worker` for many organisations in one read."""
+        ids = sorted(set(organisations))
+        if not ids:
+            return {}
+        cursor = self.organisations.find({"_id": {"$in": ids}})
+        return {str(doc["_id"]): doc.get("crisis_worker_id") async for doc in cursor}
 
     async def designate_crisis_worker(self, organisation: str, worker_id: str | None) -> None:
         await self.organisations.update_one(

@@ -61,8 +61,9 @@ class CaseOpening:
 
     async def open_many(self, allocations: list[tuple[Envelope, CaseAllocated]]) -> None:
         """Open the support-route cases of CaseAllocated events: one insert (a redelivered
-        case stands), one read, one bulk of review timers — an arrears batch allocates
-        thousands of prevention cases."""
+        case stands) and one insert of their review timers - an arrears batch allocates
+        thousands of prevention cases. Only a redelivered case is read back, as it may have
+        moved on since it opened."""
         opened = {
             data.case_id: (envelope.id, new_case(envelope, data))
             for envelope, data in reversed(allocations)  # the first of a case stands
@@ -76,9 +77,13 @@ class CaseOpening:
             (case for _, case in opened.values()),
             event_ids={case_id: event_id for case_id, (event_id, _) in opened.items()},
         )
-        await uow.commit()
-        # As stored: a redelivered case may have moved on since it opened.
-        await self.timers.sync_many(await self.store.cases_by_id(opened))
+        written = (await uow.commit()).written
+        created = [case for case_id, (_, case) in opened.items() if case_id in written]
+        await self.timers.schedule_new(created)
+        redelivered = [case_id for case_id in opened if case_id not in written]
+        if redelivered:
+            # As stored: a redelivered case may have moved on since it opened.
+            await self.timers.sync_many(await self.store.cases_by_id(redelivered))
 
     async def reallocate(self, envelope: Envelope, data: CaseReallocated) -> None:
         case = await self.store.case(data.case_id)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from pymongo.errors import BulkWriteError
+
 from services.support.case import OPEN, PENDING, SupportCase
 from services.support.case_records import SOURCE, pending_reviews
 from services.support.dates import start_of_day
 from services.support.review_calendar import ReviewPoint, notices
 from services.support.store import SupportStore
+from shared.bulk import duplicate_ids
 from shared.clock import Clock
 from shared.codes import Route
 from shared.events.catalogue import ReviewDue
@@ -38,6 +41,21 @@ class ReviewTimers:
         """`sync` for many cases in a few round trips."""
         today = self.clock.now().date()
         await self.timer_store.schedule_many([t for c in cases for t in timers_of(c, today)])
+
+    async def schedule_new(self, cases: Iterable[SupportCase]) -> None:
+        """`sync_many` for cases just created: their timers cannot exist yet, so they are
+        inserted in one write without reading first. One that does exist (a case id opened
+        again) is scheduled as `sync_many` would, leaving a fired one alone."""
+        today = self.clock.now().date()
+        timers = [t for c in cases for t in timers_of(c, today)]
+        if not timers:
+            return
+        documents = [{**t.fields(), "fired": False, "_id": t.timer_id} for t in timers]
+        try:
+            await self.timer_store.collection.insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            taken = duplicate_ids(exc)
+            await self.timer_store.schedule_many([t for t in timers if t.timer_id in taken])
 
     async def reschedule(self, case: SupportCase) -> None:
         await self.timer_store.cancel_for(case.case_id)
