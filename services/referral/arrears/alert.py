@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +29,7 @@ from shared.validation import (
     Weeks,
 )
 
+STAGE_RANK = {stage: stage.rank for stage in LegalStage}  # looked up once: on every alert
 LEGAL_WINDOW = "within two years past and five years ahead"
 END_FIELDS = ("tenancy_ended_on", "tenancy_end_reason")  # both or neither
 
@@ -153,7 +155,7 @@ class ArrearsAlert(BaseModel):
             implied.append(LegalStage.POSSESSION_ORDER)
         if self.eviction_date:
             implied.append(LegalStage.EVICTION_DATE_SET)
-        return max(implied, key=lambda stage: stage.rank)
+        return max(implied, key=STAGE_RANK.__getitem__)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         body = self.model_dump(mode="json", exclude={"alert_id", "landlord"})
@@ -176,6 +178,9 @@ class AlertSubmission:
     position: int = 0  # index in the request, or CSV line number, for the report
     correlation_id: str | None = None
     causation_id: str | None = None
+    # When the landlord sent it (a Kafka event's time): orders a tenancy's alerts so a replayed
+    # old one is stale (`decision.Recency`). None: the moment it reached the pipeline.
+    sent_at: datetime | None = None
 
 
 class ForeignTenancy(ValueError):
@@ -191,6 +196,7 @@ def submission_for(
     alert_id: str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
+    sent_at: datetime | None = None,
 ) -> AlertSubmission:
     """Bind an alert to its sender, the landlord. A housing association may alert only on its
     own tenancies, so a different `landlord` is refused rather than believed. `key`: the
@@ -213,6 +219,7 @@ def submission_for(
         position=position,
         correlation_id=correlation_id,
         causation_id=causation_id,
+        sent_at=sent_at,
     )
 
 

@@ -6,15 +6,23 @@ or one at the same or a lower level, changes nothing that anyone downstream sees
 raises TenancyAtRisk, and — when no case is open or pending for the tenancy — a prevention
 referral with an id derived from (tenancy, episode, level), so replaying a decision can never
 mint a second one.
+
+A repeat costs nothing (issue 21): an alert that leaves the tenancy's state as it was is not
+written at all, so what guards replays cannot be a list of every alert id seen. Instead each
+state change stores its alert's `Recency` (when the landlord sent it, and the day its figures
+are for when the landlord said so); an alert older than the last applied change is *stale*
+and changes nothing, so a replayed or late old alert can never count as news after the
+arrears were cleared. The ids of the alerts that changed the state are still kept, so the
+very same alert again is answered "duplicate".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from services.referral.arrears.risk_rules import Assessment, RiskRules
+from services.referral.arrears.risk_rules import LEVEL_RANK, Assessment, RiskRules
 from shared.codes import LegalStage, RiskLevel
 from shared.ids import stable_id
 
@@ -62,6 +70,39 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class Recency:
+    """When an alert's figures were true: the moment the landlord sent it (a Kafka event's
+    time, never later than its arrival; the moment an HTTP or CSV alert arrived) and the day
+    the landlord said its figures are for (None: not said)."""
+
+    sent_at: datetime
+    reported_on: date | None = None
+
+    def older_than(self, applied: Recency | None) -> bool:
+        """Is an alert of this recency older than the last change applied (`applied`)? Sent
+        before it, or dated by the landlord before the day it was dated. An equal recency is
+        not older: alerts of one request or file share one, and are folded in their order."""
+        if applied is None:
+            return False
+        if self.sent_at < applied.sent_at:
+            return True
+        days = self.reported_on, applied.reported_on
+        return days[0] is not None and days[1] is not None and days[0] < days[1]
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """What the last alert that changed the tenancy said, as the landlord's views show it
+    (`last_alert`): an alert saying the same again is a repeat."""
+
+    risk_level: RiskLevel | None
+    reasons: tuple[str, ...]
+    arrears_balance: float
+    weeks_in_arrears: float | None
+    legal_stage: LegalStage
+
+
+@dataclass(frozen=True)
 class TenancyState:
     tenancy_id: str
     version: int = 0  # 0: no document yet
@@ -71,6 +112,8 @@ class TenancyState:
     cases: dict[str, CaseEntry] = field(default_factory=dict)
     ends: tuple[date, ...] = ()  # the ends the landlord's feed has told (TenancyEnded sent)
     reported: Figures | None = None  # the figures last sent in TenancyArrearsReported
+    latest: AlertFacts | None = None  # what the last alert that changed the state said
+    as_of: Recency | None = None  # that alert's recency: an older alert is stale
 
     @property
     def landlord(self) -> str:
@@ -155,14 +198,16 @@ def decide(
         return Decision(Outcome.ACCEPTED, ended)
 
     level = assessment.level
-    below_threshold = level.rank < rules.signal_from.rank
-    not_higher = state.signalled_level is not None and level.rank <= state.signalled_level.rank
+    rank = LEVEL_RANK[level]
+    below_threshold = rank < LEVEL_RANK[rules.signal_from]
+    signalled = state.signalled_level
+    not_higher = signalled is not None and rank <= LEVEL_RANK[signalled]
     if below_threshold or not_higher:
         return Decision(Outcome.UNCHANGED, seen)
 
     referral_id = None
     cases = state.cases
-    if not state.has_open_or_pending_case(sharing) and level.rank >= rules.refer_from.rank:
+    if not state.has_open_or_pending_case(sharing) and rank >= LEVEL_RANK[rules.refer_from]:
         referral_id = prevention_referral_id(state.tenancy_id, state.episode, level)
         # Pending at once, so a second rise before intake answers raises no second referral.
         target = rules.referral_organisation(state.landlord)
@@ -176,6 +221,19 @@ def decide(
         prevention_referral_id=referral_id,
     )
     return Decision(Outcome.ACCEPTED, replace(seen, signalled_level=level, cases=cases), signal)
+
+
+def is_stale(state: TenancyState, recency: Recency) -> bool:
+    return recency.older_than(state.as_of)
+
+
+def changes_nothing(before: TenancyState, after: TenancyState) -> bool:
+    """The same state apart from the bookkeeping of replays (alert ids, recency): nothing to
+    write and nothing to tell. (Field by field: on every alert's path, repeats included.)"""
+    return before is after or all(getattr(before, f) == getattr(after, f) for f in _SUBSTANCE)
+
+
+_SUBSTANCE = tuple(f.name for f in fields(TenancyState) if f.name not in {"recent_alerts", "as_of"})
 
 
 def case_transition(current: CaseStatus | None, new: CaseStatus) -> bool:

@@ -48,6 +48,7 @@ def alert_from_event(
             alert_id=envelope.id,
             correlation_id=envelope.correlationid,
             causation_id=envelope.id,
+            sent_at=envelope.time,
         )
     except ValidationError as exc:
         raise PermanentError(validation_reason(exc, "data.")) from exc

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.referral.arrears.alert import AlertSubmission
 from services.referral.arrears.decision import (
+    RECENT_ALERTS,
+    AlertFacts,
     CaseEntry,
     CaseStatus,
     Outcome,
+    Recency,
     Signal,
     TenancyState,
     case_key,
+    changes_nothing,
     decide,
+    is_stale,
 )
 from services.referral.arrears.risk_rules import Assessment, RiskRules, assess
 from services.referral.arrears.signals import feed_events, prevention_referral, tenancy_at_risk
@@ -141,8 +146,11 @@ def plan_tenancy(
     now: datetime,
     agreements: Sequence[Agreement] | None = None,
     consents: Mapping[str, Consent] | None = None,
+    received_at: datetime | None = None,
 ) -> TenancyPlan:
-    """`agreements`: the landlord's data-sharing agreements, checked now for every flow into
+    """`received_at`: the real time the alerts reached the pipeline (default `now`), which
+    orders them against the tenancy's last change with each alert's own time.
+    `agreements`: the landlord's data-sharing agreements, checked now for every flow into
     another organisation (None: checks off, for the pure tests of the rules alone).
     `consents`: the consent recorded on other organisations' cases naming this tenancy (by
     case id); a case whose consent refuses the landlord's tenancy data is not linked to the
@@ -162,47 +170,35 @@ def plan_tenancy(
     )
     for sub in subs:
         assessment = assess(sub.alert, rules, today)
-        visible = _without(plan.after, withheld)
-        decision = decide(visible, sub.alert_id, assessment, rules, now, sharing)
         result = AlertResult(
             position=sub.position,
-            status=decision.outcome,
+            status=Outcome.UNCHANGED,
             tenancy_reference=sub.alert.tenancy_reference,
             tenancy_id=sub.tenancy_id,
             alert_id=sub.alert_id,
         )
-        if decision.outcome != Outcome.DUPLICATE:
-            result.risk_level = assessment.level
-            result.reasons = list(assessment.reasons)
-            plan.last_sub, plan.last_assessment = sub, assessment
-        signal, after = decision.signal, decision.state
-        referral = None
-        if signal is not None and signal.prevention_referral_id is not None:
-            referral = prevention_referral(sub, signal, rules, now)
-            held = _hold_referral(plan, referral, signal, agreements, now)
-            if held is not None:
-                # Not raised: no pending case for it, and TenancyAtRisk names none; the
-                # landlord's own signal still goes out.
-                plan.held.append(held)
-                result.held = held.reason
-                key = case_key(signal.prevention_referral_id)
-                after = replace(after, cases={k: v for k, v in after.cases.items() if k != key})
-                signal, referral = replace(signal, prevention_referral_id=None), None
-        if signal is not None:
-            result.signalled = True
-            result.case_id = signal.case_id
-            result.prevention_case_id = signal.prevention_referral_id
-            plan.events.append(tenancy_at_risk(sub, signal, now))
-            if referral is not None:
-                plan.events.append(referral)
-        if decision.outcome != Outcome.DUPLICATE:
-            # What the feed tells outcomes (figures, an end), on the cases as just decided;
-            # remembered on the state, so the same again emits nothing.
-            news = read_feed(after, sub.alert, sharing)
-            after = news.state
-            plan.events.extend(feed_events(sub, news, now))
-        plan.after = _with(after, withheld)
         plan.results.append(result)
+        if sub.alert_id in plan.after.recent_alerts:
+            result.status = Outcome.DUPLICATE  # this very alert already changed the state
+            continue
+        result.risk_level = assessment.level
+        result.reasons = list(assessment.reasons)
+        recency = recency_of(sub, received_at or now)
+        if is_stale(plan.after, recency):
+            # Older than the change last applied: a replayed or late alert is never news.
+            result.reason = STALE
+            continue
+        before = plan.after
+        after, events = _apply(plan, before, sub, assessment, result, withheld, sharing,
+                               rules, agreements, now)  # fmt: skip
+        if changes_nothing(before, after):
+            # A repeat: no write, no event, and its id not kept (its recency guards replays).
+            result.status = Outcome.UNCHANGED
+            continue
+        recent = (*before.recent_alerts, sub.alert_id)[-RECENT_ALERTS:]
+        plan.after = replace(after, recent_alerts=recent, as_of=recency)
+        plan.events.extend(events)
+        plan.last_sub, plan.last_assessment = sub, assessment
     if sharing is not None and any(r.signalled for r in plan.results):
         # A risk signal, not the feed's own events: the claims it did not reach are held.
         plan.held.extend(_held_claims(plan.after, sharing, agreements or (), now))
@@ -214,6 +210,76 @@ def plan_tenancy(
             if plan.after.linked(entry, sharing)
         )
     return plan
+
+
+STALE = "stale: older than the alert that last changed this tenancy; nothing changed"
+
+
+def recency_of(sub: AlertSubmission, received_at: datetime) -> Recency:
+    """The alert's place in its tenancy's order: when sent (never later than it arrived; a
+    time without a zone is UTC), and the day its figures are for if the landlord said."""
+    sent = sub.sent_at or received_at
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    return Recency(min(sent, received_at), sub.alert.reported_on)
+
+
+def facts_of(sub: AlertSubmission, assessment: Assessment) -> AlertFacts:
+    alert = sub.alert
+    return AlertFacts(
+        assessment.level,
+        assessment.reasons,
+        alert.arrears_balance,
+        alert.weeks_in_arrears,
+        alert.effective_legal_stage,
+    )
+
+
+def _apply(
+    plan: TenancyPlan,
+    state: TenancyState,
+    sub: AlertSubmission,
+    assessment: Assessment,
+    result: AlertResult,
+    withheld: Mapping[str, tuple[CaseEntry, str]],
+    sharing: frozenset[str] | None,
+    rules: RiskRules,
+    agreements: Sequence[Agreement] | None,
+    now: datetime,
+) -> tuple[TenancyState, list[Envelope]]:
+    """One alert decided on `state`: the state after it and the events it raises (kept only
+    if the state changed: no event ever goes out without its tenancy's write)."""
+    decision = decide(_without(state, withheld), sub.alert_id, assessment, rules, now, sharing)
+    result.status = decision.outcome
+    events: list[Envelope] = []
+    signal, after = decision.signal, decision.state
+    referral = None
+    if signal is not None and signal.prevention_referral_id is not None:
+        referral = prevention_referral(sub, signal, rules, now)
+        held = _hold_referral(plan, referral, signal, agreements, now)
+        if held is not None:
+            # Not raised: no pending case for it, and TenancyAtRisk names none; the
+            # landlord's own signal still goes out.
+            plan.held.append(held)
+            result.held = held.reason
+            key = case_key(signal.prevention_referral_id)
+            after = replace(after, cases={k: v for k, v in after.cases.items() if k != key})
+            signal, referral = replace(signal, prevention_referral_id=None), None
+    if signal is not None:
+        result.signalled = True
+        result.case_id = signal.case_id
+        result.prevention_case_id = signal.prevention_referral_id
+        events.append(tenancy_at_risk(sub, signal, now))
+        if referral is not None:
+            events.append(referral)
+    # What the feed tells outcomes (figures, an end), on the cases as just decided;
+    # remembered on the state, so the same again emits nothing.
+    news = read_feed(after, sub.alert, sharing)
+    events.extend(feed_events(sub, news, now))
+    after, facts = news.state, facts_of(sub, assessment)
+    if after.latest != facts:
+        after = replace(after, latest=facts)
+    return _with(after, withheld), events
 
 
 def _hold_referral(

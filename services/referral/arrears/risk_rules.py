@@ -87,6 +87,8 @@ class RiskRules(BaseModel):
 
 
 DEFAULT_RULES = RiskRules()
+# `RiskLevel.rank` looked up once: assessing is on every alert's path, repeats included.
+LEVEL_RANK = {level: level.rank for level in RiskLevel}
 
 _LEGAL_LEVEL_FIELD = {
     LegalStage.NOTICE_SERVED: "notice_served_level",
@@ -109,13 +111,13 @@ class Assessment:
 
 
 def _highest(levels: list[RiskLevel]) -> RiskLevel | None:
-    return max(levels, key=lambda level: level.rank) if levels else None
+    return max(levels, key=LEVEL_RANK.__getitem__) if levels else None
 
 
 def _raise_one(level: RiskLevel, cap: RiskLevel) -> RiskLevel:
-    if level.rank >= cap.rank:
+    if LEVEL_RANK[level] >= LEVEL_RANK[cap]:
         return level
-    return list(RiskLevel)[level.rank + 1]
+    return list(RiskLevel)[LEVEL_RANK[level] + 1]
 
 
 def assess(alert: ArrearsAlert, rules: RiskRules, today: date) -> Assessment:
@@ -163,7 +165,7 @@ def assess(alert: ArrearsAlert, rules: RiskRules, today: date) -> Assessment:
     if level is None:
         return Assessment(None, ("arrears: cleared",))
     # Reasons that decide the level first, then the rest, most serious first.
-    ordered = sorted(found, key=lambda item: -item[0].rank)
+    ordered = sorted(found, key=lambda item: -LEVEL_RANK[item[0]])
     reasons = [text for _, text in ordered]
     if rules.worsening_trend_raises and alert.trend == Trend.WORSENING and in_arrears:
         raised = _raise_one(level, rules.trend_cap)

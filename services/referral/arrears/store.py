@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.referral.arrears.decision import (
+    AlertFacts,
     CaseEntry,
     CaseStatus,
     Figures,
+    Recency,
     TenancyState,
     case_key,
 )
@@ -73,7 +75,44 @@ def state_from_document(tenancy_id: str, document: Document | None) -> TenancySt
         cases=cases,
         ends=tuple(date.fromisoformat(day) for day in document.get("tenancy_ends") or ()),
         reported=_figures(reported) if reported else None,
+        latest=_facts(document.get("last_alert")),
+        as_of=_recency(document.get("as_of")),
     )
+
+
+def _facts(body: Document | None) -> AlertFacts | None:
+    """What the last alert said (stored as `last_alert` before issue 21 too)."""
+    if not body or "arrears_balance" not in body:
+        return None
+    level = body.get("risk_level")
+    return AlertFacts(
+        RiskLevel(level) if level else None,
+        tuple(body.get("reasons") or ()),
+        float(body["arrears_balance"]),
+        body.get("weeks_in_arrears"),
+        LegalStage(body.get("legal_stage") or LegalStage.NONE),
+    )
+
+
+def _recency(body: Document | None) -> Recency | None:
+    if not body:
+        return None  # written before issue 21: no alert is stale against it
+    day = body.get("reported_on")
+    sent_at = body["sent_at"]
+    if isinstance(sent_at, str):
+        sent_at = datetime.fromisoformat(sent_at)
+    elif sent_at.tzinfo is None:  # a BSON datetime (an earlier build of issue 21)
+        sent_at = sent_at.replace(tzinfo=UTC)
+    return Recency(sent_at, date.fromisoformat(day) if day else None)
+
+
+def _recency_body(recency: Recency | None) -> dict[str, Any] | None:
+    if recency is None:
+        return None
+    day = recency.reported_on.isoformat() if recency.reported_on else None
+    # To the microsecond, as compared: a BSON datetime keeps milliseconds, and an alert sent
+    # in the same millisecond as the last change, but before it, must still be stale.
+    return {"sent_at": recency.sent_at.astimezone(UTC).isoformat(), "reported_on": day}
 
 
 def _figures(body: Document) -> Figures:
@@ -104,7 +143,7 @@ def _case_body(entry: CaseEntry) -> dict[str, Any]:
 # What deciding an alert reads of a tenancy (not its last alert's details).
 STATE_PROJECTION = {
     "version": 1, "episode": 1, "signalled_level": 1, "recent_alerts": 1, "cases": 1, OUTBOX: 1,
-    INBOX_FIELD: 1, "tenancy_ends": 1, "reported_figures": 1,
+    INBOX_FIELD: 1, "tenancy_ends": 1, "reported_figures": 1, "last_alert": 1, "as_of": 1,
 }  # fmt: skip
 
 
@@ -121,6 +160,7 @@ class TenancyRiskRepository(Repository[TenancyState]):
             # Dates as ISO days: BSON has datetimes only.
             "tenancy_ends": [day.isoformat() for day in model.ends],
             "reported_figures": _figures_body(model.reported),
+            "as_of": _recency_body(model.as_of),
         }
 
     def from_document(self, document: Document) -> TenancyState:
@@ -143,7 +183,15 @@ class ArrearsStore:
 
     async def load(self, tenancy_ids: Iterable[str]) -> dict[str, Loaded[TenancyState]]:
         """The tenancies' risk states as stored; an id without a document is missing."""
-        return await self.repository.get_many(tenancy_ids, projection=STATE_PROJECTION)
+        wanted = list(dict.fromkeys(tenancy_ids))
+        if not wanted:
+            return {}
+        # One `find` by `_id $in` (FerretDB narrows it by the `_id` index), its whole answer in
+        # the first reply: no getMore round trip per poll.
+        found = self.tenancies.find(
+            {"_id": {"$in": wanted}}, STATE_PROJECTION, batch_size=len(wanted)
+        )
+        return {str(doc["_id"]): self.repository.load(doc) async for doc in found}
 
     async def tenancy(self, landlord: str, tenancy_id: str) -> Document | None:
         return await self.tenancies.find_one(
@@ -187,18 +235,19 @@ class ArrearsStore:
 
     @staticmethod
     def _alert_fields(plan: TenancyPlan, now: datetime) -> dict[str, Any]:
-        sub, assessment = plan.last_sub, plan.last_assessment
-        assert sub is not None and assessment is not None
+        """Beside the state: the last alert that changed it (a repeat changes none of this)."""
+        sub, facts = plan.last_sub, plan.after.latest
+        assert sub is not None and facts is not None
         return {
             "landlord": plan.landlord,
             "tenancy_reference": sub.alert.tenancy_reference,
             "last_alert": {
                 "alert_id": sub.alert_id,
-                "risk_level": assessment.level.value if assessment.level else None,
-                "reasons": list(assessment.reasons),
-                "arrears_balance": sub.alert.arrears_balance,
-                "weeks_in_arrears": sub.alert.weeks_in_arrears,
-                "legal_stage": sub.alert.effective_legal_stage.value,
+                "risk_level": facts.risk_level.value if facts.risk_level else None,
+                "reasons": list(facts.reasons),
+                "arrears_balance": facts.arrears_balance,
+                "weeks_in_arrears": facts.weeks_in_arrears,
+                "legal_stage": facts.legal_stage.value,
                 "received_at": now,
             },
             "updated_at": now,
