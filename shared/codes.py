@@ -41,7 +41,10 @@ class RiskLevel(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(RiskLevel).index(self)
+        return _RISK_RANK[self]
+
+
+_RISK_RANK = {level: n for n, level in enumerate(RiskLevel)}  # read per alert: built once
 
 
 class LegalStage(StrEnum):
@@ -53,7 +56,10 @@ class LegalStage(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(LegalStage).index(self)
+        return _LEGAL_RANK[self]
+
+
+_LEGAL_RANK = {stage: n for n, stage in enumerate(LegalStage)}
 
 
 class Route(StrEnum):

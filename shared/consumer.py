@@ -129,6 +129,7 @@ class EventConsumer:
         self.concurrency = 16
         self._subscriber: Any = None  # the interactive lane's
         self._subscribers: dict[Lane, Any] = {}
+        self._owners: dict[str, str | None] = {}  # topic -> the partner whose ingress it is
 
     @property
     def group_ids(self) -> list[str]:
@@ -197,13 +198,20 @@ class EventConsumer:
                 return Lane.BULK if value in (b"bulk", Lane.BULK) else Lane.INTERACTIVE
         return Lane.INTERACTIVE
 
+    def _owner(self, topic: str) -> str | None:
+        """The partner whose ingress topic this is, if any; known once per topic, not found
+        again for every record."""
+        if topic not in self._owners:
+            self._owners[topic] = ingress_owner(topic, self.settings.topic_prefix)
+        return self._owners[topic]
+
     def decode(self, record: Any) -> Envelope:
         """The record's envelope, refused unless its type travels on the topic it came by; on
         a partner's ingress topic the organisation is the topic's owner, whatever the header
         says (the broker let only that partner's principal write there)."""
         envelope = from_kafka(record.key, record.value, record.headers)
         prefix = self.settings.topic_prefix
-        owner = ingress_owner(record.topic, prefix)
+        owner = self._owner(record.topic)
         arrived_on = record.topic[len(prefix) :] if record.topic.startswith(prefix) else ""
         if owner is not None:
             arrived_on = arrived_on[: -len(owner) - 1]

@@ -102,7 +102,9 @@ class Repository(Generic[M]):
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        cursor = self.collection.find({"_id": {"$in": wanted}}, projection)
+        # One batch for them all: the default first batch of 101 costs a getMore round trip.
+        query = {"_id": {"$in": wanted}}
+        cursor = self.collection.find(query, projection, batch_size=len(wanted))
         return {str(doc["_id"]): self.load(doc) async for doc in cursor}
 
     async def find(

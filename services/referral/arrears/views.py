@@ -17,7 +17,8 @@ from services.referral.arrears.store import OUTCOME_COUNTS
 class AlertResultOut(BaseModel):
     status: Outcome = Field(
         description="accepted (risk changed: rise signalled or arrears cleared), unchanged "
-        "(recorded, nothing new), duplicate (already received), rejected"
+        "(nothing new, or older than the alert that last changed the tenancy; not written), "
+        "duplicate (already received), rejected"
     )
     index: int | None = Field(None, description="position in a batch request")
     line: int | None = Field(None, description="line in the CSV file")
@@ -30,7 +31,11 @@ class AlertResultOut(BaseModel):
     case_id: str | None = Field(None, description="the open case named in TenancyAtRisk")
     prevention_case_id: str | None = Field(None, description="the prevention referral raised")
     field: str | None = Field(None, description="the field (or CSV column) a rejection names")
-    reason: str | None = Field(None, description="why rejected, naming the field or column")
+    reason: str | None = Field(
+        None,
+        description="why rejected, naming the field or column; or why an alert changed "
+        "nothing (stale: older than the alert that last changed the tenancy)",
+    )
 
 
 class BatchOut(BaseModel):
@@ -79,8 +84,8 @@ def result_out(result: AlertResult, where: str) -> AlertResultOut:
     """`where` names the result's position: "index" in a JSON batch, "line" in a CSV file."""
     body = result.as_dict()
     body[where] = body.pop("position", result.position)
-    if result.reason and ": " in result.reason:
-        body["field"] = rejected_field(result.reason)
+    if result.status is Outcome.REJECTED and result.reason and ": " in result.reason:
+        body["field"] = rejected_field(result.reason)  # a stale alert's reason names no field
     return AlertResultOut.model_validate(body)
 
 
