@@ -11,6 +11,7 @@ from typing import Any
 
 from devstack.provision import Infrastructure, provide_infrastructure
 from shared.kafka import client_security
+from shared.settings import HearthSettings
 
 
 @contextmanager
@@ -42,4 +43,32 @@ def kafka_options(infra: Infrastructure) -> dict[str, Any]:
     return {
         "bootstrap_servers": infra.kafka,
         **client_security(infra.kafka_username, infra.kafka_password),
+    }
+
+
+def bench_settings(infra: Infrastructure, prefix: str, **extra: Any) -> HearthSettings:
+    """The benchmark's own client settings: its topics and databases under `prefix`."""
+    return HearthSettings(
+        service_name="bench",
+        kafka=infra.kafka,
+        kafka_username=infra.kafka_username,
+        kafka_password=infra.kafka_password,
+        mongo_url=infra.mongo_url,
+        topic_prefix=f"{prefix}.",
+        **extra,
+    )
+
+
+def services_env(infra: Infrastructure, prefix: str, **extra: str) -> dict[str, str]:
+    """The environment the benchmark's service processes run with (devstack.platform)."""
+    return {
+        **os.environ,
+        "HEARTH_KAFKA": infra.kafka,
+        **infra.kafka_env,
+        "HEARTH_MONGO_URL": infra.mongo_url,
+        "HEARTH_TOPIC_PREFIX": f"{prefix}.",
+        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
+        "HEARTH_AUDIT_CHAIN_KEY": f"bench-{prefix}",
+        "HEARTH_LOG_LEVEL": "WARNING",
+        **extra,
     }

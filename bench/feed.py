@@ -33,7 +33,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.ceilings import measure
-from bench.common import kafka_options, machine, print_table, real_stack
+from bench.common import (
+    bench_settings,
+    kafka_options,
+    machine,
+    print_table,
+    real_stack,
+    services_env,
+)
 from bench.pipeline import group_lag, handler_profile, wait_until
 from devstack.platform import Platform
 from devstack.provision import Infrastructure
@@ -179,25 +186,9 @@ async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str
     feed = Feed(args.alerts, args.tenancies, args.changed)
     ceilings = await measure(kafka_options(infra), infra.mongo_url, messages=100_000, runs=1)
     prefix = f"b{uuid.uuid4().hex[:8]}"
-    settings = HearthSettings(
-        service_name="bench",
-        kafka=infra.kafka,
-        kafka_username=infra.kafka_username,
-        kafka_password=infra.kafka_password,
-        mongo_url=infra.mongo_url,
-        topic_prefix=f"{prefix}.",
-    )
+    settings = bench_settings(infra, prefix)
     await ensure_topics(settings)
-    env = {
-        **os.environ,
-        "HEARTH_KAFKA": infra.kafka,
-        **infra.kafka_env,
-        "HEARTH_MONGO_URL": infra.mongo_url,
-        "HEARTH_TOPIC_PREFIX": f"{prefix}.",
-        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
-        "HEARTH_AUDIT_CHAIN_KEY": f"bench-{prefix}",
-        "HEARTH_LOG_LEVEL": "WARNING",
-    }
+    env = services_env(infra, prefix)
     platform = Platform(env, Path(tempfile.mkdtemp(prefix="hearth-feed-")), database_prefix=prefix)
     at_risk = EventCounter(settings, Topic.TENANCY_RISK, AT_RISK)
     referrals = EventCounter(settings, Topic.REFERRAL_INTAKE, REFERRAL)

@@ -36,7 +36,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.common import machine, median, print_table, real_stack
+from bench.common import bench_settings, machine, median, print_table, real_stack
 from bench.pipeline import metric_totals
 from devstack.platform import Platform
 from devstack.provision import Infrastructure
@@ -249,7 +249,7 @@ async def rate_run(
 
 async def rate(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str, str]]:
     prefix = f"bo{uuid.uuid4().hex[:8]}"
-    settings = bench_settings(infra, prefix)
+    settings = bench_settings(infra, prefix, mongo_db=f"{prefix}_bench")
     await ensure_topics(settings)
     # The outcomes service as its own process, on the admin principal: a stack formatted
     # before the outcomes service existed has no principal for it.
@@ -378,7 +378,7 @@ async def extract_run(store: OutcomesStore) -> dict[str, float]:
 
 async def extract_bench(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str, str]]:
     prefix = f"bo{uuid.uuid4().hex[:8]}"
-    settings = bench_settings(infra, prefix)
+    settings = bench_settings(infra, prefix, mongo_db=f"{prefix}_bench")
     client = make_mongo_client(settings)
     database = f"{prefix}_outcomes"
     store = OutcomesStore(client[database])
@@ -409,18 +409,6 @@ async def extract_bench(args: argparse.Namespace, infra: Infrastructure) -> list
 
 
 # --- both ------------------------------------------------------------------------------------
-
-
-def bench_settings(infra: Infrastructure, prefix: str) -> HearthSettings:
-    return HearthSettings(
-        service_name="bench",
-        kafka=infra.kafka,
-        kafka_username=infra.kafka_username,
-        kafka_password=infra.kafka_password,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"{prefix}_bench",
-        topic_prefix=f"{prefix}.",
-    )
 
 
 async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str, str]]:

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -60,7 +59,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ceilings import measure
-from bench.common import kafka_options, machine, print_table, real_stack
+from bench.common import (
+    bench_settings,
+    kafka_options,
+    machine,
+    print_table,
+    real_stack,
+    services_env,
+)
 from bench.cost_model import (
     Snapshot,
     commands_in,
@@ -519,35 +525,16 @@ class CostWindow:
 async def run(
     args: argparse.Namespace, infra: Infrastructure
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    kafka, mongo_url = infra.kafka, infra.mongo_url
     identities = Identities(KeycloakAdmin(infra.keycloak_url, *infra.keycloak_admin))
     ceilings = await measure(
-        kafka_options(infra), mongo_url, messages=min(args.alerts * 2, 100_000), runs=1
+        kafka_options(infra), infra.mongo_url, messages=min(args.alerts * 2, 100_000), runs=1
     )
     prefix = f"b{uuid.uuid4().hex[:8]}"
-    settings = HearthSettings(
-        service_name="bench",
-        kafka=kafka,
-        kafka_username=infra.kafka_username,
-        kafka_password=infra.kafka_password,
-        mongo_url=mongo_url,
-        topic_prefix=f"{prefix}.",
-    )
+    settings = bench_settings(infra, prefix)
     await ensure_topics(settings)
     log_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
     mail = MailSink().start()
-    env = {
-        **os.environ,
-        "HEARTH_KAFKA": kafka,
-        **infra.kafka_env,
-        "HEARTH_MONGO_URL": mongo_url,
-        "HEARTH_TOPIC_PREFIX": f"{prefix}.",
-        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
-        "HEARTH_AUDIT_CHAIN_KEY": f"bench-{prefix}",
-        "HEARTH_LOG_LEVEL": "WARNING",
-        "HEARTH_SMTP_HOST": "127.0.0.1",
-        "HEARTH_SMTP_PORT": str(mail.port),
-    }
+    env = services_env(infra, prefix, HEARTH_SMTP_HOST="127.0.0.1", HEARTH_SMTP_PORT=str(mail.port))
     platform = Platform(env, log_dir, database_prefix=prefix)
     rows: list[tuple[str, str]] = []
     costs: list[str] = []

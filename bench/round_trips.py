@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import print_table, real_stack
+from bench.common import bench_settings, print_table, real_stack, services_env
 from bench.pipeline import CITY, _latency, _referral, add_team, metric_totals
 from devstack.identities import Identities, Identity
 from devstack.keycloak_admin import KeycloakAdmin
@@ -215,26 +215,10 @@ def print_trace(directory: Path, sent: float, answered: float, allocated: float)
 async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str, str]]:
     identities = Identities(KeycloakAdmin(infra.keycloak_url, *infra.keycloak_admin))
     prefix = f"r{uuid.uuid4().hex[:8]}"
-    settings = HearthSettings(
-        service_name="bench",
-        kafka=infra.kafka,
-        kafka_username=infra.kafka_username,
-        kafka_password=infra.kafka_password,
-        mongo_url=infra.mongo_url,
-        topic_prefix=f"{prefix}.",
-    )
+    settings = bench_settings(infra, prefix)
     await ensure_topics(settings)
     log_dir = Path(tempfile.mkdtemp(prefix="hearth-round-trips-"))
-    env = {
-        **os.environ,
-        "HEARTH_KAFKA": infra.kafka,
-        **infra.kafka_env,
-        "HEARTH_MONGO_URL": infra.mongo_url,
-        "HEARTH_TOPIC_PREFIX": f"{prefix}.",
-        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
-        "HEARTH_AUDIT_CHAIN_KEY": f"bench-{prefix}",
-        "HEARTH_LOG_LEVEL": "WARNING",
-    }
+    env = services_env(infra, prefix)
     if not args.background:
         env.update(HEARTH_OUTBOX_SWEEP_SECONDS="3600", HEARTH_SCHEDULER_INTERVAL_SECONDS="3600")
     trace_dir = log_dir / "trace"

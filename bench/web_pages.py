@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import html
 import json
-import os
 import re
 import statistics
 import tempfile
@@ -39,7 +38,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from bench.common import machine, print_table, real_stack
+from bench.common import machine, print_table, real_stack, services_env
 from bench.pipeline import percentile
 from devstack.identities import PASSWORD, Identities, Identity
 from devstack.keycloak_admin import KeycloakAdmin
@@ -244,19 +243,13 @@ async def run(args: argparse.Namespace, infra: Infrastructure) -> list[tuple[str
     settings = HearthSettings(service_name="bench", mongo_url=infra.mongo_url)
     log_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-web-"))
     mail = MailSink().start()
-    env = {
-        **os.environ,
-        "HEARTH_KAFKA": infra.kafka,
-        **infra.kafka_env,
-        "HEARTH_MONGO_URL": infra.mongo_url,
-        "HEARTH_TOPIC_PREFIX": f"{prefix}.",
-        "HEARTH_OIDC_ISSUER": infra.oidc_issuer,
-        "HEARTH_AUDIT_CHAIN_KEY": f"bench-{prefix}",
-        "HEARTH_LOG_JSON": "true",
-        "HEARTH_LOG_LEVEL": "WARNING",
-        "HEARTH_SMTP_HOST": "127.0.0.1",
-        "HEARTH_SMTP_PORT": str(mail.port),
-    }
+    env = services_env(
+        infra,
+        prefix,
+        HEARTH_LOG_JSON="true",
+        HEARTH_SMTP_HOST="127.0.0.1",
+        HEARTH_SMTP_PORT=str(mail.port),
+    )
     platform = Platform(env, log_dir, database_prefix=prefix)
     rows: list[tuple[str, str]] = [("machine", machine())]
     try:
