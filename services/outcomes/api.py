@@ -30,7 +30,7 @@ from services.outcomes.hclic.fields import Section
 from services.outcomes.hclic.validation import validate
 from services.outcomes.measures.base import GroupBy, Measure, MeasureQuery, MeasureResult
 from services.outcomes.measures.registry import MEASURES
-from services.outcomes.periods import Period, PeriodError, month, period, quarter
+from services.outcomes.periods import Period, PeriodError, in_range, month, period, quarter
 from services.outcomes.report_pdf import render_monthly_report
 from services.outcomes.store import OutcomesStore
 from services.outcomes.views import (
@@ -156,6 +156,7 @@ def _period(start: date | None, end: date | None, as_of: date | None, today: dat
     if as_of is not None and as_of > today:
         raise HTTPException(422, "as_of: must not be after today")
     try:
+        in_range(as_of, "as_of")
         return period(start, end, as_of or today)
     except PeriodError as exc:
         raise HTTPException(422, str(exc)) from exc

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 MAX_YEARS = 5
+# Hearth's records are of this century: a day outside is a slip, and one at the calendar's
+# edge (0001-01-01) would overflow the months counted back from it.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -41,9 +44,17 @@ def month_end(first: date) -> date:
     return add_months(first, 1) - timedelta(days=1)
 
 
+def in_range(day: date | None, field: str) -> date | None:
+    if day is not None and not EARLIEST <= day <= LATEST:
+        raise PeriodError(f"{field}: must be between {EARLIEST} and {LATEST}")
+    return day
+
+
 def period(start: date | None, end: date | None, today: date) -> Period:
     """`from`/`to` as asked, both inclusive: by default the twelve months to `to` (itself
     today by default), from the first of the month eleven months before."""
+    in_range(start, "from")
+    in_range(end, "to")
     end = end or today
     start = start or add_months(end, -11)
     if start > end:
@@ -65,7 +76,8 @@ def month(text: str, today: date, field: str = "month") -> Period:
     match = _MONTH.match(text)
     if match is None or not 1 <= int(match[2]) <= 12:
         raise PeriodError(f"{field}: must be a month as YYYY-MM, e.g. 2026-10")
-    first = date(int(match[1]), int(match[2]), 1)
+    first = date(max(int(match[1]), 1), int(match[2]), 1)
+    in_range(first, field)
     if first > today:
         raise PeriodError(f"{field}: {text} has not begun")
     return Period(first, month_end(first))
@@ -77,7 +89,9 @@ def quarter(text: str, today: date, field: str = "quarter") -> Period:
     match = _QUARTER.match(text)
     if match is None:
         raise PeriodError(f"{field}: must be a quarter as YYYY-Qn, e.g. 2026-Q3")
-    first = add_months(date(int(match[1]), 4, 1), 3 * (int(match[2]) - 1))
+    year = int(match[1])
+    in_range(date(max(year, 1), 4, 1), field)
+    first = add_months(date(year, 4, 1), 3 * (int(match[2]) - 1))
     if first > today:
         raise PeriodError(f"{field}: {text} has not begun")
     return Period(first, month_end(add_months(first, 2)))

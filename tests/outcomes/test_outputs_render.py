@@ -62,10 +62,14 @@ def test_a_period_is_by_default_the_twelve_months_to_today() -> None:
     [
         (date(2026, 10, 2), date(2026, 10, 1), "from:"),
         (date(2020, 1, 1), date(2025, 1, 2), "to:"),  # five years and a day
+        # The calendar's edges: counting months back from 0001-01-01 overflowed (a 500).
+        (date(1, 1, 1), date(2026, 10, 1), "from:"),
+        (date(2026, 10, 1), date(9999, 12, 31), "to:"),
+        (None, date(1, 1, 1), "to:"),
     ],
 )
 def test_a_period_backwards_or_over_five_years_is_refused_naming_the_field(
-    start: date, end: date, field: str
+    start: date | None, end: date, field: str
 ) -> None:
     with pytest.raises(PeriodError, match=f"^{field}"):
         period(start, end, TODAY)
@@ -78,7 +82,7 @@ def test_a_month_and_the_twelve_months_to_it() -> None:
     year = twelve_months_to(october)
     assert (year.start, year.end) == (date(2025, 11, 1), date(2026, 10, 31))
     assert month("2024-02", TODAY).end == date(2024, 2, 29)
-    for bad in ("2026-13", "2026-1", "Oct 2026", "2027-01"):
+    for bad in ("2026-13", "2026-1", "Oct 2026", "2027-01", "0000-01", "1999-12"):
         with pytest.raises(PeriodError, match=r"^month: "):
             month(bad, TODAY)
 
@@ -89,7 +93,7 @@ def test_quarters_are_of_the_financial_year_as_hclics_are() -> None:
     q4 = quarter("2025-Q4", TODAY)
     assert (q4.start, q4.end) == (date(2026, 1, 1), date(2026, 3, 31))
     assert quarter("2026-Q1", TODAY).start == date(2026, 4, 1)
-    for bad in ("2026-Q5", "2026Q3", "2026-q3", "2026-Q4"):  # 2026-Q4 is January 2027
+    for bad in ("2026-Q5", "2026Q3", "2026-q3", "2026-Q4", "0000-Q1", "9999-Q4"):  # Q4: 2027
         with pytest.raises(PeriodError, match=r"^quarter: "):
             quarter(bad, TODAY)
 
