@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -151,3 +152,12 @@ async def running_outcomes(
         await app.state.verifier.close()
         await runtime.mongo.drop_database(settings.database_name)
         await runtime.stop()
+
+
+async def get(
+    service: RunningOutcomes, path: str, headers: Any, status: int = 200, /, **params: Any
+) -> Any:
+    """GET `path`, asserting the status (the answer's text in the failure)."""
+    response = await service.http.get(path, headers=headers, params=params)
+    assert response.status_code == status, (path, params, response.status_code, response.text)
+    return response

@@ -11,7 +11,6 @@ leaves the organisation"."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -23,16 +22,15 @@ from shared.settings import HearthSettings
 from tests.helpers import pdf_text
 from tests.identity import bearer
 from tests.outcomes.outputs_data import (
-    CASE_REF_KEY,
     COUNCIL_A,
     COUNCIL_B,
-    MEASURES,
     NORTH,
     SOUTH,
     TODAY,
     RunningOutcomes,
     all_facts,
     cases,
+    get,
     running_outcomes,
 )
 
@@ -47,26 +45,6 @@ CASEWORKER_A = bearer(COUNCIL_A, roles=["caseworker"], teams=[NORTH], caseworker
 INCOME_OFFICER_A = bearer(COUNCIL_A, roles=["income-officer"])
 OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}
 MEASURE = "/v1/outcomes/measures/referrals"
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., HearthSettings]) -> HearthSettings:
-    return make_settings("outcomes", hclic_case_ref_key=CASE_REF_KEY)
-
-
-@pytest.fixture
-async def service(settings: HearthSettings) -> AsyncIterator[RunningOutcomes]:
-    async with running_outcomes(settings, ManualClock(TODAY), MEASURES) as running:
-        await running.store.record(all_facts())
-        yield running
-
-
-async def _get(
-    service: RunningOutcomes, path: str, headers: Any, status: int = 200, /, **params: Any
-) -> Any:
-    response = await service.http.get(path, headers=headers, params=params)
-    assert response.status_code == status, (path, params, response.status_code, response.text)
-    return response
 
 
 def _figures(body: dict[str, Any]) -> dict[str, tuple[Any, Any, bool]]:
@@ -99,26 +77,26 @@ async def test_no_token_is_401_and_a_role_without_reports_is_403_on_every_route(
     service: RunningOutcomes,
 ) -> None:
     for path, params in ROUTES:
-        await _get(service, path, None, 401, **params)
+        await get(service, path, None, 401, **params)
         # A caseworker reads their cases, never the organisation's figures or its return.
-        await _get(service, path, CASEWORKER_A, 403, **params)
-        await _get(service, path, INCOME_OFFICER_A, 403, **params)
+        await get(service, path, CASEWORKER_A, 403, **params)
+        await get(service, path, INCOME_OFFICER_A, 403, **params)
     for path, params in ROUTES[:5]:  # figures: not the auditor's
-        await _get(service, path, AUDITOR_A, 403, **params)
+        await get(service, path, AUDITOR_A, 403, **params)
     for path, params in ROUTES[5:]:  # the statutory return: not a team leader's
-        await _get(service, path, LEADER_SOUTH, 403, **params)
+        await get(service, path, LEADER_SOUTH, 403, **params)
 
 
 async def test_refusals_of_a_team_leader_and_bad_queries_name_the_field(
     service: RunningOutcomes,
 ) -> None:
-    refused = await _get(service, MEASURE, LEADER_SOUTH, 403, team=NORTH)
+    refused = await get(service, MEASURE, LEADER_SOUTH, 403, team=NORTH)
     assert refused.json()["errors"][0]["field"] == "team"
-    refused = await _get(service, MEASURE, LEADER_NO_TEAM, 403, group_by="caseworker")
+    refused = await get(service, MEASURE, LEADER_NO_TEAM, 403, group_by="caseworker")
     assert refused.json()["errors"][0]["field"] == "group_by"
-    await _get(service, "/v1/outcomes/charts/referrals.svg", LEADER_SOUTH, 403, team=NORTH)
+    await get(service, "/v1/outcomes/charts/referrals.svg", LEADER_SOUTH, 403, team=NORTH)
     report = "/v1/outcomes/reports/monthly.pdf"
-    await _get(service, report, LEADER_SOUTH, 403, month="2026-10", team=NORTH)
+    await get(service, report, LEADER_SOUTH, 403, month="2026-10", team=NORTH)
     cases = [
         (MEASURE, {"from": "2026-10-31", "to": "2026-10-01"}, "from"),
         (MEASURE, {"from": "2020-01-01", "to": "2025-06-30"}, "to"),
@@ -129,14 +107,14 @@ async def test_refusals_of_a_team_leader_and_bad_queries_name_the_field(
         ("/v1/returns/hclic/errors", {"quarter": "2026-Q4"}, "quarter"),  # January 2027
     ]
     for path, params, field in cases:
-        answer = await _get(service, path, MANAGER_A, 422, **params)
+        answer = await get(service, path, MANAGER_A, 422, **params)
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert [e["field"] for e in answer.json()["errors"]] == [field], answer.text
         assert answer.json()["detail"].startswith(f"{field}: ")
-    answer = await _get(service, "/v1/outcomes/measures/no-such-measure", MANAGER_A, 404)
+    answer = await get(service, "/v1/outcomes/measures/no-such-measure", MANAGER_A, 404)
     assert answer.json()["errors"][0]["field"] == "key"
-    await _get(service, "/v1/outcomes/charts/no-such-measure.png", MANAGER_A, 404)
-    await _get(service, "/v1/returns/hclic.csv", MANAGER_A, 422, quarter="2026-Q3", section="x")
+    await get(service, "/v1/outcomes/charts/no-such-measure.png", MANAGER_A, 404)
+    await get(service, "/v1/returns/hclic.csv", MANAGER_A, 422, quarter="2026-Q3", section="x")
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -145,7 +123,7 @@ async def test_refusals_of_a_team_leader_and_bad_queries_name_the_field(
 async def test_a_manager_gets_the_exact_figures_of_their_own_council_only(
     service: RunningOutcomes,
 ) -> None:
-    listed = (await _get(service, "/v1/outcomes/measures", MANAGER_A)).json()
+    listed = (await get(service, "/v1/outcomes/measures", MANAGER_A)).json()
     assert listed == [
         {
             "key": "referrals",
@@ -154,44 +132,44 @@ async def test_a_manager_gets_the_exact_figures_of_their_own_council_only(
             "unit": "cases",
         }
     ]
-    body = (await _get(service, MEASURE, MANAGER_A, **OCTOBER)).json()
+    body = (await get(service, MEASURE, MANAGER_A, **OCTOBER)).json()
     assert body["organisation"] == COUNCIL_A and body["audience"] == "organisation"
     assert (body["start"], body["end"], body["as_of"]) == ("2026-10-01", "2026-10-31", "2026-11-16")
     assert body["teams"] is None
     assert _figures(body) == {"": (8.0, 8, False)}
-    by_team = (await _get(service, MEASURE, MANAGER_A, group_by="team", **OCTOBER)).json()
+    by_team = (await get(service, MEASURE, MANAGER_A, group_by="team", **OCTOBER)).json()
     assert _figures(by_team) == {NORTH: (6.0, 6, False), SOUTH: (2.0, 2, False)}
-    by_worker = (await _get(service, MEASURE, MANAGER_A, group_by="caseworker", **OCTOBER)).json()
+    by_worker = (await get(service, MEASURE, MANAGER_A, group_by="caseworker", **OCTOBER)).json()
     assert _figures(by_worker) == {
         "worker-n1": (4.0, 4, False),
         "worker-n2": (2.0, 2, False),
         "worker-s1": (2.0, 2, False),
     }
-    by_month = await _get(
+    by_month = await get(
         service, MEASURE, MANAGER_A, group_by="month", **{"from": "2026-09-01", "to": "2026-10-31"}
     )
     assert _figures(by_month.json()) == {"2026-09": (5.0, 5, False), "2026-10": (8.0, 8, False)}
     # By default: the twelve months to today.
-    assert _figures((await _get(service, MEASURE, MANAGER_A)).json()) == {"": (13.0, 13, False)}
+    assert _figures((await get(service, MEASURE, MANAGER_A)).json()) == {"": (13.0, 13, False)}
     # Council B's "team-north" is its own: council A's figures never reach it, nor B's A's.
-    other = (await _get(service, MEASURE, MANAGER_B, group_by="team", **OCTOBER)).json()
+    other = (await get(service, MEASURE, MANAGER_B, group_by="team", **OCTOBER)).json()
     assert other["organisation"] == COUNCIL_B
     assert _figures(other) == {NORTH: (7.0, 7, False)}
-    worker = (await _get(service, MEASURE, MANAGER_B, group_by="caseworker", **OCTOBER)).json()
+    worker = (await get(service, MEASURE, MANAGER_B, group_by="caseworker", **OCTOBER)).json()
     assert _figures(worker) == {"worker-b1": (7.0, 7, False)}
 
 
 async def test_public_figures_and_csv_downloads_withhold_small_numbers(
     service: RunningOutcomes,
 ) -> None:
-    public = await _get(service, MEASURE, MANAGER_A, group_by="team", audience="public", **OCTOBER)
+    public = await get(service, MEASURE, MANAGER_A, group_by="team", audience="public", **OCTOBER)
     assert public.json()["audience"] == "public"
     assert _figures(public.json()) == {NORTH: (6.0, 6, False), SOUTH: (None, None, True)}
     withheld = next(f for f in public.json()["figures"] if f["suppressed"])
     assert withheld["numerator"] is None and withheld["extra"] == {}
 
     # A CSV leaves the service: public unless the exact figures are asked for.
-    csv = await _get(service, MEASURE, MANAGER_A, group_by="team", format="csv", **OCTOBER)
+    csv = await get(service, MEASURE, MANAGER_A, group_by="team", format="csv", **OCTOBER)
     assert csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv.headers["content-disposition"]
     assert csv.text.split("\r\n") == [
@@ -207,7 +185,7 @@ async def test_public_figures_and_csv_downloads_withhold_small_numbers(
     )
     assert exact.status_code == 200 and exact.headers["content-type"].startswith("text/csv")
     assert "team-south,2,2,,false" in exact.text.split("\r\n")
-    by_month = await _get(
+    by_month = await get(
         service,
         MEASURE,
         MANAGER_A,
@@ -223,16 +201,16 @@ async def test_public_figures_and_csv_downloads_withhold_small_numbers(
 
 
 async def test_a_team_leader_sees_their_own_teams_rows_only(service: RunningOutcomes) -> None:
-    whole = (await _get(service, MEASURE, LEADER_SOUTH, **OCTOBER)).json()
+    whole = (await get(service, MEASURE, LEADER_SOUTH, **OCTOBER)).json()
     assert whole["teams"] == [SOUTH]
     assert _figures(whole) == {"": (2.0, 2, False)}
-    by_team = (await _get(service, MEASURE, LEADER_SOUTH, group_by="team", **OCTOBER)).json()
+    by_team = (await get(service, MEASURE, LEADER_SOUTH, group_by="team", **OCTOBER)).json()
     assert _figures(by_team) == {SOUTH: (2.0, 2, False)}
-    by_worker = await _get(service, MEASURE, LEADER_SOUTH, group_by="caseworker", **OCTOBER)
+    by_worker = await get(service, MEASURE, LEADER_SOUTH, group_by="caseworker", **OCTOBER)
     assert _figures(by_worker.json()) == {"worker-s1": (2.0, 2, False)}
-    csv = await _get(service, MEASURE, LEADER_SOUTH, group_by="caseworker", format="csv")
+    csv = await get(service, MEASURE, LEADER_SOUTH, group_by="caseworker", format="csv")
     assert NORTH not in csv.text and "worker-n1" not in csv.text
-    mine = (await _get(service, MEASURE, LEADER_SOUTH, team=SOUTH, **OCTOBER)).json()
+    mine = (await get(service, MEASURE, LEADER_SOUTH, team=SOUTH, **OCTOBER)).json()
     assert _figures(mine) == {"": (2.0, 2, False)}
 
 
@@ -244,23 +222,23 @@ async def test_charts_are_svg_or_png_always_withholding_small_numbers(
 ) -> None:
     path = "/v1/outcomes/charts/referrals.svg"
     params = {"from": "2026-09-01", "to": "2026-10-31"}
-    first = await _get(service, path, MANAGER_A, **params)
+    first = await get(service, path, MANAGER_A, **params)
     assert first.headers["content-type"] == "image/svg+xml"
     assert first.content.startswith(b"<?xml") and len(first.content) > 3_000
     assert "Referrals received" in first.text and "Oct 2026" in first.text
-    again = await _get(service, path, MANAGER_A, **params)
+    again = await get(service, path, MANAGER_A, **params)
     assert again.content == first.content  # the same figures, the same bytes
-    bars = await _get(service, path, MANAGER_A, group_by="team", **OCTOBER)
+    bars = await get(service, path, MANAGER_A, group_by="team", **OCTOBER)
     assert NORTH in bars.text and SOUTH in bars.text
     assert "fewer than 5 people" in bars.text  # the south team's 2: withheld
-    png = await _get(service, "/v1/outcomes/charts/referrals.png", MANAGER_A, **params)
+    png = await get(service, "/v1/outcomes/charts/referrals.png", MANAGER_A, **params)
     assert png.headers["content-type"] == "image/png"
     assert png.content.startswith(b"\x89PNG") and len(png.content) > 5_000
-    sharper = await _get(service, "/v1/outcomes/charts/referrals.png", MANAGER_A, dpi=200)
+    sharper = await get(service, "/v1/outcomes/charts/referrals.png", MANAGER_A, dpi=200)
     assert len(sharper.content) > len(png.content)
-    bad = await _get(service, "/v1/outcomes/charts/referrals.png", MANAGER_A, 422, dpi="many")
+    bad = await get(service, "/v1/outcomes/charts/referrals.png", MANAGER_A, 422, dpi="many")
     assert bad.json()["errors"][0]["field"] == "query.dpi"
-    leader = await _get(service, path, LEADER_SOUTH, group_by="team", **OCTOBER)
+    leader = await get(service, path, LEADER_SOUTH, group_by="team", **OCTOBER)
     assert SOUTH in leader.text and NORTH not in leader.text
 
 
@@ -268,7 +246,7 @@ async def test_the_monthly_report_is_a_pdf_of_the_month_with_small_numbers_withh
     service: RunningOutcomes,
 ) -> None:
     path = "/v1/outcomes/reports/monthly.pdf"
-    answer = await _get(service, path, MANAGER_A, month="2026-10")
+    answer = await get(service, path, MANAGER_A, month="2026-10")
     assert answer.headers["content-type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF")
     text = pdf_text(answer.content)
@@ -276,7 +254,7 @@ async def test_the_monthly_report_is_a_pdf_of_the_month_with_small_numbers_withh
     assert COUNCIL_A in text and "As known on 2026-11-16" in text
     assert "Referrals received" in text and "by the day the referral was received" in text
     assert "8 cases" in text and "13 cases" in text
-    leader = pdf_text((await _get(service, path, LEADER_SOUTH, month="2026-10")).content)
+    leader = pdf_text((await get(service, path, LEADER_SOUTH, month="2026-10")).content)
     assert f"Covers: {SOUTH}" in leader
     assert "withheld *" in leader and "8 cases" not in leader  # their team's 2
 
@@ -288,36 +266,36 @@ async def test_the_hclic_return_holds_the_councils_own_cases_as_json_csv_and_err
     service: RunningOutcomes,
 ) -> None:
     mine, theirs = _case_ids(COUNCIL_A), _case_ids(COUNCIL_B)
-    body = (await _get(service, "/v1/returns/hclic", MANAGER_A, quarter="2026-Q3")).json()
+    body = (await get(service, "/v1/returns/hclic", MANAGER_A, quarter="2026-Q3")).json()
     assert (body["council"], body["label"]) == (COUNCIL_A, "2026-27 Q3")
     assert (body["start"], body["end"]) == ("2026-10-01", "2026-12-31")
     sections = {s["name"]: s["rows"] for s in body["sections"]}
     main = {row["case_id"] for row in sections["main"]}
     assert main == mine  # September's cases are still open in October
     assert body["cases"] == len(mine)
-    earlier = (await _get(service, "/v1/returns/hclic", MANAGER_A, quarter="2026-Q2")).json()
+    earlier = (await get(service, "/v1/returns/hclic", MANAGER_A, quarter="2026-Q2")).json()
     assert {r["case_id"] for r in earlier["sections"][0]["rows"]} == {
         c for c in mine if c.startswith("a-sep")
     }
 
-    csv = await _get(service, "/v1/returns/hclic.csv", MANAGER_A, quarter="2026-Q3")
+    csv = await get(service, "/v1/returns/hclic.csv", MANAGER_A, quarter="2026-Q3")
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().split("\r\n")
     assert len(lines) == 1 + len(mine)
     refs = {row["case_ref"] for row in sections["main"]}
     assert all(any(ref in line for line in lines) for ref in refs)
     assert not any(case_id in csv.text for case_id in mine)  # Hearth's ids stay home
-    support = await _get(
+    support = await get(
         service, "/v1/returns/hclic.csv", MANAGER_A, quarter="2026-Q3", section="support"
     )
     assert len(support.text.strip().split("\r\n")) == 1 + len(mine)
 
-    errors = (await _get(service, "/v1/returns/hclic/errors", AUDITOR_A, quarter="2026-Q3")).json()
+    errors = (await get(service, "/v1/returns/hclic/errors", AUDITOR_A, quarter="2026-Q3")).json()
     assert errors["council"] == COUNCIL_A
     assert {e["case_id"] for e in errors["errors"]} <= mine
     assert body["errors"] == len(errors["errors"])
     assert all(e["field"] and e["message"] and e["fixable_in"] for e in errors["errors"])
-    other = (await _get(service, "/v1/returns/hclic", MANAGER_B, quarter="2026-Q3")).json()
+    other = (await get(service, "/v1/returns/hclic", MANAGER_B, quarter="2026-Q3")).json()
     assert {r["case_id"] for r in other["sections"][0]["rows"]} == theirs
 
 
@@ -329,18 +307,18 @@ async def test_every_measure_of_the_registry_answers_json_csv_a_chart_and_the_re
 ) -> None:
     async with running_outcomes(settings, ManualClock(TODAY)) as service:
         await service.store.record(all_facts())
-        listed = (await _get(service, "/v1/outcomes/measures", MANAGER_A)).json()
+        listed = (await get(service, "/v1/outcomes/measures", MANAGER_A)).json()
         assert [m["key"] for m in listed] == list(REGISTRY)
         for key in REGISTRY:
             path = f"/v1/outcomes/measures/{key}"
             for group_by in GroupBy:
-                body = (await _get(service, path, MANAGER_A, group_by=group_by.value)).json()
+                body = (await get(service, path, MANAGER_A, group_by=group_by.value)).json()
                 assert (body["key"], body["group_by"]) == (key, group_by.value)
-            csv = await _get(service, path, MANAGER_A, format="csv")
+            csv = await get(service, path, MANAGER_A, format="csv")
             assert csv.text.split("\r\n")[0].endswith("value,count,numerator,suppressed")
         for key in list(REGISTRY)[:3]:
-            await _get(service, f"/v1/outcomes/charts/{key}.svg", MANAGER_A)
-        report = await _get(service, "/v1/outcomes/reports/monthly.pdf", MANAGER_A, month="2026-10")
+            await get(service, f"/v1/outcomes/charts/{key}.svg", MANAGER_A)
+        report = await get(service, "/v1/outcomes/reports/monthly.pdf", MANAGER_A, month="2026-10")
         text = pdf_text(report.content)
         assert all(measure.title.split(" (")[0][:30] in text for measure in REGISTRY.values())
 
@@ -350,17 +328,17 @@ async def test_caseworkers_get_the_returns_errors_of_the_cases_in_their_reach_on
 ) -> None:
     """Issue 18: "a per-case error list a caseworker can fix before submission"."""
     everything = (
-        await _get(service, "/v1/returns/hclic/errors", MANAGER_A, quarter="2026-Q3")
+        await get(service, "/v1/returns/hclic/errors", MANAGER_A, quarter="2026-Q3")
     ).json()["errors"]
     teams = {case.case_id: case.team_id for case in cases()}
     north = [e for e in everything if teams[e["case_id"]] == NORTH]
     assert north and len(north) < len(everything)  # the fixture has errors on both teams
     path = "/v1/returns/hclic/case-errors"
-    mine = (await _get(service, path, CASEWORKER_A, quarter="2026-Q3")).json()["errors"]
+    mine = (await get(service, path, CASEWORKER_A, quarter="2026-Q3")).json()["errors"]
     assert mine == north
-    leader = (await _get(service, path, LEADER_SOUTH, quarter="2026-Q3")).json()["errors"]
+    leader = (await get(service, path, LEADER_SOUTH, quarter="2026-Q3")).json()["errors"]
     assert {teams[e["case_id"]] for e in leader} == {SOUTH}
-    await _get(service, path, None, 401, quarter="2026-Q3")
-    await _get(service, path, INCOME_OFFICER_A, 403, quarter="2026-Q3")
-    theirs = (await _get(service, path, MANAGER_B, quarter="2026-Q3")).json()["errors"]
+    await get(service, path, None, 401, quarter="2026-Q3")
+    await get(service, path, INCOME_OFFICER_A, 403, quarter="2026-Q3")
+    theirs = (await get(service, path, MANAGER_B, quarter="2026-Q3")).json()["errors"]
     assert not {e["case_id"] for e in theirs} & {e["case_id"] for e in everything}
