@@ -7,9 +7,11 @@ One referral's path, top-down in this module:
    workers for) are offered; otherwise `request` runs a full pass (`run_pass`): the
    caseworkers and the waiting cases, offered best-ranked first (`_offer`,
    waiting_list.rank_waiting) through the backfill plan (backfill.py).
-3. `_allocate` one entry: complete a claim a crash left on a worker, or take the worker the
-   plan places it with and `_claim` the case's hours on them. A case that fits nobody may
-   reserve a worker as the head of its pool: no case ranked below it takes that worker.
+3. `_offer` each entry: complete a claim a crash left on a worker (`_complete`), or let the
+   plan place it with a worker. A case that fits nobody may reserve a worker as the head of
+   its pool: no case ranked below it takes that worker. The placed cases' hours are claimed
+   together (`_claim_placed`): one guarded update per worker for all its cases, in one bulk
+   request; a worker whose guard fails has its cases claimed one by one (`_claim`).
 4. `_record` the allocations of the claimed entries with their CaseAllocated (`allocated`),
    up to RECORD_CHUNK together in one unit of work, or release a claim if another claimant
    or a closure got there first.
@@ -19,7 +21,8 @@ A pass offers waiting cases of one organisation, best-ranked first, to the best 
 caseworker that is not kept for a case ranked above them (backfill.py). An allocation is
 two guarded single-document writes, with no lock around them:
 1. claim the worker's hours with a guarded change (`free_hours >= h`, `$inc`), recording the
-   case on the worker so a worker claims a case once;
+   case on the worker so a worker claims a case once (the cases a pass placed with one worker
+   are claimed in one such change: `free_hours >= sum`, `cases $nin` all of them; claims.py);
 2. record the allocation on the entry with CaseAllocated in its outbox (one unit of work,
    guarded on `status: waiting`), which publishes it.
 Two claimants racing for one case (two replicas) may both claim; one records, the other finds
@@ -56,6 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from services.allocation.backfill import Backfill, Placed
+from services.allocation.claims import CaseClaim, group_claims, with_claim
 from services.allocation.matching import STAGE_HOURS, NoMatch, choose_worker, open_room
 from services.allocation.records import (
     Allocation,
@@ -277,34 +281,109 @@ class Allocator:
         now: datetime,
         teams: dict[str, Team | None],
     ) -> Offered:
+        """Plan the entries best-ranked first; claim the placed ones together, up to
+        RECORD_CHUNK at a time (one guarded update per worker, claims.py), then record them."""
         plan = Backfill([worker_view(w) for w in workers.values()], now.date())
         allocated = 0
+        placed: list[tuple[CaseEntry, Placed]] = []  # planned, not yet claimed
         claimed: list[tuple[CaseEntry, Caseworker]] = []
         for entry, _ in rank_waiting(entries, now):
-            worker = await self._allocate(entry, workers, plan)
-            if worker is not None:
-                claimed.append((entry, worker))
-            if len(claimed) >= RECORD_CHUNK:
+            holders = [w for w in workers.values() if w.holds(entry.case_id)]
+            if holders:
+                # Claimed before the plan refreshes from `workers`, so both agree again.
+                claimed += await self._claim_placed(placed, workers, plan)
+                placed = []
+                claimed.append((entry, await self._complete(entry, holders, workers, plan)))
+            else:  # placed in the plan only: claimed with the rest of the chunk
+                choice = plan.offer(case_to_place(entry))
+                if isinstance(choice, Placed):
+                    placed.append((entry, choice))
+            if len(placed) + len(claimed) >= RECORD_CHUNK:
+                claimed += await self._claim_placed(placed, workers, plan)
+                placed = []
                 allocated += await self._record(claimed, teams, now)
                 claimed = []
+        claimed += await self._claim_placed(placed, workers, plan)
         allocated += await self._record(claimed, teams, now)
         return Offered(allocated, plan)
 
-    async def _allocate(
-        self, entry: CaseEntry, workers: Workers, plan: Backfill
-    ) -> Caseworker | None:
-        """The worker now holding a claim on the entry's hours, to be recorded, or None."""
-        holders = [w for w in workers.values() if w.holds(entry.case_id)]
-        if holders:  # a claim an interrupted attempt (or a racing one) made: complete it
-            claimed: Caseworker | None = await self._first_claim(entry, holders, workers)
-            for holder in holders:
-                fresh = workers.get(holder.worker_id)
-                plan.refresh(holder.worker_id, worker_view(fresh) if fresh else None)
-        else:  # nobody with room, or kept for a case above it: no write at all
-            claimed = await self._claim(entry, workers, plan)
-        if claimed is not None:
-            workers[claimed.worker_id] = claimed
+    async def _complete(
+        self, entry: CaseEntry, holders: list[Caseworker], workers: Workers, plan: Backfill
+    ) -> Caseworker:
+        """A claim an interrupted attempt (or a racing one) made: the worker completing it."""
+        claimed = await self._first_claim(entry, holders, workers)
+        for holder in holders:
+            fresh = workers.get(holder.worker_id)
+            plan.refresh(holder.worker_id, worker_view(fresh) if fresh else None)
+        workers[claimed.worker_id] = claimed
         return claimed
+
+    async def _claim_placed(
+        self, placed: Sequence[tuple[CaseEntry, Placed]], workers: Workers, plan: Backfill
+    ) -> list[tuple[CaseEntry, Caseworker]]:
+        """Claim the planned placements, one guarded update per worker for all its cases.
+        A worker whose guard failed (its room was taken meanwhile, or it holds one of the
+        cases already) is read again and its cases are claimed one by one as before
+        (`_claim`, best-ranked first), so nothing is over-committed and a case is claimed
+        once. Returns the entries claimed with their worker, in rank order."""
+        if not placed:
+            return []
+        organisation = placed[0][0].organisation
+        claims = group_claims(
+            CaseClaim(entry.case_id, choice.worker_id, choice.hours) for entry, choice in placed
+        )
+        wall = _wall_clock()
+        landed = await self.store.claim_many(organisation, claims, wall, workers)
+        holding: dict[str, Caseworker] = {}  # case id -> the worker holding its claim now
+        for claim in claims:
+            if claim.worker_id in landed:
+                # The plan took these hours when it placed the cases: only `workers` moves on.
+                worker = with_claim(workers[claim.worker_id], claim, wall)
+                workers[claim.worker_id] = worker
+                holding.update({case_id: worker for case_id in claim.case_ids})
+        failed = {c.worker_id for c in claims} - landed
+        if failed:
+            holding.update(await self._claim_one_by_one(placed, failed, workers, plan))
+        return [(entry, holding[entry.case_id]) for entry, _ in placed if entry.case_id in holding]
+
+    async def _claim_one_by_one(
+        self,
+        placed: Sequence[tuple[CaseEntry, Placed]],
+        failed: set[str],
+        workers: Workers,
+        plan: Backfill,
+    ) -> dict[str, Caseworker]:
+        """The fallback for workers whose claim for all their cases failed: each worker read
+        again (one query), then its cases claimed one at a time, best-ranked first, offered
+        again with the worker as it is now. Returns case id -> the worker holding it.
+        The chunk's other placements stand as planned: when a worker was taken meanwhile, a
+        case ranked below its cases may keep room one of them could have had, as when two
+        replicas race; nothing is over-committed and what fits nowhere waits."""
+        organisation = placed[0][0].organisation
+        fresh = await self.store.workers_among(organisation, failed)
+        for worker_id in failed:
+            current = fresh.get(worker_id)
+            if current is None:
+                workers.pop(worker_id, None)
+            else:
+                workers[worker_id] = current
+            plan.refresh(worker_id, worker_view(current) if current else None)
+        holding: dict[str, Caseworker] = {}
+        for entry, choice in placed:
+            if choice.worker_id not in failed:
+                continue
+            planned = workers.get(choice.worker_id)
+            if planned is not None and planned.holds(entry.case_id):
+                # Claimed after all (a racing claimant's, or this very update counted as
+                # failed when another write overwrote its mark): completed like any claim
+                # found on a worker.
+                holding[entry.case_id] = planned
+                continue
+            claimed = await self._claim(entry, workers, plan)
+            if claimed is not None:
+                workers[claimed.worker_id] = claimed
+                holding[entry.case_id] = claimed
+        return holding
 
     async def _first_claim(
         self, entry: CaseEntry, holders: list[Caseworker], workers: Workers

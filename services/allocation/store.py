@@ -9,6 +9,8 @@ events in one update and publishes them through the one relay:
   guarded single-document update, so two allocations racing for the last hours cannot
   over-commit them. `cases` lists the cases the worker holds: it makes claim and release
   idempotent (a case is claimed or released once per worker) and finds a claim a crash left.
+  A pass claims the cases it placed with one such update per worker, all in one bulk request
+  (`claim_many`).
 - `cases`: one entry per case: waiting, allocated or closed, with its facts for the priority
   function and its allocation. Events leave through this collection's outbox.
 - `reviews`: open cases whose review is weighed against the waiting list.
@@ -36,6 +38,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
+from services.allocation.claims import WorkerClaim
 from services.allocation.records import (
     Allocation,
     CaseEntry,
@@ -321,6 +324,67 @@ class AllocationStore:
             },
         )
         return claimed
+
+    async def claim_many(
+        self,
+        organisation: str,
+        claims: Sequence[WorkerClaim],
+        now: datetime,
+        as_read: Mapping[str, Caseworker],
+    ) -> set[str]:
+        """Each worker's placed cases claimed in one guarded update, all of them or none: the
+        sum of their hours and a slot each, only if all are free and the worker holds none of
+        the cases yet (so a repeat claims nothing twice). Also guarded on the team and email
+        `as_read` (the workers as the pass read them), so a CaseAllocated made from that read,
+        without reading the worker back, names them as they are. One unit of work: one bulk
+        request for all the workers, and one read more only if a guard failed. Returns the
+        workers whose claim landed. One counted as failed may still hold the cases, when another
+        write overwrote the mark its update left (the unit of work's `_written_by`) before
+        the read: the caller reads those workers again."""
+        if not claims:
+            return set()
+        uow = self._unit()
+        for claim in claims:
+            ids = claim.case_ids
+            fields: dict[str, Any] = {}
+            for case in claim.cases:
+                fields[hours_key(case.case_id)] = case.hours
+                fields[claimed_key(case.case_id)] = now
+            uow.change(
+                self.workers,
+                scoped_id(organisation, claim.worker_id),
+                {
+                    "$inc": {
+                        "free_hours": -claim.hours,
+                        "open_cases": claim.slots,
+                        "free_slots": -claim.slots,
+                    },
+                    "$addToSet": {"cases": {"$each": ids}},
+                    "$set": fields,
+                },
+                guard={
+                    "active": True,
+                    "team_id": as_read[claim.worker_id].team_id,
+                    "email": as_read[claim.worker_id].email,
+                    "free_hours": {"$gte": claim.hours},
+                    "free_slots": {"$gte": claim.slots},
+                    "cases": {"$nin": ids},
+                },
+                # Applying it twice changes nothing: the second finds the cases held.
+                idempotent=True,
+            )
+        written = (await uow.commit()).written
+        return {c.worker_id for c in claims if scoped_id(organisation, c.worker_id) in written}
+
+    async def workers_among(
+        self, organisation: str, worker_ids: Iterable[str]
+    ) -> dict[str, Caseworker]:
+        """The organisation's caseworkers of these ids as they are now, in one query."""
+        ids = sorted({scoped_id(organisation, w) for w in worker_ids})
+        if not ids:
+            return {}
+        query = {"_id": {"$in": ids}, "organisation": organisation}
+        return {w.worker_id: w for w in await self.workers.models(query)}
 
     async def release(self, organisation: str, worker_id: str, case_id: str) -> Caseworker | None:
         """Give back the hours the worker holds for the case; once only. The update is guarded
