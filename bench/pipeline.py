@@ -2,9 +2,12 @@
 
     .venv/bin/python -m bench.pipeline [--alerts 20000] [--referrals 100] [--parts e2e,backlog]
                                        [--backlog 1000000] [--backlog-tenancies 50000]
+                                       [--no-split]
 
 Against the real stack (the project's own Kafka + FerretDB, or HEARTH_KAFKA/HEARTH_MONGO_URL),
-with every service running as its own process, it prints:
+with every service running as its own process (the laned ones split in two, an interactive and
+a bulk process, as a deployment runs them: docs/LANES.md "Lanes in processes"; `--no-split`
+runs each as one process, `HEARTH_WORKLOAD=all`), it prints:
 - the ceilings: aiokafka consume->produce and PyMongo insert_many on the same servers;
 - arrears alerts end to end per second: Kafka ingest -> TenancyAtRisk -> prevention referral
   -> its notification record (the referrer's acknowledgement), and the ratios to the ceilings;
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -72,12 +76,13 @@ from bench.cost_model import (
     commands_in,
     cost_table,
     lagging_groups,
+    scrape,
     server_pids,
     snapshot,
 )
 from devstack.identities import Identities, Identity
 from devstack.keycloak_admin import KeycloakAdmin
-from devstack.platform import Platform
+from devstack.platform import Platform, ServiceProcess
 from devstack.provision import Infrastructure
 from devstack.sinks import MailSink
 from shared.codes import LegalStage
@@ -92,6 +97,10 @@ from shared.topics import LANED, Topic, topic_name
 # own referrals, so they are never queued behind a batch that has used up COUNCIL's hours
 # (waiting for capacity is by design, not slowness): what they share is the platform.
 COUNCIL, CITY, LANDLORD = "bench-council", "bench-city", "bench-homes"
+# The services the benchmark runs; those consuming laned topics are split in two unless
+# --no-split (agreements reads only the unlaned agreements topic).
+SERVICES = ("referral", "allocation", "support", "notifications", "agreements")
+SPLIT = ("referral", "allocation", "support", "notifications")
 GAVE_UP_MS = 30_000.0  # a referral not allocated within 30 s counts as 30 s
 SET_UP_TIMEOUT = 30.0  # seconds for each set-up request: a shared, loaded machine is slow
 
@@ -186,14 +195,14 @@ class Counts:
 async def end_to_end_rate(
     settings: HearthSettings,
     counts: Counts,
-    notifications_url: str,
+    notifications_urls: list[str],
     n: int,
     tag: str,
     timeout: float,
 ) -> dict[str, float]:
     before_notes = await counts.alert_notifications()
     before_refs = await counts.prevention_referrals()
-    before_handled = await notifications_handled(notifications_url)
+    before_handled = await notifications_handled(notifications_urls)
     references = [f"{tag}-{i:07d}" for i in range(n)]
     started = time.perf_counter()
     produce_seconds = await produce_alerts(settings, references)
@@ -204,7 +213,7 @@ async def end_to_end_rate(
         # The database counts decode every matching document (FerretDB has no count
         # pushdown): polled each second they took a fifth of its CPU from what they measured.
         # The notification service's handled-event counter says when to start counting.
-        if await notifications_handled(notifications_url) - before_handled < 2 * n:
+        if await notifications_handled(notifications_urls) - before_handled < 2 * n:
             return False
         progress["notifications"] = await counts.alert_notifications() - before_notes
         progress["referrals"] = await counts.prevention_referrals() - before_refs
@@ -339,11 +348,79 @@ def metric_totals(
     return totals
 
 
-async def notifications_handled(url: str) -> float:
-    """TenancyAtRisk and ReferralReceived events the notification service has handled: each
-    alert of a run brings one of each (the ReferralReceived of its prevention referral)."""
-    totals = await asyncio.to_thread(metric_totals, url)
-    return sum(totals.get(t, {}).get("count", 0) for t in ("TenancyAtRisk", "ReferralReceived"))
+async def notifications_handled(urls: list[str]) -> float:
+    """TenancyAtRisk and ReferralReceived events the notification service has handled, in
+    every process of it (a split service's bulk process handles the alerts'): each alert of a
+    run brings one of each (the ReferralReceived of its prevention referral)."""
+    handled = 0.0
+    for url in urls:
+        totals = await asyncio.to_thread(metric_totals, url)
+        handled += sum(
+            totals.get(t, {}).get("count", 0) for t in ("TenancyAtRisk", "ReferralReceived")
+        )
+    return handled
+
+
+def cpu_seconds(platform: Platform) -> dict[str, float]:
+    """Each service process's CPU seconds so far (its own metrics)."""
+    seconds = {}
+    for key, process in platform.services.items():
+        spent = scrape(process.metrics_url).cpu_seconds
+        if spent is not None:
+            seconds[key] = spent
+    return seconds
+
+
+def database_times(urls: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Each process's database commands so far: how many, and their seconds."""
+    times = {}
+    for name, url in urls.items():
+        totals = metric_totals(
+            url, "hearth_database_command_seconds", ("command", "collection")
+        ).values()
+        times[name] = (sum(t.get("count", 0) for t in totals), sum(t.get("sum", 0) for t in totals))
+    return times
+
+
+def _per_command(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> str:
+    shown = []
+    for name, (count_after, seconds_after) in after.items():
+        count = count_after - before[name][0]
+        seconds = seconds_after - before[name][1]
+        each = f"{seconds / count * 1000:.1f} ms each" if count else "-"
+        shown.append(f"{name} {count:,.0f}, {each}")
+    return "; ".join(shown)
+
+
+def run_queue_waits(platform: Platform) -> dict[str, float]:
+    """Seconds each service process's threads have been runnable but waiting for a CPU so far
+    (Linux schedstat): what a busy machine costs a process beside the CPU it used."""
+    waits = {}
+    for key, service in platform.services.items():
+        if service.process is None:
+            continue
+        total = 0
+        for task in Path(f"/proc/{service.process.pid}/task").glob("*"):
+            try:
+                total += int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # a thread that ended meanwhile
+        waits[key] = total / 1e9
+    return waits
+
+
+def processes_of(platform: Platform, name: str) -> list[ServiceProcess]:
+    """A service's processes: the one, or a split service's interactive and bulk ones."""
+    return [p for key, p in platform.services.items() if key in (name, f"{name}-bulk")]
+
+
+def start(platform: Platform, name: str, split: bool) -> None:
+    if split and name in SPLIT:
+        platform.start_split(name)
+    else:
+        platform.start_service(name)
 
 
 def handler_profile(platform: Platform, alerts: int) -> list[str]:
@@ -437,12 +514,13 @@ async def backlog_drain(
     args: argparse.Namespace, settings: HearthSettings, platform: Platform
 ) -> tuple[str, str]:
     """Alerts pile up while the referral service is down; how long until it has caught up."""
-    platform.services["referral"].stop()  # the outage
+    for process in processes_of(platform, "referral"):
+        process.stop()  # the outage
     references = [f"backlog-{i % args.backlog_tenancies:07d}" for i in range(args.backlog)]
     produce_seconds = await produce_alerts(settings, references)
     print(f"  backlog of {args.backlog:,} alerts produced in {produce_seconds:.0f} s", flush=True)
     restarted = time.perf_counter()
-    platform.start_service("referral")
+    start(platform, "referral", args.split)
     platform.wait_healthy(timeout=120)
 
     async def drained(group: str, topic: Topic) -> bool:
@@ -540,13 +618,13 @@ async def run(
     costs: list[str] = []
     counts = Counts(settings, prefix)
     try:
-        for name in ("referral", "allocation", "support", "notifications", "agreements"):
-            platform.start_service(name)
+        for name in SERVICES:
+            start(platform, name, args.split)
         platform.wait_healthy(timeout=120)
         set_up(platform, identities)
         city = identities.headers(Identity(CITY))
         referral_url = platform.services["referral"].url
-        notifications_url = platform.services["notifications"].metrics_url
+        notifications_urls = [p.metrics_url for p in processes_of(platform, "notifications")]
 
         parts = set(args.parts.split(","))
         rows = [
@@ -554,16 +632,25 @@ async def run(
             ("ceiling: aiokafka consume->produce", f"{ceilings['relay']:,.0f} msg/s"),
             ("ceiling: aiokafka produce", f"{ceilings['produce']:,.0f} msg/s"),
             ("ceiling: PyMongo insert_many", f"{ceilings['insert']:,.0f} docs/s"),
+            (
+                "processes",
+                f"{', '.join(SPLIT)} split (interactive + bulk)" if args.split else "one each",
+            ),
         ]
+        # The processes a person's referral goes through: their database commands' time.
+        on_the_path = {n: platform.services[n].metrics_url for n in ("referral", "allocation")}
         if "latency" in parts:
+            db_before = await asyncio.to_thread(database_times, on_the_path)
             idle = await referral_latencies(settings, referral_url, args.referrals, city)
             print(f"  referral -> CaseAllocated idle: {_latency(idle)}", flush=True)
+            db_after = await asyncio.to_thread(database_times, on_the_path)
+            print(f"    (database commands: {_per_command(db_before, db_after)})", flush=True)
             rows.append((f"referral -> CaseAllocated, idle (n={len(idle)})", _latency(idle)))
         if "e2e" in parts:
             window = CostWindow(settings, platform, infra)
             await window.open()
             e2e = await end_to_end_rate(
-                settings, counts, notifications_url, args.alerts, "e2e", args.timeout
+                settings, counts, notifications_urls, args.alerts, "e2e", args.timeout
             )
             costs, through = await window.close(args.alerts, args.timeout)
             rate = e2e["rate"]
@@ -585,18 +672,37 @@ async def run(
                 ("  ratio to the database ceiling", f"{rate / ceilings['insert']:.1%}"),
             ]
         if "load" in parts:
+            cpu_before = await asyncio.to_thread(cpu_seconds, platform)
+            waited_before = run_queue_waits(platform)
+            db_before = await asyncio.to_thread(database_times, on_the_path)
             load = asyncio.create_task(
                 end_to_end_rate(
-                    settings, counts, notifications_url, args.alerts, "load", args.timeout
+                    settings, counts, notifications_urls, args.alerts, "load", args.timeout
                 )
             )
             await asyncio.sleep(2)
             busy = await referral_latencies(settings, referral_url, args.referrals, city)
             print(f"  referral -> CaseAllocated under load: {_latency(busy)}", flush=True)
+            during = os.getloadavg()[0]  # the machine's, with the batch running
             await load
+            db_after = await asyncio.to_thread(database_times, on_the_path)
+            print(f"    (database commands: {_per_command(db_before, db_after)})", flush=True)
+            cpu = await asyncio.to_thread(cpu_seconds, platform)
+            used = {k: cpu[k] - cpu_before[k] for k in cpu if k in cpu_before}
+            waited = run_queue_waits(platform)
+            print(
+                "    CPU s used / s runnable but waiting for a CPU, per process, in the load "
+                "part: "
+                + ", ".join(
+                    f"{k} {v:.1f}/{waited.get(k, 0) - waited_before.get(k, 0):.1f}"
+                    for k, v in used.items()
+                ),
+                flush=True,
+            )
             rows.append(
                 (f"referral -> CaseAllocated, under an alert batch (n={len(busy)})", _latency(busy))
             )
+            rows.append(("  load average (1 min) as the samples ended", f"{during:.1f}"))
         if "backlog" in parts:
             rows.append(await backlog_drain(args, settings, platform))
     finally:
@@ -615,6 +721,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300, help="seconds per alert batch")
     parser.add_argument(
         "--parts", default="latency,e2e,load,backlog", help="which of latency,e2e,load,backlog"
+    )
+    parser.add_argument(
+        "--no-split",
+        dest="split",
+        action="store_false",
+        help="run each service as one process (HEARTH_WORKLOAD=all), as before the split",
     )
     args = parser.parse_args()
     with real_stack() as infra:

@@ -1,7 +1,9 @@
 """Run the platform locally: the real stack plus every service as its own process.
 
 `./hearth demo` runs this module. It prints where to look and stops everything on Ctrl-C.
-End-to-end tests use `Platform` to run the services exactly as operators would.
+End-to-end tests use `Platform` to run the services exactly as operators would: one process
+per service (`HEARTH_WORKLOAD=all`) unless a service is started split (`start_split`: an
+interactive process and a bulk process, docs/LANES.md "Lanes in processes").
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from devstack.sinks import MailSink, ProviderSink
 from devstack.stack import REPO_ROOT, LocalStack
 from devstack.toolchain import say
 from shared.broker_access import service_principal
+from shared.lanes import Workload
 
 # The services with an API of their own (each its OpenAPI document, metrics, broker access).
 API_SERVICES = (
@@ -62,6 +65,7 @@ class ServiceProcess(ProcessGroup):
     port: int
     log_path: Path
     replica: int = 0
+    workload: Workload | None = None  # None: the environment's (all, unless it says)
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -84,6 +88,7 @@ class ServiceProcess(ProcessGroup):
                 "HEARTH_SERVICE_NAME": self.name,
                 "HEARTH_HTTP_PORT": str(self.port),
                 "HEARTH_METRICS_PORT": str(self.metrics_port),
+                **({"HEARTH_WORKLOAD": self.workload.value} if self.workload else {}),
             },
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -117,10 +122,16 @@ class Platform:
     database_prefix: str = ""  # tests isolate each run's databases with it
     _broker_ready: bool = False
 
-    def start_service(self, name: str, replica: int = 0, port: int = 0) -> ServiceProcess:
+    def start_service(
+        self, name: str, replica: int = 0, port: int = 0, workload: Workload | None = None
+    ) -> ServiceProcess:
+        """One process of `name`, filed as `name`, `name-<replica>`, or `name-bulk` (its log
+        `name-bulk.log`) for a bulk process; an interactive one is the service's own entry."""
         suffix = f"-{replica}" if replica else ""
+        if workload is Workload.BULK:
+            suffix += "-bulk"
         process = ServiceProcess(
-            name, port or free_port(), self.log_dir / f"{name}{suffix}.log", replica
+            name, port or free_port(), self.log_dir / f"{name}{suffix}.log", replica, workload
         )
         env = {**self.env}
         if name in WITHOUT_BROKER:
@@ -144,6 +155,14 @@ class Platform:
         process.start(env)
         self.services[f"{name}{suffix}"] = process
         return process
+
+    def start_split(self, name: str) -> tuple[ServiceProcess, ServiceProcess]:
+        """`name` as operators split it: an interactive process (filed as `name`: its API is
+        the service's) and a bulk process (`name-bulk`), each group run by one of them."""
+        return (
+            self.start_service(name, workload=Workload.INTERACTIVE),
+            self.start_service(name, workload=Workload.BULK),
+        )
 
     def _web_env(self, port: int) -> dict[str, str]:
         """The web app's settings: where the APIs are (started first) and its own address."""
@@ -191,11 +210,13 @@ class Platform:
 
     def _start_again(self, key: str, process: ServiceProcess) -> ServiceProcess:
         del self.services[key]  # start_service files it again under the same key
-        return self.start_service(process.name, process.replica)
+        return self.start_service(process.name, process.replica, workload=process.workload)
 
     def restart_service(self, name: str, timeout: float = 90) -> ServiceProcess:
-        """Start `name` again (after a kill) and wait until every service answers healthy."""
-        process = self.start_service(name)
+        """Start `name` again (after a kill) and wait until every service answers healthy; a
+        split service's interactive process starts again as one."""
+        previous = self.services.get(name)
+        process = self.start_service(name, workload=previous.workload if previous else None)
         self.wait_healthy(timeout)
         return process
 

@@ -6,7 +6,9 @@ a second consumer group, `<group>.bulk`, handles the records marked `ce_lane: bu
 service's own group handles every other record, each skipping the other's. Two poll loops, the
 same handlers: a person's event is never queued behind a batch being handled, and each lane
 keeps a key's events in offset order. Events a handler makes travel the lane of the event it
-handles.
+handles. Which of a consumer's groups a process runs is its workload's (`lanes_in`): a service
+split in two runs its interactive groups in one process and its bulk groups, with the feed's
+consumers (`bulk_source`), in another, so a batch holds neither a person's poll nor their CPU.
 
 Failure policy, in one place:
 - a record that cannot be decoded, or whose data fails validation -> dead-letter topic at once;
@@ -40,7 +42,7 @@ from shared.broker_access import INGRESS_TOPICS, ingress_owner, ingress_topic
 from shared.dlq import send_to_dead_letter
 from shared.events.base import EventData, event_type_name, model_for_type
 from shared.events.envelope import Envelope, EnvelopeError, from_kafka
-from shared.lanes import Lane, working_in
+from shared.lanes import Lane, Workload, working_in
 from shared.logging import get_logger, log_context
 from shared.metrics import (
     COMMIT_FAILURES,
@@ -99,8 +101,12 @@ class EventConsumer:
         topics: Iterable[Topic | str],
         group: str | None = None,
         quarantine: Quarantine | None = None,
+        bulk_source: bool = False,
     ) -> None:
         self.settings = settings
+        # A landlord's feed: everything it reads causes bulk work, so every group of it runs
+        # where the bulk lanes run (`lanes_in`), never beside a person's requests.
+        self.bulk_source = bulk_source
         self.broker = broker
         # Where a dead-lettered record is kept (sealed); the dead-letter topic gets a reference.
         self.quarantine = quarantine
@@ -137,6 +143,23 @@ class EventConsumer:
         record before it may be deleted from its topic (`shared.topic_purge`)."""
         return list(self.lane_groups.values())
 
+    def lanes_in(self, workload: Workload) -> tuple[Lane, ...]:
+        """The lanes whose groups a process of `workload` runs: `all` every one; a split
+        service's interactive process the interactive groups (of every consumer but a feed's)
+        and its bulk process the bulk groups and a feed's every group. So each group is run by
+        exactly one kind of process, and nothing a group was given is left unread."""
+        if workload is Workload.ALL:
+            return self.lanes
+        if self.bulk_source:
+            return self.lanes if workload is Workload.BULK else ()
+        wanted = Lane.BULK if workload is Workload.BULK else Lane.INTERACTIVE
+        return tuple(lane for lane in self.lanes if lane is wanted)
+
+    @property
+    def running_groups(self) -> list[str]:
+        """The groups this process runs (its workload's), for its start-up log."""
+        return [self.lane_groups[lane] for lane in self.lanes_in(self.settings.workload)]
+
     def on(self, *models: type[EventData]) -> Callable[[Handler], Handler]:
         """Register `handler(envelope, data)` for these event types."""
 
@@ -165,9 +188,10 @@ class EventConsumer:
         return {type_name: model for type_name, (model, _) in sorted(entries.items())}
 
     def attach(self) -> None:
-        """Subscribe on the broker, one poll loop per lane; call before the broker starts."""
+        """Subscribe on the broker, one poll loop per lane this process's workload runs
+        (`lanes_in`); call before the broker starts."""
         handlers = {Lane.INTERACTIVE: self._on_interactive_batch, Lane.BULK: self._on_bulk_batch}
-        for lane in self.lanes:
+        for lane in self.lanes_in(self.settings.workload):
             subscriber = self.broker.subscriber(
                 *self.topics,
                 group_id=self.lane_groups[lane],
@@ -184,7 +208,7 @@ class EventConsumer:
             # waits for data and returns the moment some arrives.
             subscriber.get_msg = self._poll
             self._subscribers[lane] = subscriber
-        self._subscriber = self._subscribers[Lane.INTERACTIVE]
+        self._subscriber = self._subscribers.get(Lane.INTERACTIVE)
 
     def lane_of(self, record: Any) -> Lane:
         """The lane whose group handles `record`: bulk only on a laned platform topic whose

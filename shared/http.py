@@ -199,7 +199,9 @@ def create_http_app(
         body = {"status": "ok" if ok else "unavailable", "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    for router in routers:
+    # A bulk process (`HEARTH_WORKLOAD=bulk`) answers health only (metrics are on their own
+    # port): a person's request is the interactive process's, never queued behind a batch.
+    for router in routers if runtime.runs_interactive else ():
         # Every route under /v1 needs a verified caller and a policy, whatever it declares;
         # then a creating POST's Idempotency-Key is claimed (or answered) before it runs.
         app.include_router(

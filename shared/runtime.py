@@ -13,6 +13,7 @@ from shared.auth import RecordScopeLookup
 from shared.clock import Clock, clock_from_settings
 from shared.consumer import EventConsumer
 from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.lanes import Workload
 from shared.logging import configure_logging, get_logger
 from shared.mongo import Collection, make_mongo_client
 from shared.outbox import OutboxRelay, ensure_outbox_index
@@ -77,8 +78,16 @@ class ServiceRuntime:
         if self.relay.batches is None:
             self.relay.batches = OutboxBatches(self.db["outbox_batches"])
 
-    def consumer(self, topics: Iterable[Topic | str], group: str | None = None) -> EventConsumer:
-        consumer = EventConsumer(self.settings, self.broker, topics, group, self.quarantine)
+    def consumer(
+        self, topics: Iterable[Topic | str], group: str | None = None, bulk_source: bool = False
+    ) -> EventConsumer:
+        """A consumer group of this service. `bulk_source`: it reads a landlord's feed, so all
+        its groups run in the service's bulk process (`EventConsumer.lanes_in`). Every consumer
+        is built in every process (erasure purges by each one's groups); a process attaches
+        only the groups of its workload."""
+        consumer = EventConsumer(
+            self.settings, self.broker, topics, group, self.quarantine, bulk_source
+        )
         self.consumers.append(consumer)
         return consumer
 
@@ -114,14 +123,25 @@ class ServiceRuntime:
                 asyncio.create_task(self.relay.run(self._stop, self.settings.outbox_sweep_seconds))
             )
             self._tasks.append(asyncio.create_task(self._expire_quarantine()))
-            for scheduler in self.schedulers:
+            # Timers are interactive work: a bulk process, at a lower CPU priority, would fire
+            # them late. The relay runs in every process: each writes events to its outboxes.
+            for scheduler in self.schedulers if self.runs_interactive else ():
                 self._tasks.append(
                     asyncio.create_task(
                         scheduler.run(self._stop, self.settings.scheduler_interval_seconds)
                     )
                 )
         self.started = True
-        log.info("service.started", consumers=[c.group_id for c in self.consumers])
+        log.info(
+            "service.started",
+            workload=self.settings.workload.value,
+            consumers=[group for c in self.consumers for group in c.running_groups],
+        )
+
+    @property
+    def runs_interactive(self) -> bool:
+        """This process serves people: the API, timers, the interactive lanes."""
+        return self.settings.workload is not Workload.BULK
 
     async def _expire_quarantine(self) -> None:
         """Dead letters are kept for an operator, not for ever: hourly, drop the expired."""

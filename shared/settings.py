@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.lanes import Workload
+
 
 class HearthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEARTH_", extra="ignore")
@@ -31,6 +33,13 @@ class HearthSettings(BaseSettings):
     topic_prefix: str = Field("hearth.", description="namespaces topics per environment")
     topic_partitions: int = 6
     consumer_batch_size: int = 500
+    workload: Workload = Field(
+        Workload.ALL,
+        description="what this process runs: all (one process per service), interactive "
+        "(the API, timers, interactive lanes and unlaned consumers) or bulk (bulk lanes and "
+        "the landlords' feed, at a lower CPU priority); a split service runs one of each "
+        "(docs/LANES.md, 'Lanes in processes')",
+    )
     handler_retries: int = Field(3, description="attempts at a transient failure before DLQ")
     retry_backoff_seconds: float = 0.2
     outbox_sweep_seconds: float = 1.0

@@ -56,9 +56,11 @@ def install(
     pipeline = AlertPipeline(store, runtime.relay, runtime.clock, book, held, consents)
     batcher = AlertBatcher(pipeline)  # gathers concurrent single webhooks into batches
     release = HeldFlowRelease(store, held, book, runtime.relay, runtime.clock, consents)
+    # The landlords' feed: all of it runs in the service's bulk process (docs/LANES.md).
     consumer = runtime.consumer(
         [Topic.ARREARS_ALERTS, Topic.REFERRAL_EVENTS, Topic.CASE_EVENTS, Topic.AGREEMENTS],
         group=CONSUMER_GROUP,
+        bulk_source=True,
     )
     # Tenancy ids are keyed (shared/ids.py): no key, no start, naming HEARTH_TENANCY_ID_KEY.
     tenancy_key = runtime.settings.tenancy_id_key.get_secret_value()
