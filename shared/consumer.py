@@ -55,6 +55,7 @@ from shared.metrics import (
 from shared.quarantine import Quarantine
 from shared.redaction import safe_error, safe_reason
 from shared.settings import HearthSettings
+from shared.topic_purge import purge_consumed
 from shared.topics import LANED, Topic, dlq_topic_name, topic_name
 from shared.transient import is_transient
 
@@ -142,6 +143,11 @@ class EventConsumer:
         """Every consumer group of this consumer, one per lane: what must have committed past a
         record before it may be deleted from its topic (`shared.topic_purge`)."""
         return list(self.lane_groups.values())
+
+    async def purge_consumed(self, topics: Iterable[str]) -> dict[str, int]:
+        """Delete what every lane's group of this consumer has committed past on `topics`
+        (personal data once consumed, `shared.topic_purge`); never what one lane has not read."""
+        return await purge_consumed(self.settings, topics, self.group_ids)
 
     def lanes_in(self, workload: Workload) -> tuple[Lane, ...]:
         """The lanes whose groups a process of `workload` runs: `all` every one; a split

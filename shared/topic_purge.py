@@ -29,25 +29,24 @@ async def purge_consumed(
 ) -> dict[str, int]:
     """Delete every record of `topics` that all of `groups` have committed past.
 
-    Returns the new low watermark per "topic/partition" that was moved. A partition no group
-    has committed on is left alone."""
+    Returns the new low watermark per "topic/partition" that was moved. A partition some
+    group has not committed on is left alone."""
     wanted = set(topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, **settings_security(settings))
     await admin.start()
     try:
-        committed: dict[TopicPartition, int] = {}
+        # Only partitions every group has committed on, each up to the slowest group.
+        committed: dict[TopicPartition, int] | None = None
         for group in groups:
             offsets = await admin.list_consumer_group_offsets(group)
-            seen = {tp for tp in offsets if tp.topic in wanted}
-            for tp in seen:
-                offset = offsets[tp].offset
-                committed[tp] = min(offset, committed.get(tp, offset))
-            # A partition one group has not committed on must not be purged for the others.
-            for tp in [tp for tp in committed if tp not in seen]:
-                committed[tp] = -1
+            mine = {tp: meta.offset for tp, meta in offsets.items() if tp.topic in wanted}
+            if committed is None:
+                committed = mine
+            else:
+                committed = {tp: min(o, mine[tp]) for tp, o in committed.items() if tp in mine}
         targets = {
             tp: RecordsToDelete(before_offset=offset)
-            for tp, offset in committed.items()
+            for tp, offset in (committed or {}).items()
             if offset > 0
         }
         if not targets:

@@ -48,11 +48,13 @@ KEPT_FOREVER = frozenset(
 # Topics whose events a landlord's feed causes in bulk: their consumers run a second consumer
 # group for the bulk lane (`shared.lanes`, `shared.consumer`), so a person's events there never
 # wait behind a batch. On any other topic one group handles every lane: the audit trail's
-# chains, agreements and privacy requests keep one order; alerts are all bulk; and the topics
-# purged once consumed (intake, contacts) are purged up to one group's offsets
-# (`shared.topic_purge`), which must not run ahead of a bulk group's.
+# chains, agreements and privacy requests keep one order; alerts are all bulk. Intake and
+# contacts are purged once consumed, up to the offsets of every lane's group
+# (`EventConsumer.purge_consumed`), so a bulk group behind the interactive one loses nothing.
 LANED = frozenset(
     {
+        Topic.REFERRAL_INTAKE,
+        Topic.CONTACTS,
         Topic.REFERRAL_EVENTS,
         Topic.TENANCY_RISK,
         Topic.CASE_EVENTS,

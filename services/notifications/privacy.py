@@ -34,7 +34,6 @@ from shared.mongo import Document
 from shared.privacy_answers import answer_privacy_requests
 from shared.redaction import scrub_text
 from shared.runtime import ServiceRuntime
-from shared.topic_purge import purge_consumed
 from shared.topics import Topic, topic_name
 from shared.unit_of_work import UnitOfWork
 
@@ -281,7 +280,7 @@ class NotificationPrivacy:
         moved = 0
         for consumer in self.runtime.consumers:
             if contacts in consumer.topics:
-                moved += len(await purge_consumed(settings, [contacts], [consumer.group_id]))
+                moved += len(await consumer.purge_consumed([contacts]))
         return moved
 
     async def _quarantine(

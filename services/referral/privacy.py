@@ -50,7 +50,6 @@ from shared.mongo import Collection, Database, Document
 from shared.outbox import OUTBOX
 from shared.privacy_answers import answer_privacy_requests
 from shared.runtime import ServiceRuntime
-from shared.topic_purge import purge_consumed
 from shared.topics import Topic, topic_name
 from shared.unit_of_work import UnitOfWork
 
@@ -559,7 +558,7 @@ class ReferralPrivacy:
         for consumer in self.runtime.consumers:
             topics = [t for t in consumer.topics if t in personal]
             if topics:
-                moved += len(await purge_consumed(settings, topics, [consumer.group_id]))
+                moved += len(await consumer.purge_consumed(topics))
         return moved
 
     async def _quarantine(self, request: ErasureRequested, erased: dict[str, int]) -> None:

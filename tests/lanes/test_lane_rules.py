@@ -75,11 +75,14 @@ def test_a_partners_ingress_record_is_interactive_whatever_its_header_says() -> 
     )
 
 
-def test_no_topic_purged_once_consumed_is_laned() -> None:
-    """A purge deletes what the service's group committed past; a bulk group behind it would
-    lose records (`shared.topic_purge`), so purged topics keep one group."""
+def test_a_purge_waits_for_every_lane_of_a_purged_topic() -> None:
+    """A purge deletes what a consumer's groups have all committed past
+    (`EventConsumer.purge_consumed`): on a laned topic that is both lanes' groups, so a bulk
+    group behind the interactive one loses nothing (tests/lanes/test_purge_with_lanes.py)."""
     purged = {topic for access in SERVICE_ACCESS.values() for topic in access.purges}
-    assert not purged & LANED
+    for topic in purged & LANED:
+        consumer = EventConsumer(settings(), make_broker(settings()), [topic], "referral")
+        assert consumer.group_ids == [consumer.group_id, f"{consumer.group_id}.bulk"]
 
 
 # --- the lane travels ----------------------------------------------------------------------
