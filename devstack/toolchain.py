@@ -177,7 +177,7 @@ def kafka_libs() -> Path:
 
 
 # Our patch to FerretDB's update path (see resources/ferretdb-patch/); bump when it changes.
-FERRETDB_PATCH = "hearth8"
+FERRETDB_PATCH = "hearth10"
 _PATCHED_FUNCTIONS = {
     "internal/handler/msg_findandmodify.go": "func (h *Handler) findAndModifyDocument(",
     "internal/handler/msg_update.go": "func (h *Handler) updateDocument(",
@@ -253,6 +253,84 @@ def _patch_ferretdb(source: Path) -> None:
             stock_ping, stock_ping + "\n\tif !memory {\n\t\tgo hearthCheckpoint(db, l)\n\t}\n"
         )
     )
+    # Track iterators' lifetimes only in debug builds (resources/ferretdb-patch/README.md, 6):
+    # a release build recorded a stack trace for every document and array iterator.
+    resource = source / "internal/util/resource/resource.go"
+    text = resource.read_text()
+    tracked = text
+    for signature in (
+        "func Track(obj any, token *Token) {\n",
+        "func Untrack(obj any, token *Token) {\n",
+    ):
+        if text.count(signature) != 1:
+            raise SystemExit("[hearth] FerretDB source changed: the resource patch does not apply")
+        tracked = tracked.replace(
+            signature, signature + "\tif !debugbuild.Enabled {\n\t\treturn\n\t}\n\n"
+        )
+    resource.write_text(tracked)
+    _speed_up_sjson(source)
+
+
+# One json.Decoder per stored value, its leftovers checked (stock sjson), and what replaces it.
+_SJSON_DECODER = re.compile(
+    r"\tr := bytes\.NewReader\(data\)\n\tdec := json\.NewDecoder\(r\)\n"
+    r"(?:\tdec\.DisallowUnknownFields\(\)\n)?\n"
+    r"\tvar (\w+) ([\w.\[\]]+)\n\tif err := dec\.Decode\(&\1\); err != nil \{\n"
+    r"\t\treturn lazyerrors\.Error\(err\)\n\t\}\n\n"
+    r"\tif err := checkConsumed\(dec, r\); err != nil \{\n"
+    r"\t\treturn lazyerrors\.Error\(err\)\n\t\}\n"
+)
+_SJSON_VALUES = ("string", "double", "int32", "int64", "bool", "datetime", "document", "array")
+
+
+def _speed_up_sjson(source: Path) -> None:
+    """Decode stored documents without a json.Decoder per value (resources/ferretdb-patch/
+    hearth_sjson.go says why): the same values, decoded by json.Unmarshal."""
+    sjson = source / "internal/handler/sjson"
+    shutil.copy(RESOURCES / "ferretdb-patch" / "hearth_sjson.go", sjson)
+    for name in _SJSON_VALUES:
+        path = sjson / f"{name}.go"
+        text, replaced = _SJSON_DECODER.subn(
+            "\tvar \\1 \\2\n\tif err := json.Unmarshal(data, &\\1); err != nil {\n"
+            "\t\treturn lazyerrors.Error(err)\n\t}\n",
+            path.read_text(),
+        )
+        if replaced != 1:
+            raise SystemExit(f"[hearth] FerretDB source changed: the sjson patch misses {name}")
+        path.write_text(text)
+    string = sjson / "string.go"
+    text = string.read_text()
+    decode = "\tvar o string\n\tif err := json.Unmarshal(data, &o); err != nil {\n"
+    plain = (
+        "\tif s, ok := hearthPlainString(data); ok {\n"
+        "\t\t*str = stringType(s)\n\n\t\treturn nil\n\t}\n\n"
+    )
+    string.write_text(text.replace(decode, plain + decode, 1))
+    top = sjson / "sjson.go"
+    text = top.read_text()
+    stock = """	var v map[string]json.RawMessage
+	r := bytes.NewReader(data)
+	dec := json.NewDecoder(r)
+
+	err := dec.Decode(&v)
+	if err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+
+	if err = checkConsumed(dec, r); err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+"""
+    ours = """	var v map[string]json.RawMessage
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+"""
+    schema = "\tr = bytes.NewReader(jsch)\n\tdec = json.NewDecoder(r)\n"
+    if stock not in text or schema not in text:
+        raise SystemExit("[hearth] FerretDB source changed: the sjson patch misses Unmarshal")
+    text = text.replace(stock, ours, 1).replace(schema, schema.replace(" = ", " := "), 1)
+    top.write_text(text)
 
 
 def ferretdb_binary() -> Path:
