@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -213,7 +214,7 @@ def submission_for(
     )
     return AlertSubmission(
         landlord=sender,
-        tenancy_id=tenancy_id(sender, alert.tenancy_reference, key=key),
+        tenancy_id=_tenancy_id(sender, alert.tenancy_reference, key),
         alert_id=identity,
         alert=alert,
         position=position,
@@ -221,6 +222,14 @@ def submission_for(
         causation_id=causation_id,
         sent_at=sent_at,
     )
+
+
+@lru_cache(maxsize=1 << 17)
+def _tenancy_id(sender: str, reference: str, key: str) -> str:
+    """`shared.ids.tenancy_id`, remembered: a nightly feed names the same tenancies every night,
+    and the keyed hash was about a tenth of deciding a repeat (a pure-Python harness). The id
+    depends on its arguments alone, so a remembered one is never stale."""
+    return tenancy_id(sender, reference, key=key)
 
 
 def content_fingerprint(landlord: str, alert: ArrearsAlert) -> str:

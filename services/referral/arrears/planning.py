@@ -196,7 +196,7 @@ def plan_tenancy(
             result.status = Outcome.UNCHANGED
             continue
         recent = (*before.recent_alerts, sub.alert_id)[-RECENT_ALERTS:]
-        plan.after = replace(after, recent_alerts=recent, as_of=recency)
+        plan.after = after.evolve(recent_alerts=recent, as_of=recency)
         plan.events.extend(events)
         plan.last_sub, plan.last_assessment = sub, assessment
     if sharing is not None and any(r.signalled for r in plan.results):
@@ -278,7 +278,7 @@ def _apply(
     events.extend(feed_events(sub, news, now))
     after, facts = news.state, facts_of(sub, assessment)
     if after.latest != facts:
-        after = replace(after, latest=facts)
+        after = after.evolve(latest=facts)
     return _with(after, withheld), events
 
 

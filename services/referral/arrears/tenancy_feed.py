@@ -18,7 +18,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from services.referral.arrears.alert import ArrearsAlert
-from services.referral.arrears.decision import RECENT_ENDS, CaseStatus, Figures, TenancyState
+from services.referral.arrears.decision import (
+    RECENT_ENDS,
+    CaseEntry,
+    CaseStatus,
+    Figures,
+    TenancyState,
+)
 from shared.codes import TenancyEndReason
 
 
@@ -50,7 +56,11 @@ def end_of(alert: ArrearsAlert) -> TenancyEnd | None:
 
 def supported(state: TenancyState, sharing: frozenset[str] | None = None) -> bool:
     """Has or had a case the landlord may see: allocated (open), or closed."""
-    return any(c.status is not CaseStatus.PENDING for c in state.linked_cases(sharing))
+    return _any_case(state.linked_cases(sharing))
+
+
+def _any_case(linked: list[CaseEntry]) -> bool:
+    return any(c.status is not CaseStatus.PENDING for c in linked)
 
 
 def read_feed(
@@ -65,8 +75,9 @@ def read_feed(
         state = replace(state, ends=(*state.ends, end.ended_on)[-RECENT_ENDS:])
     reported = None
     figures = figures_of(alert)
-    if figures != state.reported and supported(state, sharing):
+    linked = state.linked_cases(sharing)  # once: on every alert's path, repeats included
+    if figures != state.reported and _any_case(linked):
         reported = figures
         state = replace(state, reported=figures)
-    case_ids = tuple(c.case_id for c in state.linked_cases(sharing))
+    case_ids = tuple(c.case_id for c in linked)
     return FeedNews(state, ended, reported, case_ids)

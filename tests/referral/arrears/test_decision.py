@@ -129,3 +129,18 @@ def test_referral_ids_are_deterministic_and_valid_case_ids() -> None:
 )
 def test_case_status_only_moves_forward(current, new, moves) -> None:
     assert case_transition(current, new) is moves
+
+
+def test_evolve_is_replace_without_init() -> None:
+    # `evolve` stands in for `dataclasses.replace` on every alert's path: the same state.
+    from dataclasses import replace
+
+    before = state(MEDIUM, recent_alerts=("a",), cases={"k": CaseEntry("c", CaseStatus.OPEN)})
+    changes = {"recent_alerts": ("a", "b"), "episode": 2, "signalled_level": None}
+    assert before.evolve(**changes) == replace(before, **changes)
+    assert before.recent_alerts == ("a",)  # the original is untouched
+
+
+def test_evolve_refuses_a_name_that_is_not_a_field() -> None:
+    with pytest.raises(TypeError, match="recent_alert"):
+        state().evolve(recent_alert=("a",))

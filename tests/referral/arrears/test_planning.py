@@ -90,3 +90,17 @@ def test_a_landlord_field_naming_someone_else_is_refused() -> None:
     mine = alert.model_copy(update={"landlord": "derby-homes"})
     own = submission_for(mine, "derby-homes", key=TENANCY_ID_KEY)
     assert own.tenancy_id == TID
+
+
+def test_the_remembered_tenancy_id_is_the_keyed_one_under_each_key() -> None:
+    # Tenancy ids are remembered per process (a feed names the same tenancies nightly): under
+    # another key the same reference is another id, never the one remembered.
+    from shared.ids import tenancy_id
+
+    alert = ArrearsAlert(tenancy_reference="t-1", arrears_balance=1)
+    other_key = TENANCY_ID_KEY[::-1]
+    for key in (TENANCY_ID_KEY, other_key, TENANCY_ID_KEY):
+        sub = submission_for(alert, "derby-homes", key=key)
+        assert sub.tenancy_id == tenancy_id("derby-homes", "t-1", key=key)
+    first = submission_for(alert, "derby-homes", key=TENANCY_ID_KEY).tenancy_id
+    assert first != submission_for(alert, "derby-homes", key=other_key).tenancy_id
