@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
 
-from services.allocation.app import AllocationRuntime, build_runtime
+from services.allocation.app import AllocationRuntime
 from services.allocation.claims import CaseClaim, WorkerClaim
 from services.allocation.records import CaseEntry, Caseworker
 from services.allocation.specialisms import Specialism
@@ -24,6 +23,7 @@ from shared.ids import stable_id
 from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
 from tests.allocation.helpers import DERBY, START, Service, records_of
+from tests.database_commands import database_commands
 
 pytestmark = pytest.mark.integration
 
@@ -42,16 +42,7 @@ def waiting(case_id: str) -> tuple[CaseEntry, str]:
 
 
 def caseworker_commands(service: str) -> int:
-    total = 0
-    for metric in REGISTRY.collect():
-        for sample in metric.samples:
-            if (
-                sample.name == "hearth_database_command_seconds_count"
-                and sample.labels.get("service") == service
-                and sample.labels.get("collection") == "caseworkers"
-            ):
-                total += int(sample.value)
-    return total
+    return database_commands(service)["caseworkers"]
 
 
 async def cost(service: Service, step: Callable[[], Awaitable[Any]]) -> int:
@@ -83,14 +74,6 @@ async def raw_workers(runtime: AllocationRuntime) -> dict[str, dict[str, Any]]:
 
 
 # --- the update itself --------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def runtime(make_settings) -> AsyncIterator[AllocationRuntime]:
-    runtime = build_runtime(make_settings("allocation"))
-    yield runtime
-    await runtime.mongo.drop_database(runtime.db.name)
-    await runtime.mongo.close()
 
 
 def worker(worker_id: str, hours: float, slots: int, cases: Sequence[str] = ()) -> Caseworker:

@@ -4,26 +4,16 @@ nothing; entering arrivals costs no read of what was just inserted."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from services.allocation.allocator import allocated
-from services.allocation.app import AllocationRuntime, build_runtime
+from services.allocation.app import AllocationRuntime
 from services.allocation.records import CaseEntry, Caseworker
 from services.allocation.specialisms import Specialism
 from shared.events.envelope import make_event
 from tests.allocation.helpers import START
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def runtime(make_settings) -> AsyncIterator[AllocationRuntime]:
-    runtime = build_runtime(make_settings("allocation"))
-    yield runtime
-    await runtime.mongo.drop_database(runtime.db.name)
-    await runtime.mongo.close()
 
 
 async def test_records_land_once_and_only_on_waiting_cases(runtime: AllocationRuntime) -> None:

@@ -4,13 +4,12 @@ settled organisation from one whose capacity may have grown."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 
 from services.allocation.allocator import settled
-from services.allocation.app import AllocationRuntime, build_runtime
+from services.allocation.app import AllocationRuntime
 from services.allocation.records import CaseEntry, Caseworker, StoredRiskSignal
 from services.allocation.specialisms import Specialism
 from services.allocation.store import AllocationStore, RiskSignalWrite
@@ -20,14 +19,6 @@ from tests.allocation.helpers import START
 pytestmark = pytest.mark.integration
 
 TODAY = date(2026, 3, 2)
-
-
-@pytest.fixture
-async def runtime(make_settings) -> AsyncIterator[AllocationRuntime]:
-    runtime = build_runtime(make_settings("allocation"))
-    yield runtime
-    await runtime.mongo.drop_database(runtime.db.name)
-    await runtime.mongo.close()
 
 
 async def test_settled_until_capacity_may_grow_and_a_stale_pass_cannot_settle(

@@ -6,7 +6,6 @@ the bulk process only; one `all` process reads all of it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Any
 
 import pytest
@@ -19,23 +18,13 @@ from shared.lanes import Lane, Workload
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name
+from tests.lanes.test_lane_rules import review_due
 from tests.shared.test_spine import wait_for
 
 pytestmark = pytest.mark.integration
 
 FEED = "lanes-feed"
 Seen = list[tuple[Workload, str]]
-
-
-def review_due(case_id: str, lane: Lane) -> Envelope:
-    data = ReviewDue(
-        case_id=case_id,
-        review_id=f"r-{case_id}",
-        review_point="stage_1_week_12",
-        due_on=date(2026, 12, 1),
-        notice="due",
-    )
-    return make_event(data, source="tests", organisation="derby-council", lane=lane)
 
 
 def alert(reference: str) -> Envelope:

@@ -4,16 +4,15 @@ acknowledged to a referrer of another organisation)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
-from prometheus_client import REGISTRY
 
 from shared.events.base import event_type_name
 from shared.events.catalogue import ReferralReceived
 from shared.events.envelope import Envelope
 from shared.kafka import ensure_topics
+from tests.database_commands import database_commands
 from tests.notifications.conftest import Harness
 from tests.notifications.events import referral
 
@@ -22,24 +21,10 @@ pytestmark = pytest.mark.integration
 PER_POLL = ("agreements", "contacts", "consents", "tenancy_references", "cases")
 
 
-def commands(service: str) -> Counter[str]:
-    """Database commands the service has issued so far, by collection."""
-    counts: Counter[str] = Counter()
-    for metric in REGISTRY.collect():
-        for sample in metric.samples:
-            labels = sample.labels
-            if (
-                sample.name == "hearth_database_command_seconds_count"
-                and labels.get("service") == service
-            ):
-                counts[labels["collection"]] += int(sample.value)
-    return counts
-
-
 async def cost(service: str, step: Callable[[], Awaitable[None]]) -> dict[str, int]:
-    before = commands(service)
+    before = database_commands(service)
     await step()
-    after = commands(service)
+    after = database_commands(service)
     return {name: after[name] - before[name] for name in PER_POLL}
 
 

@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from prometheus_client import REGISTRY
 
 from services.support.app import create_app
 from shared.clock import ManualClock
@@ -17,6 +16,7 @@ from shared.events.catalogue import TenancyAtRisk
 from shared.events.envelope import Envelope, make_event
 from shared.kafka import ensure_topics
 from shared.topics import Topic, topic_name
+from tests.database_commands import database_commands
 from tests.support.helpers import allocated, count_of, events_of
 
 pytestmark = pytest.mark.integration
@@ -41,16 +41,8 @@ def at_risk(n: int, level: RiskLevel) -> Envelope:
 
 
 def commands(service: str) -> int:
-    total = 0
-    for metric in REGISTRY.collect():
-        for sample in metric.samples:
-            if (
-                sample.name == "hearth_database_command_seconds_count"
-                and sample.labels.get("service") == service
-                and sample.labels.get("collection") in ("cases", "organisation_settings")
-            ):
-                total += int(sample.value)
-    return total
+    counts = database_commands(service)
+    return counts["cases"] + counts["organisation_settings"]
 
 
 async def test_a_poll_of_alerts_escalates_in_a_constant_number_of_commands(
