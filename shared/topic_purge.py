@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from shared.kafka import settings_security
@@ -57,3 +57,31 @@ async def purge_consumed(
     moved = {f"{tp.topic}/{tp.partition}": low for tp, low in result.items()}
     log.info("topic.purged", partitions=len(moved))
     return moved
+
+
+async def unconsumed(settings: HearthSettings, topics: Iterable[str], groups: Iterable[str]) -> int:
+    """How many records of `topics` one of `groups` has not committed past yet: what a purge
+    could not delete, to be purged again once it has been read."""
+    wanted = set(topics)
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka, **settings_security(settings))
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka, **settings_security(settings))
+    await reader.start()
+    await admin.start()
+    try:
+        described = await admin.describe_topics(sorted(wanted))
+        partitions = [
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            for partition in topic.get("partitions", ())
+        ]
+        ends = await reader.end_offsets(partitions) if partitions else {}
+        behind: dict[TopicPartition, int] = {}  # per partition, the slowest group's
+        for group in groups:
+            offsets = await admin.list_consumer_group_offsets(group)
+            for tp, end in ends.items():
+                committed = offsets[tp].offset if tp in offsets else 0
+                behind[tp] = max(behind.get(tp, 0), end - max(committed, 0))
+        return sum(behind.values())
+    finally:
+        await admin.close()
+        await reader.stop()

@@ -50,7 +50,7 @@ from shared.logging import get_logger
 from shared.mongo import Document
 from shared.runtime import ServiceRuntime
 from shared.timers import Timer, TimerStore
-from shared.topic_purge import purge_consumed
+from shared.topic_purge import purge_consumed, unconsumed
 from shared.topics import Topic, topic_name
 from shared.unit_of_work import ConcurrentUpdate, UnitOfWork, attempt
 
@@ -61,6 +61,7 @@ RETENTION_TIMER = "retention"
 PURGE_TIMER = "purge-answers"
 # Long enough for the consumer group to commit past the answer that fulfilled the request.
 PURGE_DELAY = timedelta(seconds=2)
+PURGE_ATTEMPTS = 30  # PURGE_DELAY apart: a minute for the group to commit past the answers
 EARLIEST_RECEIPT = timedelta(days=366)  # a request received over a year ago is a typo
 
 log = get_logger(__name__)
@@ -227,12 +228,25 @@ class PrivacyService:
                 request_id,
             )
 
-    async def purge_answers(self, _timer: Document) -> list[Envelope]:
+    async def purge_answers(self, timer: Document) -> list[Envelope]:
         """Delete what the consumer group has committed of privacy.responses: the answers
-        carry the person's data, and are stored here now."""
+        carry the person's data, and are stored here now. While some are not committed past
+        yet (a commit that failed and a batch handled again, a slow poll), purge again a little
+        later: the first timer of a request fires once, however often it is scheduled."""
         settings = self.runtime.settings
         topic = topic_name(Topic.PRIVACY_RESPONSES, settings.topic_prefix)
         await purge_consumed(settings, [topic], [self.group_id])
+        attempt = int(timer.get("payload", {}).get("attempt", 0)) + 1
+        if attempt < PURGE_ATTEMPTS and await unconsumed(settings, [topic], [self.group_id]):
+            request_id = str(timer["subject"])
+            if self.timers is not None:
+                await self.timers.schedule(
+                    stable_id(PURGE_TIMER, request_id, str(attempt)),
+                    self.now + PURGE_DELAY,
+                    PURGE_TIMER,
+                    request_id,
+                    attempt=attempt,
+                )
         return []
 
     # --- erasure ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.kafka import ensure_topics, settings_security
 from shared.settings import HearthSettings
-from shared.topic_purge import purge_consumed
+from shared.topic_purge import purge_consumed, unconsumed
 from shared.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
@@ -88,3 +88,20 @@ async def test_the_order_of_the_groups_does_not_matter(
 
     assert moved == {}
     assert (await low_watermarks(settings, topic))[1] == 0
+
+
+async def test_what_a_purge_could_not_delete_is_counted_until_read(
+    make_settings: Callable[..., HearthSettings],
+) -> None:
+    """A purge that ran before its group committed leaves records; `unconsumed` says so, and
+    the privacy service purges again until it says nothing is left (services/privacy)."""
+    settings = make_settings("referral")
+    topic = await intake_topic(settings, {0: 5})
+    group = f"{settings.topic_prefix}referral"
+    await commit(settings, group, topic, {0: 0})
+    assert await unconsumed(settings, [topic], [group]) == 5  # nothing read yet
+    await commit(settings, group, topic, {0: 3})
+    await purge_consumed(settings, [topic], [group])
+    assert await unconsumed(settings, [topic], [group]) == 2
+    await commit(settings, group, topic, {0: 5})
+    assert await unconsumed(settings, [topic], [group]) == 0
