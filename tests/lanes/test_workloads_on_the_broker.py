@@ -13,11 +13,12 @@ import pytest
 from shared.events.catalogue import ReviewDue
 from shared.events.envelope import Envelope, make_event
 from shared.events.referral_events import ArrearsAlertSubmitted
-from shared.kafka import EventPublisher, ensure_topics, make_broker
+from shared.kafka import ensure_topics
 from shared.lanes import Lane, Workload
 from shared.runtime import ServiceRuntime
 from shared.settings import HearthSettings
 from shared.topics import Topic, dlq_topic_name
+from tests.helpers import publish
 from tests.lanes.test_lane_rules import review_due
 from tests.shared.test_spine import wait_for
 
@@ -58,15 +59,6 @@ def process(settings: HearthSettings, workload: Workload, seen: Seen) -> Service
     return runtime
 
 
-async def publish(settings: HearthSettings, events: list[Envelope]) -> None:
-    broker = make_broker(settings)
-    await broker.connect()
-    try:
-        await EventPublisher(broker, settings).publish_many(events)
-    finally:
-        await broker.stop()
-
-
 async def prepared(make_settings: Any) -> HearthSettings:
     settings = make_settings("lanes")
     extra = [dlq_topic_name(group, settings.topic_prefix) for group in ("lanes", FEED)]
@@ -90,11 +82,9 @@ async def test_a_split_service_handles_each_lane_in_its_own_process_once(make_se
     seen: Seen = []
     await publish(
         settings,
-        [
-            review_due("person", Lane.INTERACTIVE),
-            review_due("batch", Lane.BULK),
-            alert("feed-1"),
-        ],
+        review_due("person", Lane.INTERACTIVE),
+        review_due("batch", Lane.BULK),
+        alert("feed-1"),
     )
     split = [process(settings, w, seen) for w in (Workload.INTERACTIVE, Workload.BULK)]
     await run_until(split, seen, 3)
@@ -111,7 +101,7 @@ async def test_an_interactive_process_alone_leaves_the_bulk_lane_and_the_feed_wa
     seen: Seen = []
     await publish(
         settings,
-        [review_due("batch", Lane.BULK), alert("feed-2"), review_due("person", Lane.INTERACTIVE)],
+        *[review_due("batch", Lane.BULK), alert("feed-2"), review_due("person", Lane.INTERACTIVE)],
     )
     await run_until([process(settings, Workload.INTERACTIVE, seen)], seen, 1)
     assert seen == [(Workload.INTERACTIVE, "person")]
@@ -124,7 +114,7 @@ async def test_one_process_of_all_reads_every_lane_and_the_feed(make_settings) -
     seen: Seen = []
     await publish(
         settings,
-        [review_due("person", Lane.INTERACTIVE), review_due("batch", Lane.BULK), alert("feed-3")],
+        *[review_due("person", Lane.INTERACTIVE), review_due("batch", Lane.BULK), alert("feed-3")],
     )
     await run_until([process(settings, Workload.ALL, seen)], seen, 3)
     assert sorted(seen) == [
