@@ -15,6 +15,7 @@ from datetime import datetime
 from shared.events.envelope import Envelope, make_event
 from shared.events.referral_events import TenancyReferenceShared
 from shared.ids import stable_id, tenancy_key
+from shared.lanes import Lane
 
 SOURCE = "referral"
 
@@ -25,9 +26,11 @@ def reference_shared(
     reference: str,
     now: datetime,
     correlation_id: str | None = None,
+    lane: Lane | None = None,
 ) -> Envelope:
     """The event telling notifications which reference `tenancy_id` stands for (written in
-    the form the id is made from: trimmed, upper case)."""
+    the form the id is made from: trimmed, upper case). `lane`: as `make_event`'s (None: the
+    lane of the event being handled)."""
     data = TenancyReferenceShared(
         tenancy_id=tenancy_id, landlord=landlord, reference=reference.strip().upper()
     )
@@ -38,6 +41,7 @@ def reference_shared(
         correlation_id=correlation_id,
         event_id=stable_id("TenancyReferenceShared", tenancy_id),
         time=now,
+        lane=lane,
     )
 
 

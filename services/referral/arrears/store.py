@@ -31,6 +31,7 @@ from services.referral.tenancy_references import reference_shared
 from shared.codes import LegalStage, RiskLevel
 from shared.events.envelope import Envelope
 from shared.inbox import INBOX_FIELD
+from shared.lanes import Lane
 from shared.logging import get_logger
 from shared.mongo import Collection, Document
 from shared.outbox import OUTBOX
@@ -230,7 +231,7 @@ class ArrearsStore:
                 )  # fmt: skip
             else:
                 # The tenancy first seen: its reference told to notifications, in the insert.
-                events = [*plan.events, _reference_shared(plan, now)]
+                events = [*plan.events, first_seen_reference(plan, now)]
                 uow.add(self.repository, plan.after, events, extra={**fields, "created_at": now})
 
     @staticmethod
@@ -293,11 +294,19 @@ class ArrearsStore:
         )
 
 
-def _reference_shared(plan: TenancyPlan, now: datetime) -> Envelope:
+def first_seen_reference(plan: TenancyPlan, now: datetime) -> Envelope:
+    """The tenancy's reference, told when an alert first names it: in the bulk lane, as
+    everything an alert causes (signals.py), so a batch's new tenancies are recorded by the
+    bulk side of notifications, not beside a person's events."""
     sub = plan.last_sub
     assert sub is not None
     return reference_shared(
-        plan.tenancy_id, plan.landlord, sub.alert.tenancy_reference, now, sub.correlation_id
+        plan.tenancy_id,
+        plan.landlord,
+        sub.alert.tenancy_reference,
+        now,
+        sub.correlation_id,
+        lane=Lane.BULK,
     )
 
 

@@ -9,6 +9,8 @@ from services.referral.arrears.alert import ArrearsAlert, ForeignTenancy, submis
 from services.referral.arrears.decision import Outcome, TenancyState
 from services.referral.arrears.planning import plan_tenancy
 from services.referral.arrears.risk_rules import DEFAULT_RULES, RiskRules
+from services.referral.arrears.store import first_seen_reference
+from shared.lanes import Lane
 from tests.tenancies import TENANCY_ID_KEY, tenancy_of
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -104,3 +106,16 @@ def test_the_remembered_tenancy_id_is_the_keyed_one_under_each_key() -> None:
         assert sub.tenancy_id == tenancy_id("derby-homes", "t-1", key=key)
     first = submission_for(alert, "derby-homes", key=TENANCY_ID_KEY).tenancy_id
     assert first != submission_for(alert, "derby-homes", key=other_key).tenancy_id
+
+
+def test_everything_an_alert_causes_travels_the_bulk_lane() -> None:
+    """The tenancy's reference too: a batch's new tenancies are recorded by the bulk side of
+    notifications, not beside a person's events."""
+    plan = plan_tenancy(TenancyState(TID), [sub(0, weeks_in_arrears=5)], DEFAULT_RULES, NOW)
+    events = [*plan.events, first_seen_reference(plan, NOW)]
+    assert [e.type for e in events] == [
+        "hearth.TenancyAtRisk.v1",
+        "hearth.ReferralSubmitted.v1",
+        "hearth.TenancyReferenceShared.v1",
+    ]
+    assert {e.lane for e in events} == {Lane.BULK}
