@@ -177,6 +177,7 @@ class Counts:
         self.client = make_mongo_client(settings)
         self.deliveries = self.client[f"{prefix}_notifications"]["deliveries"]
         self.referrals = self.client[f"{prefix}_referral"]["referrals"]
+        self.cases = self.client[f"{prefix}_allocation"]["cases"]
 
     async def alert_notifications(self) -> int:
         """Notification records of the alert path: urgent alerts on open cases, and the
@@ -190,6 +191,32 @@ class Counts:
 
     async def prevention_referrals(self) -> int:
         return await self.referrals.count_documents({"automatic": True})
+
+    async def allocated(self, organisation: str) -> int:
+        """The organisation's cases allocated so far (each count decodes every case: not
+        polled while latencies are sampled)."""
+        return await self.cases.count_documents(
+            {"organisation": organisation, "status": "allocated"}
+        )
+
+
+async def allocations_settled(
+    counts: Counts, organisation: str, timeout: float, quiet: float = 4.0
+) -> tuple[int, float]:
+    """The organisation's allocated cases once their count has stopped rising for `quiet`
+    seconds, and when it last rose (seconds on `time.perf_counter`). A batch's cases are placed
+    beside the consumers, so consumer groups catching up does not mean they are allocated."""
+    last = await counts.allocated(organisation)
+    rose_at = time.perf_counter()
+    deadline = rose_at + timeout
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(1)
+        now = await counts.allocated(organisation)
+        if now != last:
+            last, rose_at = now, time.perf_counter()
+        elif time.perf_counter() - rose_at >= quiet:
+            break
+    return last, rose_at
 
 
 async def end_to_end_rate(
@@ -675,6 +702,8 @@ async def run(
             cpu_before = await asyncio.to_thread(cpu_seconds, platform)
             waited_before = run_queue_waits(platform)
             db_before = await asyncio.to_thread(database_times, on_the_path)
+            allocated_before = await counts.allocated(COUNCIL)
+            batch_began = time.perf_counter()
             load = asyncio.create_task(
                 end_to_end_rate(
                     settings, counts, notifications_urls, args.alerts, "load", args.timeout
@@ -684,7 +713,17 @@ async def run(
             busy = await referral_latencies(settings, referral_url, args.referrals, city)
             print(f"  referral -> CaseAllocated under load: {_latency(busy)}", flush=True)
             during = os.getloadavg()[0]  # the machine's, with the batch running
+            # How far the batch's own allocations had got while the samples ran: a build that
+            # allocates the batch sooner puts more of its work beside the samples.
+            by_samples_end = await counts.allocated(COUNCIL) - allocated_before
             await load
+            in_all, last_rose = await allocations_settled(counts, COUNCIL, args.timeout)
+            print(
+                f"    the batch's cases allocated: {by_samples_end} as the samples ended, "
+                f"{in_all - allocated_before} in all, the last "
+                f"{last_rose - batch_began:.0f} s after the batch began",
+                flush=True,
+            )
             db_after = await asyncio.to_thread(database_times, on_the_path)
             print(f"    (database commands: {_per_command(db_before, db_after)})", flush=True)
             cpu = await asyncio.to_thread(cpu_seconds, platform)
