@@ -364,7 +364,11 @@ def metric_totals(
     """A histogram's count and sum per label value from a service's metrics (at `url`, on
     the service's own metrics port)."""
     totals: dict[str, dict[str, float]] = {}
-    for family in text_string_to_metric_families(httpx.get(url, timeout=10).text):
+    # Only the two sample names asked for, uncompressed: the whole exposition, gzipped, took
+    # 6 % of the notification process's CPU when the e2e part polled it twice a second.
+    only = {"name[]": [f"{family_name}_count", f"{family_name}_sum"]}
+    answer = httpx.get(url, params=only, headers={"Accept-Encoding": "identity"}, timeout=10)
+    for family in text_string_to_metric_families(answer.text):
         if family.name != family_name:
             continue
         for sample in family.samples:
