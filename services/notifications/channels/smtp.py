@@ -15,7 +15,7 @@ from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 
 import aiosmtplib
 
@@ -27,12 +27,19 @@ TEXT_CHARSET = Charset("utf-8")
 TEXT_CHARSET.body_encoding = QP
 
 
+ADDRESS_HEADERS = frozenset({"From", "To"})
+
+
 def _header(name: str, value: str) -> str | Header:
     if "\r" in value or "\n" in value:
         raise DeliveryFailed(
             f"smtp: {name.lower()}: a header may not contain a line break", permanent=True
         )
-    return value if value.isascii() else Header(value, "utf-8", header_name=name)
+    if value.isascii():
+        return value
+    if name in ADDRESS_HEADERS:  # only a display name is encoded, never the address itself
+        return formataddr(parseaddr(value), "utf-8")
+    return Header(value, "utf-8", header_name=name)
 
 
 class SmtpEmailChannel:

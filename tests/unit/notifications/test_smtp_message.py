@@ -29,8 +29,8 @@ def outbound(**changes: object) -> OutboundMessage:
     return OutboundMessage(**fields)  # type: ignore[arg-type]
 
 
-def as_received(message: OutboundMessage):  # the bytes the server gets, read back
-    channel = SmtpEmailChannel(NotificationSettings(smtp_sender=SENDER))
+def as_received(message: OutboundMessage, sender: str = SENDER):  # as the server gets it
+    channel = SmtpEmailChannel(NotificationSettings(smtp_sender=sender))
     return message_from_bytes(flatten_message(channel.build(message)), policy=policy.default)
 
 
@@ -69,3 +69,10 @@ def test_a_letter_travels_as_a_pdf_attachment_beside_the_text() -> None:
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "letter.pdf"
     assert attachment.get_content() == pdf
+
+
+def test_a_display_name_is_encoded_and_the_address_left_as_it_is() -> None:
+    received = as_received(outbound(), sender="Hearth Derby Café <hearth@derby.example>")
+    (sender,) = received["From"].addresses
+    assert sender.display_name == "Hearth Derby Café"
+    assert sender.addr_spec == "hearth@derby.example"
