@@ -3,7 +3,10 @@ and a header that would smuggle in another (a line break in an address or subjec
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any, cast
 
 import pytest
 from aiosmtplib.email import flatten_message
@@ -15,23 +18,26 @@ from services.notifications.settings import NotificationSettings
 SENDER = "hearth@derby.example"
 
 
-def outbound(**changes: object) -> OutboundMessage:
-    fields: dict[str, object] = {
-        "delivery_id": "d-123",
-        "channel": "email",
-        "address": "casey.worker@derby.example",
-        "subject": "New case allocated to you - case-a",
-        "body": "Dear Casey,\n\nCase case-a was allocated to you.\n",
-        "template": "case_allocated",
-        "provider_template_id": "",
-    }
-    fields.update(changes)
-    return OutboundMessage(**fields)  # type: ignore[arg-type]
+MESSAGE = OutboundMessage(
+    delivery_id="d-123",
+    channel="email",
+    address="casey.worker@derby.example",
+    subject="New case allocated to you - case-a",
+    body="Dear Casey,\n\nCase case-a was allocated to you.\n",
+    template="case_allocated",
+    provider_template_id="",
+)
 
 
-def as_received(message: OutboundMessage, sender: str = SENDER):  # as the server gets it
+def outbound(**changes: Any) -> OutboundMessage:
+    return replace(MESSAGE, **changes)
+
+
+def as_received(message: OutboundMessage, sender: str = SENDER) -> EmailMessage:
+    """The message as the server gets it, read back as a mail program reads it."""
     channel = SmtpEmailChannel(NotificationSettings(smtp_sender=sender))
-    return message_from_bytes(flatten_message(channel.build(message)), policy=policy.default)
+    flat = flatten_message(channel.build(message))
+    return cast(EmailMessage, message_from_bytes(flat, policy=policy.default))
 
 
 @pytest.mark.parametrize(
